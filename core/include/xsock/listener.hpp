@@ -1,0 +1,75 @@
+// xsock::listener: a listening TCP socket.
+#pragma once
+
+#include <chrono>
+#include <system_error>
+
+#include "xsock/endpoint.hpp"
+#include "xsock/stream_socket.hpp"
+
+namespace xsock {
+
+/// How `listener::listen` sets up the socket.
+struct listen_options {
+  /// Pending-connection queue length passed to listen().
+  int backlog = 128;
+  /// Lets a restarted server bind a port that still has connections in TIME_WAIT
+  /// (SO_REUSEADDR on POSIX). On Windows listeners always use SO_EXCLUSIVEADDRUSE
+  /// instead, so no other process can take the port; this flag then has no effect.
+  bool reuse_address = true;
+  /// For an IPv6 endpoint: accept IPv6 only (true) or IPv4 too, as IPv4-mapped
+  /// addresses (false: dual-stack). Set explicitly, never left to the system default.
+  bool v6_only = false;
+};
+
+/// A listening TCP socket: move-only, closes on destruction. Errors as in
+/// `stream_socket`.
+class listener {
+ public:
+  using duration = std::chrono::milliseconds;
+
+  /// A connection taken by `accept`.
+  struct accepted {
+    stream_socket socket;
+    endpoint peer;
+  };
+
+  listener() noexcept = default;
+  listener(listener&& other) noexcept;
+  listener& operator=(listener&& other) noexcept;
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+  ~listener();
+
+  /// Binds and listens. Port 0 picks a free port (`local_endpoint()` tells which).
+  /// Throws `xsock::error` naming the address ("bind 0.0.0.0:7788: address already
+  /// in use"). A listener that is already open is closed first.
+  void listen(const endpoint& where, const listen_options& options = {});
+  void listen(const endpoint& where, const listen_options& options,
+              std::error_code& ec) noexcept;
+
+  /// Waits for and takes the next connection. With a timeout, fails with `timed_out`
+  /// when none arrives in time. On a non-blocking listener, fails with
+  /// `operation_would_block` when none is pending. The accepted socket is blocking.
+  accepted accept();
+  accepted accept(std::error_code& ec) noexcept;
+  accepted accept(duration timeout);
+  accepted accept(duration timeout, std::error_code& ec) noexcept;
+
+  void close() noexcept;
+  bool is_open() const noexcept { return handle_ != invalid_handle; }
+  native_handle_type native_handle() const noexcept { return handle_; }
+
+  void set_non_blocking(bool on);
+  void set_non_blocking(bool on, std::error_code& ec) noexcept;
+  bool non_blocking() const noexcept { return non_blocking_; }
+
+  endpoint local_endpoint() const;
+  endpoint local_endpoint(std::error_code& ec) const noexcept;
+
+ private:
+  native_handle_type handle_ = invalid_handle;
+  bool non_blocking_ = false;
+};
+
+}  // namespace xsock

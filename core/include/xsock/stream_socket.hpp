@@ -1,0 +1,136 @@
+// xsock::stream_socket: a connected TCP socket.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+#include "xsock/endpoint.hpp"
+
+namespace xsock {
+
+/// The native socket handle as an integer wide enough for every platform: a file
+/// descriptor on POSIX, a `SOCKET` on Windows. `invalid_handle` is -1 / INVALID_SOCKET.
+using native_handle_type = std::uintptr_t;
+inline constexpr native_handle_type invalid_handle = ~native_handle_type{0};
+
+/// Which direction(s) `shutdown` closes.
+enum class shutdown_type { receive, send, both };
+
+/// What `wait` waits for.
+enum class wait_type { read, write };
+
+/// A TCP stream socket: move-only, closes on destruction.
+///
+/// Every operation has two forms: one throws `xsock::error` (message names the
+/// operation and the address), one takes `std::error_code&` and never throws. Errors
+/// compare equal to `std::errc` conditions on every platform. Timeouts report
+/// `std::errc::timed_out`. On a socket put in non-blocking mode, `send` and `receive`
+/// report `std::errc::operation_would_block` instead of waiting.
+class stream_socket {
+ public:
+  using duration = std::chrono::milliseconds;
+
+  stream_socket() noexcept = default;
+  /// Takes ownership of a connected native socket.
+  explicit stream_socket(native_handle_type handle) noexcept : handle_(handle) {}
+  stream_socket(stream_socket&& other) noexcept;
+  stream_socket& operator=(stream_socket&& other) noexcept;
+  stream_socket(const stream_socket&) = delete;
+  stream_socket& operator=(const stream_socket&) = delete;
+  ~stream_socket();
+
+  /// Opens a socket of the endpoint's family and connects it. Blocks until the
+  /// connection is made or fails; with a timeout, fails with `timed_out` when it
+  /// elapses (the socket is then closed). A socket that is already open is closed
+  /// first.
+  void connect(const endpoint& peer);
+  void connect(const endpoint& peer, std::error_code& ec) noexcept;
+  void connect(const endpoint& peer, duration timeout);
+  void connect(const endpoint& peer, duration timeout, std::error_code& ec) noexcept;
+
+  /// Resolves `host` and tries each address in order until one connects. The timeout
+  /// applies to each attempt. On failure the error is the last attempt's, and the
+  /// message names the host, the port and the last address tried.
+  void connect(std::string_view host, std::uint16_t port);
+  void connect(std::string_view host, std::uint16_t port, std::error_code& ec);
+  void connect(std::string_view host, std::uint16_t port, duration timeout);
+  void connect(std::string_view host, std::uint16_t port, duration timeout,
+               std::error_code& ec);
+
+  /// Sends some of the bytes; returns how many were sent (may be fewer than `size`).
+  std::size_t send(const void* data, std::size_t size);
+  std::size_t send(const void* data, std::size_t size, std::error_code& ec) noexcept;
+  std::size_t send(std::string_view bytes) { return send(bytes.data(), bytes.size()); }
+
+  /// Sends all the bytes, waiting for the socket to become writable as needed (also
+  /// in non-blocking mode). Returns the number of bytes sent, which is less than
+  /// `size` only when an error is reported.
+  std::size_t send_all(const void* data, std::size_t size);
+  std::size_t send_all(const void* data, std::size_t size, std::error_code& ec) noexcept;
+  std::size_t send_all(std::string_view bytes) { return send_all(bytes.data(), bytes.size()); }
+
+  /// Receives up to `size` bytes; returns how many arrived. 0 (with no error) means
+  /// end of stream: the peer closed or shut down its sending side. With a timeout,
+  /// fails with `timed_out` if nothing arrives in time (nothing is lost: later calls
+  /// receive what comes after).
+  std::size_t receive(void* data, std::size_t size);
+  std::size_t receive(void* data, std::size_t size, std::error_code& ec) noexcept;
+  std::size_t receive(void* data, std::size_t size, duration timeout);
+  std::size_t receive(void* data, std::size_t size, duration timeout,
+                      std::error_code& ec) noexcept;
+
+  /// Waits until the socket is readable (data, end of stream or an error pending) or
+  /// writable. Returns false when the timeout elapses first.
+  bool wait(wait_type what, duration timeout);
+  bool wait(wait_type what, duration timeout, std::error_code& ec) noexcept;
+
+  /// Half-close: `send` makes the peer read end of stream after what was sent.
+  void shutdown(shutdown_type what);
+  void shutdown(shutdown_type what, std::error_code& ec) noexcept;
+
+  /// Closes the socket. Idempotent; safe on a moved-from socket.
+  void close() noexcept;
+  bool is_open() const noexcept { return handle_ != invalid_handle; }
+
+  /// Gives up ownership of the native handle without closing it.
+  native_handle_type release() noexcept;
+  native_handle_type native_handle() const noexcept { return handle_; }
+
+  // Options. Getters report errors through `ec` or throw.
+  void set_no_delay(bool on);
+  void set_no_delay(bool on, std::error_code& ec) noexcept;
+  bool no_delay() const;
+  bool no_delay(std::error_code& ec) const noexcept;
+  void set_keep_alive(bool on);
+  void set_keep_alive(bool on, std::error_code& ec) noexcept;
+  bool keep_alive() const;
+  bool keep_alive(std::error_code& ec) const noexcept;
+  void set_receive_buffer_size(int bytes);
+  void set_receive_buffer_size(int bytes, std::error_code& ec) noexcept;
+  int receive_buffer_size() const;
+  int receive_buffer_size(std::error_code& ec) const noexcept;
+  void set_send_buffer_size(int bytes);
+  void set_send_buffer_size(int bytes, std::error_code& ec) noexcept;
+  int send_buffer_size() const;
+  int send_buffer_size(std::error_code& ec) const noexcept;
+  /// SO_LINGER. `set_linger(true, 0)` makes `close()` reset the connection.
+  void set_linger(bool on, int seconds);
+  void set_linger(bool on, int seconds, std::error_code& ec) noexcept;
+  void set_non_blocking(bool on);
+  void set_non_blocking(bool on, std::error_code& ec) noexcept;
+  bool non_blocking() const noexcept { return non_blocking_; }
+
+  endpoint local_endpoint() const;
+  endpoint local_endpoint(std::error_code& ec) const noexcept;
+  endpoint peer_endpoint() const;
+  endpoint peer_endpoint(std::error_code& ec) const noexcept;
+
+ private:
+  native_handle_type handle_ = invalid_handle;
+  bool non_blocking_ = false;
+};
+
+}  // namespace xsock

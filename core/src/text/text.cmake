@@ -1,0 +1,1 @@
+# xsock::text sources: filled in by the text work

@@ -1,0 +1,102 @@
+// The internal contract between core and the one compiled platform backend
+// (platform/posix or platform/win32, same file names). Core never includes a system
+// socket header; everything it needs from the OS goes through these functions.
+//
+// Conventions: every function is noexcept and reports failure through `ec` (native
+// codes in xsock::socket_category()); system calls interrupted by a signal are
+// retried; every socket handed out is close-on-exec / non-inheritable and never
+// raises SIGPIPE.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "xsock/endpoint.hpp"
+#include "xsock/stream_socket.hpp"
+
+namespace xsock::detail {
+
+using handle_t = native_handle_type;
+
+// ---- init.cpp ------------------------------------------------------------------
+// Makes the socket library usable (WSAStartup, reference-counted, on Windows;
+// nothing on POSIX). Called by core before the first socket is created.
+void ensure_initialized(std::error_code& ec) noexcept;
+
+// ---- error.cpp -----------------------------------------------------------------
+// The error of the last failed socket call (errno / WSAGetLastError()).
+std::error_code last_error() noexcept;
+// A native-coded error for a portable condition (ETIMEDOUT / WSAETIMEDOUT, ...).
+std::error_code make_error(std::errc condition) noexcept;
+// The portable condition of a native code (generic_category when one exists,
+// otherwise the native code in system_category).
+std::error_condition portable_condition(int native) noexcept;
+// The system's own text for a native code without a portable condition.
+std::string native_message(int native);
+// getaddrinfo failures (the value getaddrinfo returned) as a resolve_errc value.
+int resolve_error(int native) noexcept;
+
+// ---- socket_ops.cpp ------------------------------------------------------------
+enum class option {
+  no_delay,          // TCP_NODELAY
+  keep_alive,        // SO_KEEPALIVE
+  receive_buffer,    // SO_RCVBUF
+  send_buffer,       // SO_SNDBUF
+  v6_only,           // IPV6_V6ONLY
+};
+
+// Events for wait_one: bit flags.
+inline constexpr unsigned wait_read = 1;
+inline constexpr unsigned wait_write = 2;
+inline constexpr unsigned wait_error = 4;  // error or hang-up reported by the system
+
+// A TCP socket of the endpoint's family.
+handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept;
+void close_handle(handle_t h) noexcept;
+
+// Starts or completes a connect. Returns true when connected; false with no error
+// when the socket is non-blocking and the connection is in progress (wait for
+// writable, then read pending_error).
+bool connect(handle_t h, const endpoint& peer, std::error_code& ec) noexcept;
+// SO_ERROR: the outcome of a non-blocking connect.
+std::error_code pending_error(handle_t h) noexcept;
+
+// Listener set-up: address reuse policy (SO_REUSEADDR on POSIX when `reuse`;
+// SO_EXCLUSIVEADDRUSE always on Windows), then bind and listen.
+void prepare_listener(handle_t h, bool reuse, std::error_code& ec) noexcept;
+void bind(handle_t h, const endpoint& where, std::error_code& ec) noexcept;
+void listen(handle_t h, int backlog, std::error_code& ec) noexcept;
+// One accept; the new socket is blocking, close-on-exec and SIGPIPE-free.
+handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept;
+
+// One send/recv call (lengths clamped to what the system takes).
+std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept;
+std::size_t receive(handle_t h, void* data, std::size_t size, std::error_code& ec) noexcept;
+void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept;
+
+// Waits for `events` (wait_read | wait_write) on one handle for at most timeout_ms
+// (negative: no limit). Returns the ready events (wait_error included when the
+// system reports an error or hang-up), 0 on timeout.
+unsigned wait_one(handle_t h, unsigned events, int timeout_ms, std::error_code& ec) noexcept;
+
+void set_non_blocking(handle_t h, bool on, std::error_code& ec) noexcept;
+void set_option(handle_t h, option opt, int value, std::error_code& ec) noexcept;
+int get_option(handle_t h, option opt, std::error_code& ec) noexcept;
+void set_linger(handle_t h, bool on, int seconds, std::error_code& ec) noexcept;
+
+endpoint local_endpoint(handle_t h, std::error_code& ec) noexcept;
+endpoint peer_endpoint(handle_t h, std::error_code& ec) noexcept;
+
+// Numeric address text (no brackets, no port; IPv6 may carry %scope) to an
+// endpoint with port 0, and back. parse_address returns false for bad text.
+bool parse_address(std::string_view text, endpoint& out) noexcept;
+std::string format_address(const endpoint& ep);
+
+// getaddrinfo for TCP; errors in resolve_category().
+std::vector<endpoint> resolve(std::string_view host, std::string_view service,
+                              std::error_code& ec);
+
+}  // namespace xsock::detail
