@@ -45,8 +45,7 @@ class listener {
   /// Throws `xsock::error` naming the address ("bind 0.0.0.0:7788: address already
   /// in use"). A listener that is already open is closed first.
   void listen(const endpoint& where, const listen_options& options = {});
-  void listen(const endpoint& where, const listen_options& options,
-              std::error_code& ec) noexcept;
+  void listen(const endpoint& where, const listen_options& options, std::error_code& ec) noexcept;
 
   /// Waits for and takes the next connection. With a timeout, fails with `timed_out`
   /// when none arrives in time. On a non-blocking listener, fails with

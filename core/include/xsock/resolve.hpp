@@ -26,8 +26,7 @@ std::error_code make_error_code(resolve_errc e) noexcept;
 /// which `stream_socket::connect(host, ...)` tries them). `service` is a port number or
 /// a service name. Never returns an empty list without an error.
 std::vector<endpoint> resolve(std::string_view host, std::string_view service);
-std::vector<endpoint> resolve(std::string_view host, std::string_view service,
-                              std::error_code& ec);
+std::vector<endpoint> resolve(std::string_view host, std::string_view service, std::error_code& ec);
 
 }  // namespace xsock
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -57,8 +58,7 @@ class stream_socket {
   void connect(std::string_view host, std::uint16_t port);
   void connect(std::string_view host, std::uint16_t port, std::error_code& ec);
   void connect(std::string_view host, std::uint16_t port, duration timeout);
-  void connect(std::string_view host, std::uint16_t port, duration timeout,
-               std::error_code& ec);
+  void connect(std::string_view host, std::uint16_t port, duration timeout, std::error_code& ec);
 
   /// Sends some of the bytes; returns how many were sent (may be fewer than `size`).
   std::size_t send(const void* data, std::size_t size);
@@ -79,8 +79,7 @@ class stream_socket {
   std::size_t receive(void* data, std::size_t size);
   std::size_t receive(void* data, std::size_t size, std::error_code& ec) noexcept;
   std::size_t receive(void* data, std::size_t size, duration timeout);
-  std::size_t receive(void* data, std::size_t size, duration timeout,
-                      std::error_code& ec) noexcept;
+  std::size_t receive(void* data, std::size_t size, duration timeout, std::error_code& ec) noexcept;
 
   /// Waits until the socket is readable (data, end of stream or an error pending) or
   /// writable. Returns false when the timeout elapses first.
@@ -129,8 +128,16 @@ class stream_socket {
   endpoint peer_endpoint(std::error_code& ec) const noexcept;
 
  private:
+  // Names the peer in error messages; getpeername() no longer works once the
+  // connection has been reset.
+  std::string describe(const char* operation) const;
+
   native_handle_type handle_ = invalid_handle;
   bool non_blocking_ = false;
+  bool has_remote_ = false;
+  endpoint remote_;
+
+  friend class listener;
 };
 
 }  // namespace xsock

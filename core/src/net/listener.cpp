@@ -1,0 +1,170 @@
+#include "xsock/listener.hpp"
+
+#include <utility>
+
+#include "backend.hpp"
+#include "net/throw.hpp"
+
+namespace xsock {
+namespace {
+
+// Sets up a listening socket; returns the name of the step that failed (for the
+// message of the throwing form) or nullptr.
+const char* open_listener(const endpoint& where, const listen_options& options,
+                          detail::handle_t& out, std::error_code& ec) noexcept {
+  detail::ensure_initialized(ec);
+  if (ec) return "listen";
+  const auto h = detail::open_stream(where, ec);
+  if (ec) return "socket";
+  const char* step = nullptr;
+  if (where.is_v6()) {
+    detail::set_option(h, detail::option::v6_only, options.v6_only ? 1 : 0, ec);
+    if (ec) step = "set v6_only";
+  }
+  if (!step) {
+    detail::prepare_listener(h, options.reuse_address, ec);
+    if (ec) step = "set address reuse";
+  }
+  if (!step) {
+    detail::bind(h, where, ec);
+    if (ec) step = "bind";
+  }
+  if (!step) {
+    detail::listen(h, options.backlog, ec);
+    if (ec) step = "listen";
+  }
+  // The handle stays non-blocking at the OS level: a connection that is reset between
+  // readiness and accept() must not block a caller that asked for a timeout.
+  if (!step) {
+    detail::set_non_blocking(h, true, ec);
+    if (ec) step = "listen";
+  }
+  if (step) {
+    detail::close_handle(h);
+    return step;
+  }
+  out = h;
+  return nullptr;
+}
+
+}  // namespace
+
+listener::listener(listener&& other) noexcept
+    : handle_(std::exchange(other.handle_, invalid_handle)),
+      non_blocking_(std::exchange(other.non_blocking_, false)) {}
+
+listener& listener::operator=(listener&& other) noexcept {
+  if (this != &other) {
+    close();
+    handle_ = std::exchange(other.handle_, invalid_handle);
+    non_blocking_ = std::exchange(other.non_blocking_, false);
+  }
+  return *this;
+}
+
+listener::~listener() {
+  close();
+}
+
+void listener::listen(const endpoint& where, const listen_options& options,
+                      std::error_code& ec) noexcept {
+  ec.clear();
+  close();
+  open_listener(where, options, handle_, ec);
+}
+
+void listener::listen(const endpoint& where, const listen_options& options) {
+  close();
+  std::error_code ec;
+  const char* step = open_listener(where, options, handle_, ec);
+  if (step) detail::throw_if(ec, std::string(step) + " " + where.to_string());
+}
+
+listener::accepted listener::accept(duration timeout, std::error_code& ec) noexcept {
+  ec.clear();
+  accepted result;
+  if (!is_open()) {
+    ec = detail::make_error(std::errc::bad_file_descriptor);
+    return result;
+  }
+  const bool limited = timeout.count() >= 0;
+  const int timeout_ms = limited ? detail::to_timeout_ms(timeout) : -1;
+  for (;;) {
+    auto h = detail::accept(handle_, result.peer, ec);
+    if (!ec) {
+      result.socket = stream_socket(h);
+      result.socket.has_remote_ = true;
+      result.socket.remote_ = result.peer;
+      return result;
+    }
+    if (ec != std::errc::operation_would_block || non_blocking_) return result;
+    // One wait per attempt: a connection reset while queued only costs another wait.
+    if (detail::wait_one(handle_, detail::wait_read, timeout_ms, ec) == 0) {
+      if (!ec) ec = detail::make_error(std::errc::timed_out);
+      return result;
+    }
+    if (ec) return result;
+  }
+}
+
+listener::accepted listener::accept(std::error_code& ec) noexcept {
+  return accept(duration(-1), ec);
+}
+
+listener::accepted listener::accept(duration timeout) {
+  std::error_code ec;
+  auto result = accept(timeout.count() < 0 ? duration(0) : timeout, ec);
+  if (ec) {
+    std::error_code ignored;
+    detail::throw_if(ec, "accept " + local_endpoint(ignored).to_string());
+  }
+  return result;
+}
+
+listener::accepted listener::accept() {
+  std::error_code ec;
+  auto result = accept(duration(-1), ec);
+  if (ec) {
+    std::error_code ignored;
+    detail::throw_if(ec, "accept " + local_endpoint(ignored).to_string());
+  }
+  return result;
+}
+
+void listener::close() noexcept {
+  if (is_open()) detail::close_handle(std::exchange(handle_, invalid_handle));
+  non_blocking_ = false;
+}
+
+void listener::set_non_blocking(bool on, std::error_code& ec) noexcept {
+  ec.clear();
+  if (!is_open()) {
+    ec = detail::make_error(std::errc::bad_file_descriptor);
+    return;
+  }
+  non_blocking_ = on;  // the OS handle is always non-blocking; this sets accept's behaviour
+}
+
+void listener::set_non_blocking(bool on) {
+  std::error_code ec;
+  set_non_blocking(on, ec);
+  detail::throw_if(ec, "set non_blocking");
+}
+
+endpoint listener::local_endpoint(std::error_code& ec) const noexcept {
+  ec.clear();
+  if (!is_open()) {
+    ec = detail::make_error(std::errc::bad_file_descriptor);
+    return {};
+  }
+  return detail::local_endpoint(handle_, ec);
+}
+
+endpoint listener::local_endpoint() const {
+  std::error_code ec;
+  auto ep = local_endpoint(ec);
+  detail::throw_if(ec, "local_endpoint");
+  return ep;
+}
+
+}  // namespace xsock

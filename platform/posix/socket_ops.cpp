@@ -1,0 +1,446 @@
+// BSD-sockets backend: Linux and macOS.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <string>
+
+#include "backend.hpp"
+#include "xsock/error.hpp"
+#include "xsock/resolve.hpp"
+
+namespace xsock::detail {
+namespace {
+
+#if defined(MSG_NOSIGNAL)
+constexpr int send_flags = MSG_NOSIGNAL;
+#else
+constexpr int send_flags = 0;  // SO_NOSIGPIPE is set on every socket instead
+#endif
+
+int fd(handle_t h) noexcept {
+  return static_cast<int>(h);
+}
+handle_t to_handle(int f) noexcept {
+  return static_cast<handle_t>(static_cast<std::intptr_t>(f));
+}
+
+socklen_t to_sockaddr(const endpoint& ep, sockaddr_storage& ss) noexcept {
+  std::memset(&ss, 0, sizeof ss);
+  if (ep.is_v4()) {
+    auto& sin = reinterpret_cast<sockaddr_in&>(ss);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(ep.port());
+    const auto b = ep.v4_bytes();
+    std::memcpy(&sin.sin_addr, b.data(), b.size());
+    return sizeof(sockaddr_in);
+  }
+  auto& sin6 = reinterpret_cast<sockaddr_in6&>(ss);
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(ep.port());
+  sin6.sin6_scope_id = ep.scope_id();
+  const auto b = ep.v6_bytes();
+  std::memcpy(&sin6.sin6_addr, b.data(), b.size());
+  return sizeof(sockaddr_in6);
+}
+
+bool from_sockaddr(const sockaddr* sa, endpoint& out) noexcept {
+  if (sa->sa_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+    endpoint::bytes_v4 b;
+    std::memcpy(b.data(), &sin->sin_addr, b.size());
+    out = endpoint(b, ntohs(sin->sin_port));
+    return true;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    endpoint::bytes_v6 b;
+    std::memcpy(b.data(), &sin6->sin6_addr, b.size());
+    out = endpoint(b, ntohs(sin6->sin6_port), sin6->sin6_scope_id);
+    return true;
+  }
+  return false;
+}
+
+// Sockets never raise SIGPIPE and are not inherited by child processes.
+bool prepare_new_socket(int s, bool set_cloexec, std::error_code& ec) noexcept {
+  if (set_cloexec && ::fcntl(s, F_SETFD, FD_CLOEXEC) != 0) {
+    ec = last_error();
+    return false;
+  }
+#if defined(SO_NOSIGPIPE)
+  int one = 1;
+  if (::setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) != 0) {
+    ec = last_error();
+    return false;
+  }
+#endif
+  return true;
+}
+
+int poll_events(unsigned events) noexcept {
+  int e = 0;
+  if (events & wait_read) e |= POLLIN;
+  if (events & wait_write) e |= POLLOUT;
+  return e;
+}
+
+}  // namespace
+
+handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
+  ec.clear();
+  const int family = like.is_v4() ? AF_INET : AF_INET6;
+#if defined(SOCK_CLOEXEC)
+  const int s = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  const bool need_cloexec = false;
+#else
+  const int s = ::socket(family, SOCK_STREAM, IPPROTO_TCP);
+  const bool need_cloexec = true;
+#endif
+  if (s < 0) {
+    ec = last_error();
+    return invalid_handle;
+  }
+  if (!prepare_new_socket(s, need_cloexec, ec)) {
+    ::close(s);
+    return invalid_handle;
+  }
+  return to_handle(s);
+}
+
+void close_handle(handle_t h) noexcept {
+  // Never retry close() on EINTR: the descriptor is gone either way on Linux, and a
+  // retry could close a descriptor another thread has just been given.
+  ::close(fd(h));
+}
+
+bool connect(handle_t h, const endpoint& peer, std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  const socklen_t len = to_sockaddr(peer, ss);
+  if (::connect(fd(h), reinterpret_cast<const sockaddr*>(&ss), len) == 0) return true;
+  const int err = errno;
+  if (err == EINPROGRESS) return false;
+  if (err == EINTR) {
+    // The connection goes on asynchronously; wait for it like a non-blocking one.
+    pollfd p{fd(h), POLLOUT, 0};
+    while (::poll(&p, 1, -1) < 0) {
+      if (errno != EINTR) {
+        ec = last_error();
+        return false;
+      }
+    }
+    ec = pending_error(h);
+    return !ec;
+  }
+  ec = {err, socket_category()};
+  return false;
+}
+
+std::error_code pending_error(handle_t h) noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd(h), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return last_error();
+  if (err == 0) return {};
+  return {err, socket_category()};
+}
+
+void prepare_listener(handle_t h, bool reuse, std::error_code& ec) noexcept {
+  ec.clear();
+  if (!reuse) return;
+  int one = 1;
+  if (::setsockopt(fd(h), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) ec = last_error();
+}
+
+void bind(handle_t h, const endpoint& where, std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  const socklen_t len = to_sockaddr(where, ss);
+  if (::bind(fd(h), reinterpret_cast<const sockaddr*>(&ss), len) != 0) ec = last_error();
+}
+
+void listen(handle_t h, int backlog, std::error_code& ec) noexcept {
+  ec.clear();
+  if (::listen(fd(h), backlog) != 0) ec = last_error();
+}
+
+handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  for (;;) {
+    socklen_t len = sizeof ss;
+#if defined(__linux__)
+    const int s = ::accept4(fd(h), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    const bool need_cloexec = false;
+#else
+    const int s = ::accept(fd(h), reinterpret_cast<sockaddr*>(&ss), &len);
+    const bool need_cloexec = true;
+#endif
+    if (s < 0) {
+      const int err = errno;
+      if (err == EINTR) continue;
+      // A connection aborted while queued is not the listener's failure: report
+      // would-block so the caller waits for the next one.
+      if (err == ECONNABORTED || err == EPROTO) {
+        ec = make_error(std::errc::operation_would_block);
+        return invalid_handle;
+      }
+      ec = {err, socket_category()};
+      return invalid_handle;
+    }
+    // BSDs hand out accepted sockets that inherit O_NONBLOCK; the contract says
+    // accepted sockets are blocking, and the SIGPIPE option is per socket.
+    if (!prepare_new_socket(s, need_cloexec, ec)) {
+      ::close(s);
+      return invalid_handle;
+    }
+    const int flags = ::fcntl(s, F_GETFL, 0);
+    if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(s, F_SETFL, flags & ~O_NONBLOCK);
+    if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), peer)) peer = endpoint();
+    return to_handle(s);
+  }
+}
+
+std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept {
+  ec.clear();
+  const std::size_t chunk = std::min<std::size_t>(size, SSIZE_MAX);
+  for (;;) {
+    const ssize_t n = ::send(fd(h), data, chunk, send_flags);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    ec = last_error();
+    return 0;
+  }
+}
+
+std::size_t receive(handle_t h, void* data, std::size_t size, std::error_code& ec) noexcept {
+  ec.clear();
+  const std::size_t chunk = std::min<std::size_t>(size, SSIZE_MAX);
+  for (;;) {
+    const ssize_t n = ::recv(fd(h), data, chunk, 0);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    ec = last_error();
+    return 0;
+  }
+}
+
+void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept {
+  ec.clear();
+  const int how = what == shutdown_type::receive ? SHUT_RD
+                  : what == shutdown_type::send  ? SHUT_WR
+                                                 : SHUT_RDWR;
+  if (::shutdown(fd(h), how) != 0) ec = last_error();
+}
+
+unsigned wait_one(handle_t h, unsigned events, int timeout_ms, std::error_code& ec) noexcept {
+  ec.clear();
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  pollfd p{fd(h), static_cast<short>(poll_events(events)), 0};
+  int remaining = timeout_ms;
+  for (;;) {
+    const int n = ::poll(&p, 1, remaining);
+    if (n > 0) break;
+    if (n == 0) return 0;
+    if (errno != EINTR) {
+      ec = last_error();
+      return 0;
+    }
+    if (timeout_ms >= 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+      remaining = left > 0 ? static_cast<int>(left) : 0;
+    }
+  }
+  if (p.revents & POLLNVAL) {
+    ec = make_error(std::errc::bad_file_descriptor);
+    return 0;
+  }
+  unsigned ready = 0;
+  // A hang-up is readable: recv() then returns 0 (or the pending error).
+  if (p.revents & (POLLIN | POLLHUP)) ready |= wait_read;
+  if (p.revents & POLLOUT) ready |= wait_write;
+  if (p.revents & (POLLERR | POLLHUP)) ready |= wait_error;
+  return ready;
+}
+
+void set_non_blocking(handle_t h, bool on, std::error_code& ec) noexcept {
+  ec.clear();
+  const int flags = ::fcntl(fd(h), F_GETFL, 0);
+  if (flags < 0) {
+    ec = last_error();
+    return;
+  }
+  const int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && ::fcntl(fd(h), F_SETFL, wanted) != 0) ec = last_error();
+}
+
+namespace {
+
+struct option_name {
+  int level;
+  int name;
+};
+
+option_name lookup(option opt) noexcept {
+  switch (opt) {
+    case option::no_delay:
+      return {IPPROTO_TCP, TCP_NODELAY};
+    case option::keep_alive:
+      return {SOL_SOCKET, SO_KEEPALIVE};
+    case option::receive_buffer:
+      return {SOL_SOCKET, SO_RCVBUF};
+    case option::send_buffer:
+      return {SOL_SOCKET, SO_SNDBUF};
+    case option::v6_only:
+      return {IPPROTO_IPV6, IPV6_V6ONLY};
+  }
+  return {SOL_SOCKET, SO_KEEPALIVE};
+}
+
+}  // namespace
+
+void set_option(handle_t h, option opt, int value, std::error_code& ec) noexcept {
+  ec.clear();
+  const auto o = lookup(opt);
+  if (::setsockopt(fd(h), o.level, o.name, &value, sizeof value) != 0) ec = last_error();
+}
+
+int get_option(handle_t h, option opt, std::error_code& ec) noexcept {
+  ec.clear();
+  const auto o = lookup(opt);
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd(h), o.level, o.name, &value, &len) != 0) {
+    ec = last_error();
+    return 0;
+  }
+  return value;
+}
+
+void set_linger(handle_t h, bool on, int seconds, std::error_code& ec) noexcept {
+  ec.clear();
+  linger l{};
+  l.l_onoff = on ? 1 : 0;
+  l.l_linger = seconds;
+  if (::setsockopt(fd(h), SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) ec = last_error();
+}
+
+endpoint local_endpoint(handle_t h, std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  endpoint ep;
+  if (::getsockname(fd(h), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    ec = last_error();
+  } else if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), ep)) {
+    ec = make_error(std::errc::address_family_not_supported);
+  }
+  return ep;
+}
+
+endpoint peer_endpoint(handle_t h, std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  endpoint ep;
+  if (::getpeername(fd(h), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    ec = last_error();
+  } else if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), ep)) {
+    ec = make_error(std::errc::address_family_not_supported);
+  }
+  return ep;
+}
+
+bool parse_address(std::string_view text, endpoint& out) noexcept {
+  // inet_pton needs a terminated string; anything longer than the longest valid
+  // form (IPv6 with an interface name) is invalid anyway.
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  if (text.empty() || text.size() >= sizeof buf) return false;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  if (text.find(':') == std::string_view::npos) {
+    endpoint::bytes_v4 b;
+    if (::inet_pton(AF_INET, buf, b.data()) != 1) return false;
+    out = endpoint(b, 0);
+    return true;
+  }
+  std::uint32_t scope = 0;
+  if (char* percent = std::strchr(buf, '%')) {
+    *percent = '\0';
+    const char* name = percent + 1;
+    if (*name == '\0') return false;
+    if (std::strspn(name, "0123456789") == std::strlen(name)) {
+      if (std::strlen(name) > 9) return false;
+      scope = static_cast<std::uint32_t>(std::strtoul(name, nullptr, 10));
+    } else {
+      scope = ::if_nametoindex(name);
+      if (scope == 0) return false;
+    }
+  }
+  endpoint::bytes_v6 b;
+  if (::inet_pton(AF_INET6, buf, b.data()) != 1) return false;
+  out = endpoint(b, 0, scope);
+  return true;
+}
+
+std::string format_address(const endpoint& ep) {
+  char buf[INET6_ADDRSTRLEN];
+  if (ep.is_v4()) {
+    const auto b = ep.v4_bytes();
+    ::inet_ntop(AF_INET, b.data(), buf, sizeof buf);
+    return buf;
+  }
+  const auto b = ep.v6_bytes();
+  ::inet_ntop(AF_INET6, b.data(), buf, sizeof buf);
+  std::string text = buf;
+  if (ep.scope_id() != 0) text += "%" + std::to_string(ep.scope_id());
+  return text;
+}
+
+std::vector<endpoint> resolve(std::string_view host, std::string_view service,
+                              std::error_code& ec) {
+  ec.clear();
+  const std::string host_s(host);
+  const std::string service_s(service);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  addrinfo* list = nullptr;
+  const int rc = ::getaddrinfo(host_s.empty() ? nullptr : host_s.c_str(),
+                               service_s.empty() ? nullptr : service_s.c_str(), &hints, &list);
+  if (rc != 0) {
+    if (rc == EAI_SYSTEM && errno != 0) {
+      ec = last_error();
+    } else {
+      ec = make_error_code(static_cast<resolve_errc>(resolve_error(rc)));
+    }
+    return {};
+  }
+  std::vector<endpoint> result;
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    endpoint ep;
+    if (ai->ai_addr && from_sockaddr(ai->ai_addr, ep) &&
+        std::find(result.begin(), result.end(), ep) == result.end()) {
+      result.push_back(ep);
+    }
+  }
+  ::freeaddrinfo(list);
+  if (result.empty()) ec = make_error_code(resolve_errc::no_data);
+  return result;
+}
+
+}  // namespace xsock::detail
