@@ -2,7 +2,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(_xsock_targets xsock_net)
-if(XSOCK_BUILD_TEXT)
+if(TARGET xsock_text)
   list(APPEND _xsock_targets xsock_text)
 endif()
 
