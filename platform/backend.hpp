@@ -41,11 +41,11 @@ int resolve_error(int native) noexcept;
 
 // ---- socket_ops.cpp ------------------------------------------------------------
 enum class option {
-  no_delay,          // TCP_NODELAY
-  keep_alive,        // SO_KEEPALIVE
-  receive_buffer,    // SO_RCVBUF
-  send_buffer,       // SO_SNDBUF
-  v6_only,           // IPV6_V6ONLY
+  no_delay,        // TCP_NODELAY
+  keep_alive,      // SO_KEEPALIVE
+  receive_buffer,  // SO_RCVBUF
+  send_buffer,     // SO_SNDBUF
+  v6_only,         // IPV6_V6ONLY
 };
 
 // Events for wait_one: bit flags.
@@ -96,7 +96,42 @@ bool parse_address(std::string_view text, endpoint& out) noexcept;
 std::string format_address(const endpoint& ep);
 
 // getaddrinfo for TCP; errors in resolve_category().
-std::vector<endpoint> resolve(std::string_view host, std::string_view service,
-                              std::error_code& ec);
+std::vector<endpoint> resolve(std::string_view host, std::string_view service, std::error_code& ec);
+
+// ---- poller.cpp ----------------------------------------------------------------
+// Readiness for many sockets, level-triggered (see xsock/poller.hpp). Backends:
+// epoll (Linux, unless XSOCK_POLLER_POLL is defined), poll() (other POSIX systems,
+// or XSOCK_POLLER_POLL), WSAPoll (Windows). Core keeps the handle -> tag map; the
+// backend deals only in handles. Interest and readiness use the wait_* flags above.
+struct poller_state;  // defined by the backend
+
+struct poller_ready {
+  handle_t handle;
+  unsigned events;  // wait_read | wait_write | wait_error
+};
+
+// The system object plus a wake-up channel (a non-blocking, close-on-exec pipe on
+// POSIX; a connected loopback socket pair on Windows). nullptr with `ec` on failure.
+poller_state* poller_create(std::error_code& ec) noexcept;
+void poller_destroy(poller_state* p) noexcept;
+// Registration. `events` may be 0 (registered, not interested). Adding a handle that
+// is already there: errc::file_exists; modifying/removing an unknown one:
+// errc::no_such_file_or_directory.
+void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept;
+void poller_modify(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept;
+void poller_remove(poller_state* p, handle_t h, std::error_code& ec) noexcept;
+// Waits at most timeout_ms (negative: no limit) and replaces `out` with the ready
+// handles (hang-up and error reported as wait_error, plus wait_read so the caller
+// reads the end of stream or the error). Returns early, possibly with nothing ready,
+// after poller_wake; the wake-up channel is drained here and never appears in `out`.
+// EINTR is retried with the remaining time.
+void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms,
+                 std::error_code& ec) noexcept;
+// Async-signal-safe and thread-safe: makes the current or next poller_wait return.
+// Preserves errno / WSAGetLastError. Wake-ups that arrive while one is already
+// pending coalesce (a full pipe is fine).
+void poller_wake(poller_state* p) noexcept;
+// "epoll", "poll" or "WSAPoll".
+const char* poller_backend_name() noexcept;
 
 }  // namespace xsock::detail
