@@ -1,5 +1,8 @@
 // POSIX sockets need no library start-up.
+#include <atomic>
+
 #include "backend.hpp"
+#include "xsock/startup.hpp"
 
 namespace xsock::detail {
 
@@ -8,3 +11,24 @@ void ensure_initialized(std::error_code& ec) noexcept {
 }
 
 }  // namespace xsock::detail
+
+namespace xsock {
+namespace {
+std::atomic<bool> manual_mode{false};  // remembered, no effect on POSIX
+}  // namespace
+
+// Nothing to set up: the guard is always active and never fails.
+startup::startup() : active_(true) {}
+startup::startup(std::error_code& ec) noexcept : active_(true) {
+  ec.clear();
+}
+startup::~startup() = default;
+
+void set_manual_startup(bool manual) noexcept {
+  manual_mode.store(manual);
+}
+bool manual_startup() noexcept {
+  return manual_mode.load();
+}
+
+}  // namespace xsock
