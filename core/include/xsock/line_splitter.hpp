@@ -1,0 +1,72 @@
+// xsock::line_splitter: cuts a byte stream into bounded lines before decoding.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xsock {
+
+/// Why a line (or piece of one) was emitted.
+enum class line_end {
+  /// A `\n` ended it (the `\n` and a `\r` just before it are not part of the line).
+  newline,
+  /// It reached the maximum length; the rest of the line follows in the next piece.
+  max_length,
+  /// `flush()` was called (for example after a quiet period); more may follow.
+  flush,
+  /// The stream ended without a final `\n`.
+  end_of_stream,
+};
+
+/// A line or a piece of one, as raw wire bytes (decode it with the stream's decoder).
+struct line {
+  std::string bytes;
+  line_end end = line_end::newline;
+  /// True when the line goes on in the next piece (cut at the maximum or flushed).
+  bool partial() const noexcept { return end == line_end::max_length || end == line_end::flush; }
+};
+
+/// Splits the raw bytes of one stream into lines on `\n`, dropping a `\r` just before
+/// it, with a maximum line length: a longer line comes out in pieces of `max_line`
+/// bytes flagged partial (a piece may end inside a multibyte character; the stream's
+/// decoder keeps it for the next piece). Works on bytes before decoding, so it accepts
+/// only encodings where that is safe (`encoding_is_line_safe`). How the input is cut
+/// into `push` calls never changes the lines. Buffers at most `max_line + 1` bytes.
+class line_splitter {
+ public:
+  static constexpr std::size_t default_max_line = 65536;
+
+  /// Throws `xsock::text_error`: `text_errc::unknown_encoding`, or
+  /// `text_errc::unsupported_encoding` (UTF-16, UTF-32, EBCDIC...: a 0x0A byte there
+  /// is not always a newline), or `std::errc::invalid_argument` when `max_line` is 0.
+  explicit line_splitter(std::size_t max_line = default_max_line,
+                         std::string_view encoding = "GBK");
+
+  /// Adds the next bytes of the stream; appends each line completed by them (and each
+  /// maximum-length piece) to `out`. An unterminated rest is kept for the next call.
+  void push(std::string_view bytes, std::vector<line>& out);
+  std::vector<line> push(std::string_view bytes);
+
+  /// Emits the kept unterminated bytes as a partial piece (nothing when none are kept).
+  /// A trailing `\r` stays kept, in case a `\n` follows.
+  std::optional<line> flush();
+  /// End of stream: appends the kept bytes to `out` as the last line
+  /// (`line_end::end_of_stream`; a kept rest longer than the maximum gives a
+  /// `max_length` piece first), nothing when none are kept, and starts over for a new
+  /// stream.
+  void finish(std::vector<line>& out);
+  std::vector<line> finish();
+
+  /// Bytes kept (an unterminated line).
+  std::size_t buffered() const noexcept { return buffer_.size(); }
+  std::size_t max_line() const noexcept { return max_line_; }
+
+ private:
+  std::size_t max_line_;
+  std::string buffer_;
+};
+
+}  // namespace xsock

@@ -1,0 +1,362 @@
+#include "xsock/decoder.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "fast_table.hpp"
+#include "text_support.hpp"
+
+namespace xsock {
+
+using detail::fast_cell;
+using detail::fast_entry;
+
+namespace {
+struct invalid_counts {
+  std::uint64_t sequences = 0;
+  std::uint64_t bytes = 0;
+};
+}  // namespace
+
+struct decoder::impl {
+  detail::converter_ptr cnv;
+  const detail::fast_table* table = nullptr;
+  std::string name;
+  decode_policy policy = decode_policy::replace;
+  text_error_info last_error;
+
+  invalid_counts invalid;
+  std::uint64_t given = 0;  // bytes handed to decode()
+  std::uint64_t fed = 0;    // stream offset of the next byte not yet taken by the engine
+  // Input after a strict error, decoded first by the next call.
+  std::string carry;
+
+  // Fast path: a lead byte cut off at the end of the previous input (-1: none).
+  int pending_lead = -1;
+
+  // ICU path.
+  std::vector<UChar> utf16;
+  UChar high = 0;
+
+  bool run(const char* begin, const char* end, bool flush, std::string& out);
+  bool run_icu(const char* begin, const char* end, bool flush, std::string& out);
+  bool run_fast(const char* begin, const char* end, bool flush, std::string& out);
+  void fail(std::uint64_t offset, std::string_view bad, const char* resume,
+            const char* end_of_input);
+  bool process(std::string_view bytes, bool flush, std::string& out);
+};
+
+namespace {
+
+void U_CALLCONV count_and_substitute(const void* context, UConverterToUnicodeArgs* args,
+                                     const char* bytes, int32_t length,
+                                     UConverterCallbackReason reason, UErrorCode* status) {
+  if (reason <= UCNV_IRREGULAR) {
+    auto* counts = static_cast<invalid_counts*>(const_cast<void*>(context));
+    counts->sequences += 1;
+    counts->bytes += static_cast<std::uint64_t>(length);
+  }
+  UCNV_TO_U_CALLBACK_SUBSTITUTE(nullptr, args, bytes, length, reason, status);
+}
+
+}  // namespace
+
+void decoder::impl::fail(std::uint64_t offset, std::string_view bad, const char* resume,
+                         const char* end_of_input) {
+  ++invalid.sequences;
+  invalid.bytes += bad.size();
+  last_error =
+      detail::make_error(text_errc::invalid_input, "invalid " + name + " byte sequence " +
+                                                       detail::format_hex_bytes(bad) +
+                                                       " at byte offset " + std::to_string(offset));
+  last_error.offset = offset;
+  last_error.length = static_cast<std::uint32_t>(bad.size());
+  carry.assign(resume, end_of_input);
+}
+
+bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std::string& out) {
+  const char* source = begin;
+  for (;;) {
+    UChar* target = utf16.data();
+    UErrorCode status = U_ZERO_ERROR;
+    ucnv_toUnicode(cnv.get(), &target, utf16.data() + utf16.size(), &source, end, nullptr, flush,
+                   &status);
+    detail::append_utf16_as_utf8(out, utf16.data(), target, high);
+    if (status == U_BUFFER_OVERFLOW_ERROR) continue;
+    fed += static_cast<std::uint64_t>(source - begin);
+    if (U_SUCCESS(status)) break;
+    if (status != U_ILLEGAL_CHAR_FOUND && status != U_INVALID_CHAR_FOUND &&
+        status != U_TRUNCATED_CHAR_FOUND) {
+      last_error = detail::make_error(text_errc::conversion_failed,
+                                      "decoding " + name + ": " + u_errorName(status));
+      carry.assign(source, end);
+      return false;
+    }
+    char bad[32];
+    int8_t bad_len = sizeof bad;
+    UErrorCode s = U_ZERO_ERROR;
+    ucnv_getInvalidChars(cnv.get(), bad, &bad_len, &s);
+    if (U_FAILURE(s)) bad_len = 0;
+    s = U_ZERO_ERROR;
+    const int32_t kept = ucnv_toUCountPending(cnv.get(), &s);
+    // Everything the converter took is either decoded (before the error), the invalid
+    // sequence, or kept to be decoded again (bytes after it that it had looked at).
+    const std::uint64_t offset = fed -
+                                 static_cast<std::uint64_t>(U_SUCCESS(s) && kept > 0 ? kept : 0) -
+                                 static_cast<std::uint64_t>(bad_len);
+    fail(offset, std::string_view(bad, static_cast<std::size_t>(bad_len)), source, end);
+    return false;
+  }
+  if (flush) {
+    if (high != 0) {
+      detail::append_utf8(out, 0xFFFD);
+      high = 0;
+    }
+    ucnv_resetToUnicode(cnv.get());
+  }
+  return true;
+}
+
+bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std::string& out) {
+  const detail::fast_table& t = *table;
+  const auto* const first = reinterpret_cast<const unsigned char*>(begin);
+  const auto* const last = reinterpret_cast<const unsigned char*>(end);
+  const unsigned char* p = first;
+  const std::size_t old = out.size();
+  // Each input byte gives at most 3 output bytes, and cells are copied as 4-byte words.
+  out.resize(old + 3 * static_cast<std::size_t>(last - first) + 8);
+  char* o = &out[old];
+  const bool strict = policy == decode_policy::strict;
+  auto put = [&o](const fast_cell& c) {
+    std::memcpy(o, &c.out, sizeof c.out);
+    o += c.out.utf8_len;
+  };
+  auto done = [&] { out.resize(static_cast<std::size_t>(o - out.data())); };
+  // A strict error: text so far stays in `out`, the input after the bad bytes is kept.
+  auto error = [&](std::uint64_t offset, std::string_view bad, const unsigned char* resume) {
+    done();
+    fed += static_cast<std::uint64_t>(resume - first);
+    fail(offset, bad, reinterpret_cast<const char*>(resume), end);
+    return false;
+  };
+  auto truncated = [&]() -> bool {
+    // The stream ended after a lead byte: ICU's truncated-sequence substitution.
+    const char lead = static_cast<char>(pending_lead);
+    const fast_cell& c = t.single[static_cast<unsigned char>(pending_lead)];
+    pending_lead = -1;
+    if (strict) {
+      // `fed` already counts the whole input, which the lead byte ended.
+      done();
+      fail(fed - 1, std::string_view(&lead, 1), end, end);
+      return false;
+    }
+    ++invalid.sequences;
+    ++invalid.bytes;
+    put(c);
+    return true;
+  };
+
+  if (pending_lead >= 0 && p != last) {
+    const fast_cell& c = t.pair(static_cast<unsigned char>(pending_lead), *p);
+    if (c.kind == fast_entry::invalid) {
+      const char bad[2] = {static_cast<char>(pending_lead), static_cast<char>(*p)};
+      if (strict) {
+        pending_lead = -1;
+        return error(fed - 1, std::string_view(bad, c.consumed), p + (c.consumed - 1));
+      }
+      ++invalid.sequences;
+      invalid.bytes += c.consumed;
+    }
+    put(c);
+    p += c.consumed - 1;
+    pending_lead = -1;
+  }
+  while (p < last) {
+    if (t.ascii_identity) {
+      // Realistic text is mostly runs of ASCII between double-byte characters.
+      while (last - p >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        if (word & 0x8080808080808080ull) break;
+        std::memcpy(o, p, 8);
+        o += 8;
+        p += 8;
+      }
+      if (p == last) break;
+      if (*p < 0x80) {
+        *o++ = static_cast<char>(*p++);
+        continue;
+      }
+    }
+    const fast_cell& c = t.single[*p];
+    if (c.kind == fast_entry::character) {
+      put(c);
+      ++p;
+      continue;
+    }
+    if (c.kind == fast_entry::lead) {
+      if (last - p < 2) {
+        pending_lead = *p++;
+        break;
+      }
+      const fast_cell& c2 = t.pair(p[0], p[1]);
+      if (c2.kind == fast_entry::invalid) {
+        if (strict) {
+          return error(fed + static_cast<std::uint64_t>(p - first),
+                       std::string_view(reinterpret_cast<const char*>(p), c2.consumed),
+                       p + c2.consumed);
+        }
+        ++invalid.sequences;
+        invalid.bytes += c2.consumed;
+      }
+      put(c2);
+      p += c2.consumed;
+      continue;
+    }
+    if (strict) {
+      return error(fed + static_cast<std::uint64_t>(p - first),
+                   std::string_view(reinterpret_cast<const char*>(p), 1), p + 1);
+    }
+    ++invalid.sequences;
+    ++invalid.bytes;
+    put(c);
+    ++p;
+  }
+  fed += static_cast<std::uint64_t>(last - first);
+  if (flush && pending_lead >= 0 && !truncated()) return false;
+  done();
+  return true;
+}
+
+bool decoder::impl::run(const char* begin, const char* end, bool flush, std::string& out) {
+  return table ? run_fast(begin, end, flush, out) : run_icu(begin, end, flush, out);
+}
+
+bool decoder::impl::process(std::string_view bytes, bool flush, std::string& out) {
+  if (!carry.empty()) {
+    std::string input = std::move(carry);
+    carry.clear();
+    input.append(bytes.data(), bytes.size());
+    return run(input.data(), input.data() + input.size(), flush, out);
+  }
+  return run(bytes.data(), bytes.data() + bytes.size(), flush, out);
+}
+
+decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backend backend)
+    : impl_(std::make_unique<impl>()) {
+  text_error_info info;
+  impl_->cnv = detail::open_converter(encoding, info);
+  if (!impl_->cnv) detail::throw_text_error(info);
+  impl_->name = detail::preferred_name(impl_->cnv.get());
+  impl_->policy = policy;
+  UErrorCode status = U_ZERO_ERROR;
+  if (policy == decode_policy::replace) {
+    ucnv_setToUCallBack(impl_->cnv.get(), count_and_substitute, &impl_->invalid, nullptr, nullptr,
+                        &status);
+  } else {
+    ucnv_setToUCallBack(impl_->cnv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr,
+                        &status);
+  }
+  if (U_FAILURE(status)) {
+    detail::throw_text_error(detail::make_error(
+        text_errc::conversion_failed, "decoder for " + impl_->name + ": " + u_errorName(status)));
+  }
+  if (backend == decoder_backend::automatic) {
+    status = U_ZERO_ERROR;
+    const char* icu_name = ucnv_getName(impl_->cnv.get(), &status);
+    if (U_SUCCESS(status) && icu_name) impl_->table = detail::get_fast_table(icu_name);
+  }
+  if (!impl_->table) impl_->utf16.resize(4096);
+}
+
+decoder::~decoder() = default;
+decoder::decoder(decoder&&) noexcept = default;
+decoder& decoder::operator=(decoder&&) noexcept = default;
+
+std::string decoder::decode(std::string_view bytes) {
+  std::string out;
+  decode(bytes, out);
+  return out;
+}
+
+void decoder::decode(std::string_view bytes, std::string& out) {
+  std::error_code ec;
+  decode(bytes, out, ec);
+  if (ec) detail::throw_text_error(impl_->last_error);
+}
+
+void decoder::decode(std::string_view bytes, std::string& out, std::error_code& ec) {
+  impl_->given += bytes.size();
+  if (impl_->process(bytes, false, out)) {
+    ec.clear();
+  } else {
+    ec = impl_->last_error.code;
+  }
+}
+
+std::string decoder::finish() {
+  std::string out;
+  finish(out);
+  return out;
+}
+
+void decoder::finish(std::string& out) {
+  std::error_code ec;
+  finish(out, ec);
+  if (ec) detail::throw_text_error(impl_->last_error);
+}
+
+void decoder::finish(std::string& out, std::error_code& ec) {
+  if (impl_->process({}, true, out)) {
+    ec.clear();
+  } else {
+    ec = impl_->last_error.code;
+  }
+}
+
+void decoder::reset() noexcept {
+  ucnv_resetToUnicode(impl_->cnv.get());
+  impl_->invalid = {};
+  impl_->given = 0;
+  impl_->fed = 0;
+  impl_->carry.clear();
+  impl_->pending_lead = -1;
+  impl_->high = 0;
+}
+
+std::uint64_t decoder::invalid_count() const noexcept {
+  return impl_->invalid.sequences;
+}
+std::uint64_t decoder::invalid_bytes() const noexcept {
+  return impl_->invalid.bytes;
+}
+std::uint64_t decoder::bytes_consumed() const noexcept {
+  return impl_->given;
+}
+
+std::size_t decoder::pending_bytes() const noexcept {
+  std::size_t kept = impl_->carry.size();
+  if (impl_->table) {
+    kept += impl_->pending_lead >= 0 ? 1 : 0;
+  } else {
+    UErrorCode status = U_ZERO_ERROR;
+    const int32_t n = ucnv_toUCountPending(impl_->cnv.get(), &status);
+    if (U_SUCCESS(status) && n > 0) kept += static_cast<std::size_t>(n);
+  }
+  return kept;
+}
+
+const std::string& decoder::encoding() const noexcept {
+  return impl_->name;
+}
+decode_policy decoder::policy() const noexcept {
+  return impl_->policy;
+}
+bool decoder::uses_fast_path() const noexcept {
+  return impl_->table != nullptr;
+}
+const text_error_info& decoder::last_error() const noexcept {
+  return impl_->last_error;
+}
+
+}  // namespace xsock

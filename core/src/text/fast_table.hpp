@@ -1,0 +1,46 @@
+// The decoding table for stateless single/double-byte encodings, derived from ICU.
+#pragma once
+
+#include <unicode/ucnv.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace xsock::detail {
+
+/// One table cell: the UTF-8 output (up to 3 bytes, so a cell is 4 bytes and can be
+/// copied as a word) and what the input bytes are.
+struct fast_entry {
+  enum kind : std::uint8_t { character = 0, lead = 1, invalid = 2 };
+  unsigned char utf8[3];
+  std::uint8_t utf8_len;  // 0..3
+  // Packed separately from utf8 so the hot path copies exactly 4 bytes.
+};
+
+struct fast_cell {
+  fast_entry out;
+  std::uint8_t kind;      // fast_entry::kind
+  std::uint8_t consumed;  // bytes this cell stands for (an invalid pair may be 1: the
+                          // second byte is then decoded on its own, as ICU does)
+  std::uint8_t pad[2];
+};
+
+/// What ICU does with every byte and every lead+byte pair of one converter. For a lead
+/// byte, `single[lead].out` is ICU's substitution for that byte cut off at the end.
+struct fast_table {
+  std::array<fast_cell, 256> single{};
+  std::array<std::uint16_t, 256> row{};  // lead byte -> row in `pairs`
+  std::vector<fast_cell> pairs;          // rows of 256 cells
+  bool ascii_identity = false;           // bytes 00-7F decode to themselves
+
+  const fast_cell& pair(unsigned char lead, unsigned char next) const noexcept {
+    return pairs[static_cast<std::size_t>(row[lead]) * 256 + next];
+  }
+};
+
+/// The table for the converter named `icu_name` (as ucnv_getName gives it), built once
+/// per converter from ICU and shared; null when that converter has no fast path.
+const fast_table* get_fast_table(const char* icu_name);
+
+}  // namespace xsock::detail
