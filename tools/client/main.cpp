@@ -1,0 +1,313 @@
+// xsock-client: the tutorial's TCP client. Sends each -m message, or each line of
+// standard input as it is read, in the wire encoding; prints what comes back while it
+// sends (a second thread reads the socket); half-closes at the end of input.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "console.hpp"
+#include "tool_support.hpp"
+#include "xsock/decoder.hpp"
+#include "xsock/encoder.hpp"
+#include "xsock/encodings.hpp"
+#include "xsock/error.hpp"
+#include "xsock/line_splitter.hpp"
+#include "xsock/stream_socket.hpp"
+#include "xsock/terminal_escape.hpp"
+
+namespace xsock::tools {
+namespace {
+
+constexpr std::string_view program = "xsock-client";
+// Longest piece of an input line encoded and sent at once: a longer line goes out in
+// pieces, so memory stays bounded whatever the input.
+constexpr std::size_t max_input_piece = 1024 * 1024;
+
+struct config {
+  std::string host;
+  int port = -1;
+  std::vector<std::string> messages;
+  std::string encoding{default_encoding};
+  std::string eol = "lf";
+  double timeout = 10;
+  double wait = 2;
+  bool hex = false;
+  std::string local_encoding;
+  bool list_encodings = false;
+};
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// Turns an unmappable-character error into the one-line message the contract asks
+// for: the character, and an encoding that has it.
+[[noreturn]] void throw_encoding_failure(const text_error& e, const std::string& wire,
+                                         std::size_t message_number) {
+  std::string text = "message " + std::to_string(message_number) + " not sent: " + e.what();
+  if (e.code() == text_errc::unmappable_character && wire != "GB18030" &&
+      wire.rfind("UTF-", 0) != 0)
+    text += "; --encoding GB18030 (or UTF-8) can encode every character";
+  throw std::runtime_error(text);
+}
+
+// Prints what the server sends, decoded (or as hex), in the local encoding, control
+// characters escaped. Runs on its own thread.
+class reply_printer {
+ public:
+  reply_printer(const config& cfg, const std::string& wire, const std::string& local)
+      : hex_(cfg.hex), lines_(max_input_piece, wire), text_(wire) {
+    std::error_code ec;
+    if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
+      to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
+  }
+
+  bool print(std::string_view bytes, std::error_code& ec) {
+    std::string out;
+    if (hex_) {
+      out = to_hex(bytes) + "\n";
+    } else {
+      std::vector<line> pieces;
+      lines_.push(bytes, pieces);
+      // Shown at once even without a newline: a prompt from the server is visible.
+      if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
+      append(pieces, out);
+    }
+    return emit(out, ec);
+  }
+
+  bool finish(std::error_code& ec) {
+    if (hex_) return true;
+    std::vector<line> pieces;
+    lines_.finish(pieces);
+    std::string out;
+    append(pieces, out);
+    std::string tail;
+    text_.finish(tail);
+    if (!tail.empty()) out += escape_for_terminal(tail);
+    // End on a fresh line, so what follows (a shell prompt) does not join the reply.
+    if (out.empty() ? !at_line_start_ : out.back() != '\n') out += '\n';
+    return emit(out, ec);
+  }
+
+ private:
+  void append(std::vector<line>& pieces, std::string& out) {
+    for (const line& piece : pieces) {
+      std::string text = text_.decode(piece.bytes);
+      if (!piece.partial()) text_.finish(text);
+      out += escape_for_terminal(text);
+      if (!piece.partial()) out += '\n';
+    }
+  }
+
+  bool emit(const std::string& utf8, std::error_code& ec) {
+    if (utf8.empty()) return true;
+    at_line_start_ = utf8.back() == '\n';
+    if (!to_local_) return write_output(utf8, ec);
+    std::string local;
+    to_local_->encode(utf8, local, ec);
+    if (ec) local = utf8;
+    return write_output(local, ec);
+  }
+
+  bool hex_;
+  line_splitter lines_;
+  decoder text_;
+  std::unique_ptr<encoder> to_local_;
+  bool at_line_start_ = true;
+};
+
+int run_client(const config& cfg) {
+  const std::string wire = checked_encoding(cfg.encoding);
+  const std::string local =
+      cfg.local_encoding.empty() ? local_encoding() : checked_encoding(cfg.local_encoding);
+  const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
+  encoder to_wire(wire, encode_policy::strict);
+
+  // -m messages are all encoded before connecting: one that cannot be sent stops the
+  // run before anything goes out.
+  std::vector<std::string> encoded;
+  const std::string args_encoding = argument_encoding();
+  for (std::size_t i = 0; i < cfg.messages.size(); ++i) {
+    try {
+      encoded.push_back(to_wire.encode(to_utf8(cfg.messages[i], args_encoding) + eol));
+    } catch (const text_error& e) {
+      throw_encoding_failure(e, wire, i + 1);
+    }
+  }
+
+  stream_socket socket;
+  socket.connect(cfg.host, static_cast<std::uint16_t>(cfg.port), seconds_to_ms(cfg.timeout));
+
+  reply_printer printer(cfg, wire, local);
+  std::mutex mutex;
+  std::condition_variable finished_cv;
+  bool finished = false;
+  std::atomic<bool> give_up{false};
+  std::error_code receive_error;
+  std::error_code print_error_code;
+  std::thread receiver([&] {
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+      std::error_code ec;
+      // Short waits so the main thread can end this after --wait.
+      const std::size_t n =
+          socket.receive(buffer.data(), buffer.size(), std::chrono::milliseconds(100), ec);
+      if (ec == std::errc::timed_out) {
+        if (give_up.load()) break;
+        continue;
+      }
+      if (ec) {
+        receive_error = ec;
+        break;
+      }
+      if (n == 0) break;
+      if (!printer.print(std::string_view(buffer.data(), n), print_error_code)) break;
+    }
+    if (!print_error_code) printer.finish(print_error_code);
+    std::lock_guard<std::mutex> lock(mutex);
+    finished = true;
+    finished_cv.notify_all();
+  });
+
+  // Sends; on failure remembers the message and stops sending.
+  std::string failure;
+  const auto send = [&](const std::string& bytes) {
+    std::error_code ec;
+    socket.send_all(bytes.data(), bytes.size(), ec);
+    if (ec) failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) + ": " + ec.message();
+    return !ec;
+  };
+
+  if (!cfg.messages.empty()) {
+    for (const std::string& bytes : encoded)
+      if (!send(bytes)) break;
+  } else {
+    // Lines of standard input, each sent as soon as it is complete; long lines in
+    // bounded pieces. Local bytes -> UTF-8 -> wire encoding (strict).
+    const bool prompt = input_is_terminal();
+    line_splitter lines(max_input_piece, local);
+    decoder from_local(local);
+    std::vector<line> pieces;
+    std::vector<char> buffer(64 * 1024);
+    std::size_t number = 1;
+    bool input_done = false;
+    if (prompt) write_error("> ");
+    while (failure.empty() && !input_done) {
+      std::error_code ec;
+      const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
+      if (ec) {
+        failure = "read standard input: " + ec.message();
+        break;
+      }
+      pieces.clear();
+      if (n == 0) {
+        lines.finish(pieces);
+        input_done = true;
+      } else {
+        lines.push(std::string_view(buffer.data(), n), pieces);
+      }
+      for (const line& piece : pieces) {
+        std::string text = from_local.decode(piece.bytes);
+        if (!piece.partial()) {
+          from_local.finish(text);
+          text += eol;
+        }
+        std::string bytes;
+        try {
+          to_wire.encode(text, bytes);
+        } catch (const text_error& e) {
+          give_up = true;
+          receiver.join();
+          throw_encoding_failure(e, wire, number);
+        }
+        if (!send(bytes)) break;
+        if (!piece.partial()) {
+          ++number;
+          if (prompt && !input_done) write_error("> ");
+        }
+      }
+    }
+  }
+
+  if (failure.empty()) {
+    // Half-close: the server reads end of stream and may still answer.
+    std::error_code ec;
+    socket.shutdown(shutdown_type::send, ec);
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    finished_cv.wait_for(lock, seconds_to_ms(cfg.wait), [&] { return finished; });
+  }
+  give_up = true;
+  receiver.join();
+
+  if (!failure.empty()) throw std::runtime_error(failure);
+  if (print_error_code)
+    throw std::runtime_error("write to standard output: " + print_error_code.message());
+  if (receive_error)
+    throw std::runtime_error("receive from " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
+                             receive_error.message());
+  return exit_ok;
+}
+
+int run(int argc, char** argv) {
+  console_init();
+  config cfg;
+  CLI::App app("Sends text to a TCP server in its encoding and prints what comes back.",
+               std::string(program));
+  app.add_option("HOST", cfg.host, "Server name or address (every resolved address is tried)");
+  app.add_option("PORT", cfg.port, "Server port")->check(CLI::Range(1, 65535));
+  app.add_option("-m,--message", cfg.messages,
+                 "Send TEXT (repeatable), then finish; without -m, lines of standard input "
+                 "are sent as they are read");
+  app.add_option("-e,--encoding", cfg.encoding, "Wire encoding (any ICU converter name)")
+      ->default_val(std::string(default_encoding));
+  app.add_option("--eol", cfg.eol, "Appended to each message or line")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "crlf", "none"}));
+  app.add_option("--timeout", cfg.timeout, "Seconds allowed for connecting")
+      ->default_val(10)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--wait", cfg.wait,
+                 "Seconds to keep printing replies after the input ends (until the server "
+                 "closes)")
+      ->default_val(2)
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
+  app.add_option("--local-encoding", cfg.local_encoding,
+                 "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
+  app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
+  app.set_version_flag("--version", version_line(program));
+  app.footer(R"(Examples:
+  xsock-client 127.0.0.1 7788 -m "你好，世界"            one message in GBK, like the tutorial
+  xsock-client 127.0.0.1 7788 -m hi --eol none           exactly "hi", no newline
+  xsock-client -e UTF-8 localhost 9000 < lines.txt       every line of a file, as UTF-8
+  xsock-client --hex 127.0.0.1 9000 -m ping              show the reply as hex
+
+Exit status: 0 done, 1 connect/IO/conversion failure (one line on stderr), 2 usage error.)");
+
+  const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
+  if (parsed >= 0) return parsed;
+  if (cfg.list_encodings) return list_encodings_command();
+  if (cfg.host.empty() || cfg.port < 0) {
+    print_error(program, "HOST and PORT are required (see --help)");
+    return exit_usage;
+  }
+  return run_client(cfg);
+}
+
+}  // namespace
+}  // namespace xsock::tools
+
+int main(int argc, char** argv) {
+  return xsock::tools::guarded_main(xsock::tools::program,
+                                    [&] { return xsock::tools::run(argc, argv); });
+}

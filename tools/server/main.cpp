@@ -1,0 +1,355 @@
+// xsock-server: the tutorial's TCP server, serving any number of clients on one
+// thread. Bytes from each client go through that client's own line splitter and
+// decoder, then out as text or JSON lines; output is written once per loop turn.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "console.hpp"
+#include "tool_support.hpp"
+#include "xsock/decoder.hpp"
+#include "xsock/encoder.hpp"
+#include "xsock/encodings.hpp"
+#include "xsock/error.hpp"
+#include "xsock/line_splitter.hpp"
+#include "xsock/listener.hpp"
+#include "xsock/resolve.hpp"
+#include "xsock/server.hpp"
+#include "xsock/terminal_escape.hpp"
+
+namespace xsock::tools {
+namespace {
+
+constexpr std::string_view program = "xsock-server";
+
+struct config {
+  std::uint16_t port = 7788;
+  std::string bind;
+  int backlog = 128;
+  std::string encoding{default_encoding};
+  std::string format = "text";
+  bool hex = false;
+  bool echo = false;
+  bool once = false;
+  bool raw = false;
+  bool quiet = false;
+  std::size_t max_clients = 0;
+  double idle_timeout = 0;
+  std::size_t max_line = line_splitter::default_max_line;
+  int flush_ms = 0;
+  bool list_encodings = false;
+};
+
+// Formats events into one buffer that the loop writes out once per turn.
+class event_writer {
+ public:
+  explicit event_writer(const config& cfg) : cfg_(cfg), json_(cfg.format == "json") {
+    // Text goes to the terminal in the locale's charset; JSON is always UTF-8.
+    const std::string local = local_encoding();
+    std::error_code ec;
+    if (!json_ && canonical_encoding_name(local, ec) != "UTF-8" && !ec)
+      to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
+  }
+
+  void connected(server::connection_id id, const std::string& peer) {
+    if (cfg_.quiet) return;
+    if (json_) {
+      begin_json("connect", id, peer);
+      buffer_ += "}\n";
+    } else {
+      text_line(peer, "+ connected");
+    }
+  }
+
+  // `payload` is UTF-8 text, or the raw bytes with --hex.
+  void data(server::connection_id id, const std::string& peer, std::string_view payload,
+            std::uint64_t invalid, bool partial) {
+    if (json_) {
+      begin_json("data", id, peer);
+      if (cfg_.hex) {
+        buffer_ += ",\"hex\":\"";
+        buffer_ += to_hex(payload);
+        buffer_ += '"';
+      } else {
+        buffer_ += ",\"text\":";
+        append_json_string(buffer_, payload);
+        buffer_ += ",\"invalid\":";
+        buffer_ += std::to_string(invalid);
+      }
+      if (partial) buffer_ += ",\"partial\":true";
+      buffer_ += "}\n";
+    } else if (cfg_.hex) {
+      text_line(peer, to_hex(payload));
+    } else {
+      text_line(peer, cfg_.raw ? std::string(payload) : escape_for_terminal(payload));
+    }
+  }
+
+  void disconnected(server::connection_id id, const std::string& peer, std::uint64_t bytes,
+                    std::uint64_t invalid, const char* reason) {
+    if (cfg_.quiet) return;
+    if (json_) {
+      begin_json("disconnect", id, peer);
+      buffer_ += ",\"bytes\":" + std::to_string(bytes);
+      buffer_ += ",\"reason\":\"";
+      buffer_ += reason;
+      buffer_ += "\",\"invalid\":" + std::to_string(invalid) + "}\n";
+    } else {
+      std::string text = "- disconnected (" + std::to_string(bytes) + " bytes";
+      if (invalid > 0) text += ", " + std::to_string(invalid) + " invalid";
+      if (std::string_view(reason) != "closed") text += std::string(", ") + reason;
+      text += ")";
+      text_line(peer, text);
+    }
+  }
+
+  // Writes what this turn produced. False when standard output is gone.
+  bool flush(std::error_code& ec) {
+    ec.clear();
+    if (buffer_.empty()) return true;
+    const bool ok = write_output(buffer_, ec);
+    buffer_.clear();
+    return ok;
+  }
+
+ private:
+  void begin_json(const char* event, server::connection_id id, const std::string& peer) {
+    buffer_ += "{\"event\":\"";
+    buffer_ += event;
+    buffer_ += "\",\"id\":" + std::to_string(id) + ",\"peer\":";
+    append_json_string(buffer_, peer);
+  }
+
+  void text_line(const std::string& peer, const std::string& utf8) {
+    std::string line = "[" + peer + "] " + utf8 + "\n";
+    if (to_local_) {
+      std::error_code ec;
+      to_local_->encode(line, buffer_, ec);
+      if (!ec) return;
+    }
+    buffer_ += line;
+  }
+
+  const config& cfg_;
+  bool json_;
+  std::unique_ptr<encoder> to_local_;
+  std::string buffer_;
+};
+
+// What the tool keeps per connection: its own splitter and decoder, so a character
+// cut between two reads of one client is completed by that client's next bytes only.
+struct client {
+  std::string peer;
+  line_splitter lines;
+  decoder text;
+  std::uint64_t bytes = 0;
+  std::uint64_t invalid = 0;
+};
+
+std::atomic<server*> running{nullptr};
+
+void stop_running_server() {
+  if (server* s = running.load()) s->stop();
+}
+
+listener open_listener(const config& cfg) {
+  listen_options options;
+  options.backlog = cfg.backlog;
+  listener l;
+  if (!cfg.bind.empty()) {
+    std::error_code ec;
+    endpoint where = endpoint::from_address(cfg.bind, cfg.port, ec);
+    if (ec) {
+      // Not a numeric address: a host name (resolve errors are runtime failures).
+      where = resolve(cfg.bind, std::to_string(cfg.port)).front();
+    }
+    l.listen(where, options);
+    return l;
+  }
+  // Default: dual-stack `::` where the system has IPv6, else 0.0.0.0.
+  std::error_code ec;
+  options.v6_only = false;
+  l.listen(endpoint::any_v6(cfg.port), options, ec);
+  if (!ec) return l;
+  if (ec == std::errc::address_family_not_supported || ec == std::errc::address_not_available ||
+      ec == std::errc::protocol_not_supported) {
+    l.listen(endpoint::any_v4(cfg.port), options);
+    return l;
+  }
+  // Report the real failure (address in use, permission denied) the throwing way.
+  l.listen(endpoint::any_v6(cfg.port), options);
+  return l;
+}
+
+int serve(const config& cfg) {
+  // Checked before binding, so a bad name is a usage error even when the port is taken.
+  if (!encoding_is_line_safe(cfg.encoding))
+    throw usage_error("encoding '" + cfg.encoding +
+                      "' cannot be cut into lines on the wire (UTF-16/32 and similar are "
+                      "not supported by xsock-server)");
+
+  listener l = open_listener(cfg);
+  write_error("listening on " + l.local_endpoint().to_string() + "\n");
+
+  server_options options;
+  options.max_connections = cfg.max_clients;
+  options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.idle_timeout * 1000));
+  // Smaller than the library default: bounds what one turn can produce for stdout.
+  options.read_size = 16 * 1024;
+
+  event_writer out(cfg);
+  std::unordered_map<server::connection_id, client> clients;
+  std::vector<line> pieces;
+  std::error_code output_error;
+  server* srv = nullptr;
+  bool served_one = false;
+
+  const auto emit = [&](client& c, server::connection_id id, line& piece) {
+    if (cfg.hex) {
+      out.data(id, c.peer, piece.bytes, 0, piece.partial());
+      return;
+    }
+    const std::uint64_t before = c.text.invalid_count();
+    std::string text = c.text.decode(piece.bytes);
+    // A line ends every character: bytes kept here could only be a truncated one.
+    if (!piece.partial()) c.text.finish(text);
+    const std::uint64_t invalid = c.text.invalid_count() - before;
+    c.invalid += invalid;
+    out.data(id, c.peer, text, invalid, piece.partial());
+  };
+
+  server::callbacks cb;
+  cb.on_accept = [&](server::connection_id id, const endpoint& peer) {
+    if (cfg.once) {
+      // Serve this one client only: later ones are refused, not queued.
+      srv->stop_accepting();
+      served_one = true;
+    }
+    client c{peer.to_string(), line_splitter(cfg.max_line, cfg.encoding), decoder(cfg.encoding)};
+    out.connected(id, c.peer);
+    clients.emplace(id, std::move(c));
+  };
+  cb.on_data = [&](server::connection_id id, std::string_view bytes) {
+    const auto it = clients.find(id);
+    if (it == clients.end()) return;
+    client& c = it->second;
+    c.bytes += bytes.size();
+    if (cfg.echo) srv->send(id, bytes);  // reading pauses before the queue can overflow
+    pieces.clear();
+    c.lines.push(bytes, pieces);
+    for (line& piece : pieces)
+      emit(c, id, piece);
+    if (cfg.flush_ms > 0)
+      srv->set_timer(id, c.lines.buffered() > 0 ? std::chrono::milliseconds(cfg.flush_ms)
+                                                : std::chrono::milliseconds(-1));
+  };
+  cb.on_timer = [&](server::connection_id id) {
+    const auto it = clients.find(id);
+    if (it == clients.end()) return;
+    if (auto piece = it->second.lines.flush()) emit(it->second, id, *piece);
+  };
+  cb.on_close = [&](server::connection_id id, close_reason reason, const std::error_code&) {
+    const auto it = clients.find(id);
+    if (it == clients.end()) return;
+    client& c = it->second;
+    pieces.clear();
+    c.lines.finish(pieces);
+    for (line& piece : pieces)
+      emit(c, id, piece);
+    if (!cfg.hex && c.text.pending_bytes() > 0) {
+      // The last flushed piece ended inside a character that never completed.
+      line rest;
+      rest.end = line_end::end_of_stream;
+      emit(c, id, rest);
+    }
+    const char* why = reason == close_reason::local ? "closed" : to_string(reason);
+    out.disconnected(id, c.peer, c.bytes, c.invalid, why);
+    clients.erase(it);
+    if (cfg.once && served_one) srv->stop();
+  };
+  cb.on_turn = [&] {
+    if (!output_error && !out.flush(output_error)) srv->stop();
+  };
+
+  server s(std::move(l), options, std::move(cb));
+  srv = &s;
+  running.store(&s);
+  on_interrupt(stop_running_server);
+  s.run();
+  running.store(nullptr);
+  if (!output_error) out.flush(output_error);
+  if (output_error) {
+    print_error(program, "write to standard output: " + output_error.message());
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+int run(int argc, char** argv) {
+  console_init();
+  config cfg;
+  CLI::App app(
+      "Receives text from any number of TCP clients (one thread) and prints it, a "
+      "line per event.",
+      std::string(program));
+  app.add_option("PORT", cfg.port, "Port to listen on; 0 picks a free one")
+      ->default_val(7788)
+      ->check(CLI::Range(0, 65535));
+  app.add_option("-b,--bind", cfg.bind,
+                 "Address to listen on (default: all interfaces, IPv6 and IPv4)");
+  app.add_option("--backlog", cfg.backlog, "Pending-connection queue length")
+      ->default_val(128)
+      ->check(CLI::Range(1, 65535));
+  app.add_option("-e,--encoding", cfg.encoding, "Wire encoding (any ICU converter name)")
+      ->default_val(std::string(default_encoding));
+  app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
+  app.add_option("--format", cfg.format, "Output format")
+      ->default_val("text")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
+  app.add_flag("--echo", cfg.echo, "Send every received byte back to its sender");
+  app.add_flag("--once", cfg.once, "Serve one client, then exit");
+  app.add_option("--max-clients", cfg.max_clients,
+                 "Clients served at once (0: no limit; more wait in the backlog)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--idle-timeout", cfg.idle_timeout,
+                 "Disconnect a client silent for SEC seconds (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-line", cfg.max_line, "Longest line in bytes; longer ones come in pieces")
+      ->default_val(line_splitter::default_max_line)
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  app.add_option("--flush-ms", cfg.flush_ms,
+                 "Show a partial line after MS ms without new bytes (0: only at close)")
+      ->check(CLI::Range(0, 86400000));
+  app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
+  app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
+  app.set_version_flag("--version", version_line(program));
+  app.footer(R"(Output (stdout): a line per event; the line "listening on ADDR:PORT" goes to stderr.
+  [127.0.0.1:50412] + connected
+  [127.0.0.1:50412] 你好，世界
+  [127.0.0.1:50412] - disconnected (15 bytes)
+
+Examples:
+  xsock-server                         listen on port 7788, GBK, like the tutorial
+  xsock-server 0 -e UTF-8 --echo       a free port, UTF-8, echo everything back
+  xsock-server 7788 --format json -q   JSON lines, data events only
+  xsock-server --once --hex 9000       one client, bytes shown as hex
+
+Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.)");
+
+  const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
+  if (parsed >= 0) return parsed;
+  if (cfg.list_encodings) return list_encodings_command();
+  cfg.encoding = checked_encoding(cfg.encoding);
+  return serve(cfg);
+}
+
+}  // namespace
+}  // namespace xsock::tools
+
+int main(int argc, char** argv) {
+  return xsock::tools::guarded_main(xsock::tools::program,
+                                    [&] { return xsock::tools::run(argc, argv); });
+}
