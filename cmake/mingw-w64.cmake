@@ -8,10 +8,10 @@
 #                         the .exe files need no MinGW DLLs under Wine or on Windows
 #   MINGW_EMULATOR        runs target programs (default: scripts/wine-run.sh when wine
 #                         is installed)
-#   XSOCK_DEPS_CACHE      (environment) where scripts/build-icu-mingw.sh and
-#                         scripts/build-gtest-mingw.sh installed ICU and GoogleTest
-#                         (default ~/.cache/xsock); its icu-mingw and gtest-mingw
-#                         folders are searched, as is anything in CMAKE_FIND_ROOT_PATH.
+#   XSOCK_DEPS_CACHE      (environment) where scripts/mingw-deps.sh put ICU, GoogleTest
+#                         and CLI11 for MinGW (default ~/.cache/xsock); its icu-mingw,
+#                         gtest-mingw and cli11-mingw folders are searched, as is
+#                         anything in CMAKE_FIND_ROOT_PATH.
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
@@ -39,7 +39,7 @@ if(NOT XSOCK_DEPS_CACHE_DIR)
   endif()
 endif()
 list(APPEND CMAKE_FIND_ROOT_PATH ${XSOCK_DEPS_CACHE_DIR}/icu-mingw
-     ${XSOCK_DEPS_CACHE_DIR}/gtest-mingw /usr/${MINGW_TRIPLE})
+     ${XSOCK_DEPS_CACHE_DIR}/gtest-mingw ${XSOCK_DEPS_CACHE_DIR}/cli11-mingw /usr/${MINGW_TRIPLE})
 list(REMOVE_DUPLICATES CMAKE_FIND_ROOT_PATH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

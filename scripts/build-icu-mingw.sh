@@ -8,7 +8,8 @@
 #
 # Result (static only: the .exe files need no ICU DLL):
 #   PREFIX/include/unicode/*.h     uconfig.h defines U_STATIC_IMPLEMENTATION
-#   PREFIX/lib/libsicuuc.a libsicudt.a   ICU's static names
+#   PREFIX/lib/libsicuuc.a libsicudt.a   ICU's static names (libsicuuc.a holds the
+#                                        data object too: ICU::uc alone links)
 #   PREFIX/lib/libicuuc.a  libicudt.a    symlinks, for CMake's FindICU and -licuuc
 #   PREFIX/lib/pkgconfig/icu-uc.pc
 #   PREFIX/share/icu-mingw/build-info.txt  stamp: a matching stamp skips the build
@@ -50,7 +51,7 @@ for t in make "$NCC" "$NCXX"; do command -v "$t" >/dev/null || die "missing $t";
 
 # --- idempotence ------------------------------------------------------------------
 STAMP=$PREFIX/share/icu-mingw/build-info.txt
-WANT="triple=$MINGW_TRIPLE converters=$(echo $ICU_CONVERTERS | tr ' ' ',') compiler=$($XCXX -dumpversion)"
+WANT="layout=2 triple=$MINGW_TRIPLE converters=$(echo $ICU_CONVERTERS | tr ' ' ',') compiler=$($XCXX -dumpversion)"
 if [[ ${FORCE:-0} != 1 && -f $STAMP && -f $PREFIX/lib/libsicuuc.a && -f $PREFIX/lib/libsicudt.a ]] &&
    grep -qxF "config: $WANT" "$STAMP"; then
   log "cached: $(grep '^icu:' "$STAMP" | cut -d' ' -f2) in $PREFIX (FORCE=1 rebuilds)"
@@ -133,6 +134,12 @@ rm -rf "$PREFIX/include/unicode"
 rm -f "$PREFIX"/lib/lib{s,}icu{uc,dt,in,i18n}.a "$PREFIX"/lib/pkgconfig/icu-uc.pc "$STAMP"
 make -C "$CROSS/common" install >>"$CROSS/install.log" 2>&1 || die "install failed"
 install -m 644 "$DATALIB" "$PREFIX/lib/libsicudt.a"
+# The data object goes into libsicuuc.a too, so that linking ICU::uc alone (what a
+# shared ICU needs) also works statically; libicudt.a stays for those who name it.
+XAR=$(pick "$MINGW_TRIPLE-ar" ar)
+DATAOBJ=$WORKDIR/dataobj; rm -rf "$DATAOBJ"; mkdir -p "$DATAOBJ"
+(cd "$DATAOBJ" && "$XAR" x "$PREFIX/lib/libsicudt.a" && "$XAR" rs "$PREFIX/lib/libsicuuc.a" ./*.o) ||
+  die "could not add the data object to libsicuuc.a"
 ln -sf libsicuuc.a "$PREFIX/lib/libicuuc.a"
 ln -sf libsicudt.a "$PREFIX/lib/libicudt.a"
 install -m 644 "$CROSS/config/icu-uc.pc" "$PREFIX/lib/pkgconfig/"
@@ -163,7 +170,7 @@ int main() {
 }
 CPP
   "$XCXX" -std=c++17 -O2 -I"$PREFIX/include" "$T/t.cpp" -o "$T/t.exe" \
-    -L"$PREFIX/lib" -licuuc -licudt -static || die "smoke test does not link"
+    -L"$PREFIX/lib" -licuuc -static || die "smoke test does not link"
   WINE=$(pick wine wine64 || true)
   if [[ -n $WINE ]]; then
     WINEPREFIX=${WINEPREFIX:-$T/wineprefix} WINEDEBUG=${WINEDEBUG:--all} \

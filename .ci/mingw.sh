@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# .ci/mingw.sh - the Windows stage of .ci/run: cross-build xsock for Windows with
+# MinGW-w64 and run the whole test suite under Wine (`cmake --workflow --preset mingw`).
+#
+# Fresh machine: installs g++-mingw-w64-x86-64-posix, wine, wine64, googletest,
+# libcli11-dev and dpkg-dev (+ a deb-src entry) with apt-get, builds GoogleTest and a
+# trimmed static ICU for MinGW into ${XSOCK_DEPS_CACHE:-$HOME/.cache/xsock} (reused by
+# the next run, which then skips straight to the build), creates the Wine prefix there.
+# XSOCK_LINUX_SERVER: the Linux xsock-server that the cross-platform session test
+# compares against (default: the one the default preset built, if any).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export XSOCK_DEPS_CACHE=${XSOCK_DEPS_CACHE:-${HOME:-/root}/.cache/xsock}
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-2}
+export WINEPREFIX=${WINEPREFIX:-$XSOCK_DEPS_CACHE/wineprefix}
+step() { printf -- '-- mingw: %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+t0=$SECONDS
+
+step "dependencies (apt, GoogleTest, ICU, CLI11 for MinGW; cached in $XSOCK_DEPS_CACHE)"
+scripts/mingw-deps.sh
+t_deps=$((SECONDS - t0))
+
+if [[ -z ${XSOCK_LINUX_SERVER:-} ]]; then
+  XSOCK_LINUX_SERVER=$(find build/default -name xsock-server -type f -perm -u+x 2>/dev/null | head -n1 || true)
+fi
+export XSOCK_LINUX_SERVER=${XSOCK_LINUX_SERVER:+$(realpath "$XSOCK_LINUX_SERVER")}
+step "Linux server for the cross-platform session: ${XSOCK_LINUX_SERVER:-none}"
+
+step "configure, build, test under Wine (cmake --workflow --preset mingw)"
+t1=$SECONDS
+status=0
+cmake --workflow --preset mingw || status=$?
+t_build=$((SECONDS - t1))
+"$(command -v wineserver || echo /usr/lib/wine/wineserver64)" -k 2>/dev/null || true
+
+step "timings: dependencies ${t_deps}s, configure+build+tests ${t_build}s, total $((SECONDS - t0))s"
+exit $status
