@@ -33,6 +33,7 @@ struct decoder::impl {
 
   // Fast path: a lead byte cut off at the end of the previous input (-1: none).
   int pending_lead = -1;
+  std::unique_ptr<char[]> scratch;
 
   // ICU path.
   std::vector<UChar> utf16;
@@ -117,43 +118,92 @@ bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std:
   return true;
 }
 
+namespace {
+
+// Input is decoded in slices through a scratch buffer that is never zero-filled and
+// stays in cache; appending the result costs less than growing `out` to the worst case.
+constexpr std::size_t slice_bytes = 16384;
+// Worst case: 3 output bytes per input byte, one pair running one byte past the slice,
+// and cells copied as 4-byte words.
+constexpr std::size_t scratch_bytes = 3 * (slice_bytes + 1) + 8;
+
+struct slice_result {
+  const unsigned char* p;
+  char* o;
+  const fast_cell* bad;  // strict: the invalid cell at `p`
+};
+
+// The hot loop. Stops at `slice_end`, or before a lead byte that is the last byte of the
+// input (the caller keeps it), or (Strict) at an invalid sequence.
+template <bool Strict, bool Ascii>
+slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
+                          const unsigned char* slice_end, const unsigned char* last, char* o,
+                          invalid_counts& invalid) {
+  while (p < slice_end) {
+    const unsigned b = *p;
+    if (Ascii && b < 0x80) {
+      *o++ = static_cast<char>(b);
+      ++p;
+      // Realistic text has runs of ASCII between double-byte characters.
+      while (slice_end - p >= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        if (word & 0x8080808080808080ull) break;
+        std::memcpy(o, p, 8);
+        o += 8;
+        p += 8;
+      }
+      continue;
+    }
+    if (const fast_cell* row = t.rows[b]) {
+      if (last - p < 2) break;
+      const fast_cell& c = row[p[1]];
+      if (c.kind == fast_entry::invalid) {
+        if (Strict) return {p, o, &c};
+        ++invalid.sequences;
+        invalid.bytes += c.consumed;
+        p -= 2 - c.consumed;
+      }
+      std::memcpy(o, &c.out, sizeof c.out);
+      o += c.out.utf8_len;
+      // Not `p += c.consumed`: advancing by a constant keeps the table load off the
+      // loop's critical path (the rare invalid case corrects itself above).
+      p += 2;
+      continue;
+    }
+    const fast_cell& c = t.single[b];
+    if (c.kind == fast_entry::invalid) {
+      if (Strict) return {p, o, &c};
+      ++invalid.sequences;
+      ++invalid.bytes;
+    }
+    std::memcpy(o, &c.out, sizeof c.out);
+    o += c.out.utf8_len;
+    ++p;
+  }
+  return {p, o, nullptr};
+}
+
+}  // namespace
+
 bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std::string& out) {
   const detail::fast_table& t = *table;
   const auto* const first = reinterpret_cast<const unsigned char*>(begin);
   const auto* const last = reinterpret_cast<const unsigned char*>(end);
   const unsigned char* p = first;
-  const std::size_t old = out.size();
-  // Each input byte gives at most 3 output bytes, and cells are copied as 4-byte words.
-  out.resize(old + 3 * static_cast<std::size_t>(last - first) + 8);
-  char* o = &out[old];
   const bool strict = policy == decode_policy::strict;
-  auto put = [&o](const fast_cell& c) {
-    std::memcpy(o, &c.out, sizeof c.out);
-    o += c.out.utf8_len;
+  if (!scratch) scratch = std::make_unique<char[]>(scratch_bytes);
+  char* const buf = scratch.get();
+
+  auto put = [&out, buf](const fast_cell& c) {
+    std::memcpy(buf, &c.out, sizeof c.out);
+    out.append(buf, c.out.utf8_len);
   };
-  auto done = [&] { out.resize(static_cast<std::size_t>(o - out.data())); };
-  // A strict error: text so far stays in `out`, the input after the bad bytes is kept.
+  // A strict error: text so far is in `out`, the input after the bad bytes is kept.
   auto error = [&](std::uint64_t offset, std::string_view bad, const unsigned char* resume) {
-    done();
     fed += static_cast<std::uint64_t>(resume - first);
     fail(offset, bad, reinterpret_cast<const char*>(resume), end);
     return false;
-  };
-  auto truncated = [&]() -> bool {
-    // The stream ended after a lead byte: ICU's truncated-sequence substitution.
-    const char lead = static_cast<char>(pending_lead);
-    const fast_cell& c = t.single[static_cast<unsigned char>(pending_lead)];
-    pending_lead = -1;
-    if (strict) {
-      // `fed` already counts the whole input, which the lead byte ended.
-      done();
-      fail(fed - 1, std::string_view(&lead, 1), end, end);
-      return false;
-    }
-    ++invalid.sequences;
-    ++invalid.bytes;
-    put(c);
-    return true;
   };
 
   if (pending_lead >= 0 && p != last) {
@@ -172,59 +222,41 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
     pending_lead = -1;
   }
   while (p < last) {
-    if (t.ascii_identity) {
-      // Realistic text is mostly runs of ASCII between double-byte characters.
-      while (last - p >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, p, 8);
-        if (word & 0x8080808080808080ull) break;
-        std::memcpy(o, p, 8);
-        o += 8;
-        p += 8;
-      }
-      if (p == last) break;
-      if (*p < 0x80) {
-        *o++ = static_cast<char>(*p++);
-        continue;
-      }
+    if (last - p == 1 && t.rows[*p]) {
+      pending_lead = *p++;
+      break;
     }
-    const fast_cell& c = t.single[*p];
-    if (c.kind == fast_entry::character) {
-      put(c);
-      ++p;
-      continue;
-    }
-    if (c.kind == fast_entry::lead) {
-      if (last - p < 2) {
-        pending_lead = *p++;
-        break;
-      }
-      const fast_cell& c2 = t.pair(p[0], p[1]);
-      if (c2.kind == fast_entry::invalid) {
-        if (strict) {
-          return error(fed + static_cast<std::uint64_t>(p - first),
-                       std::string_view(reinterpret_cast<const char*>(p), c2.consumed),
-                       p + c2.consumed);
-        }
-        ++invalid.sequences;
-        invalid.bytes += c2.consumed;
-      }
-      put(c2);
-      p += c2.consumed;
-      continue;
-    }
-    if (strict) {
+    const unsigned char* slice_end =
+        static_cast<std::size_t>(last - p) > slice_bytes ? p + slice_bytes : last;
+    const slice_result r =
+        strict
+            ? (t.ascii_identity ? decode_slice<true, true>(t, p, slice_end, last, buf, invalid)
+                                : decode_slice<true, false>(t, p, slice_end, last, buf, invalid))
+            : (t.ascii_identity ? decode_slice<false, true>(t, p, slice_end, last, buf, invalid)
+                                : decode_slice<false, false>(t, p, slice_end, last, buf, invalid));
+    out.append(buf, static_cast<std::size_t>(r.o - buf));
+    p = r.p;
+    if (r.bad) {
+      const std::size_t n = t.rows[*p] ? r.bad->consumed : 1;
       return error(fed + static_cast<std::uint64_t>(p - first),
-                   std::string_view(reinterpret_cast<const char*>(p), 1), p + 1);
+                   std::string_view(reinterpret_cast<const char*>(p), n), p + n);
+    }
+  }
+  fed += static_cast<std::uint64_t>(last - first);
+  if (flush && pending_lead >= 0) {
+    // The stream ended after a lead byte: ICU's truncated-sequence substitution.
+    const char lead = static_cast<char>(pending_lead);
+    const fast_cell& c = t.single[static_cast<unsigned char>(pending_lead)];
+    pending_lead = -1;
+    if (strict) {
+      // `fed` already counts the whole input, which the lead byte ended.
+      fail(fed - 1, std::string_view(&lead, 1), end, end);
+      return false;
     }
     ++invalid.sequences;
     ++invalid.bytes;
     put(c);
-    ++p;
   }
-  fed += static_cast<std::uint64_t>(last - first);
-  if (flush && pending_lead >= 0 && !truncated()) return false;
-  done();
   return true;
 }
 

@@ -127,6 +127,11 @@ std::unique_ptr<fast_table> build(const char* icu_name) {
       }
     }
   }
+  for (std::size_t b = 0; b < 256; ++b) {
+    if (table->single[b].kind == fast_entry::lead) {
+      table->rows[b] = table->pairs.data() + static_cast<std::size_t>(table->row[b]) * 256;
+    }
+  }
   return table;
 }
 

@@ -32,7 +32,10 @@ struct fast_table {
   std::array<fast_cell, 256> single{};
   std::array<std::uint16_t, 256> row{};  // lead byte -> row in `pairs`
   std::vector<fast_cell> pairs;          // rows of 256 cells
-  bool ascii_identity = false;           // bytes 00-7F decode to themselves
+  // The row of each lead byte, null for other bytes: one load tells "lead?" and
+  // finds the row. Points into `pairs`, which never changes after the build.
+  std::array<const fast_cell*, 256> rows{};
+  bool ascii_identity = false;  // bytes 00-7F decode to themselves
 
   const fast_cell& pair(unsigned char lead, unsigned char next) const noexcept {
     return pairs[static_cast<std::size_t>(row[lead]) * 256 + next];
