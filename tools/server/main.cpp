@@ -148,9 +148,12 @@ struct client {
   std::uint64_t invalid = 0;
 };
 
+// Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
+std::atomic<bool> interrupted{false};
 std::atomic<server*> running{nullptr};
 
 void stop_running_server() {
+  interrupted.store(true);
   if (server* s = running.load()) s->stop();
 }
 
@@ -190,6 +193,9 @@ int serve(const config& cfg) {
                       "' cannot be cut into lines on the wire (UTF-16/32 and similar are "
                       "not supported by xsock-server)");
 
+  // Installed before the `listening on` line: a test (or a user) may signal as soon
+  // as it sees it.
+  on_interrupt(stop_running_server);
   listener l = open_listener(cfg);
   write_error("listening on " + l.local_endpoint().to_string() + "\n");
 
@@ -276,7 +282,7 @@ int serve(const config& cfg) {
   server s(std::move(l), options, std::move(cb));
   srv = &s;
   running.store(&s);
-  on_interrupt(stop_running_server);
+  if (interrupted.load()) s.stop();
   s.run();
   running.store(nullptr);
   if (!output_error) out.flush(output_error);

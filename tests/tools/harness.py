@@ -1,0 +1,285 @@
+"""Process helpers for the xsock tool tests.
+
+The executables and an optional launcher (for example `wine` for a MinGW build) come
+from the command line of run_tool_tests.py (or the XSOCK_SERVER / XSOCK_CLIENT /
+XSOCK_LAUNCHER environment variables). Nothing here sleeps to synchronise: every wait
+is for an event (a line of output, a process exit, a socket event) with a bound.
+"""
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SERVER = os.environ.get("XSOCK_SERVER", "")
+CLIENT = os.environ.get("XSOCK_CLIENT", "")
+LAUNCHER = os.environ.get("XSOCK_LAUNCHER", "").split()
+# Bound for anything that should happen at once (slow machines, sanitizers, Wine).
+SOON = float(os.environ.get("XSOCK_TEST_TIMEOUT", "30"))
+ON_WINDOWS = os.environ.get("XSOCK_TARGET_WINDOWS") == "1" or os.name == "nt"
+
+LISTENING = re.compile(rb"listening on (.+):(\d+)\s*$")
+
+
+def configure(server, client, launcher):
+    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS
+    SERVER, CLIENT = server, client
+    LAUNCHER = launcher.split() if launcher else []
+    if server.lower().endswith(".exe"):
+        ON_WINDOWS = True
+
+
+def child_env(extra=None):
+    env = dict(os.environ)
+    # A known locale for the tools' local text: UTF-8 (C.UTF-8 exists everywhere).
+    env["LC_ALL"] = "C.UTF-8"
+    env.pop("LANG", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+class _LineReader:
+    """Reads a stream line by line on a thread, so waits can have timeouts."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.seen = []
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _run(self, stream):
+        for raw in iter(stream.readline, b""):
+            self.lines.put(raw)
+        self.lines.put(None)
+
+    def next(self, timeout):
+        """The next line (bytes, newline kept), None at end of stream; raises on timeout."""
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout} s; so far: {self.seen[-5:]}")
+        if line is not None:
+            self.seen.append(line)
+        return line
+
+    def join(self, timeout):
+        self._thread.join(timeout)
+
+
+class Server:
+    """xsock-server on port 0; `port` comes from its `listening on` line."""
+
+    def __init__(self, *args, port=0, env=None, expect_listening=True):
+        cmd = LAUNCHER + [SERVER, *[str(a) for a in args]]
+        if port is not None:
+            cmd.append(str(port))
+        self.args = args
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=child_env(env))
+        self.out = _LineReader(self.proc.stdout)
+        self.err = _LineReader(self.proc.stderr)
+        self.port = None
+        if expect_listening:
+            line = self.err.next(SOON)
+            m = LISTENING.search(line or b"")
+            if not m:
+                self.kill()
+                raise AssertionError(f"expected 'listening on', got {line!r}")
+            self.host = m.group(1).decode()
+            self.port = int(m.group(2))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(SOON)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def connect(self, nodelay=True):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=SOON)
+        if nodelay:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def line(self, timeout=None):
+        """The next stdout line as text (UTF-8, no newline); raises at end or timeout."""
+        raw = self.out.next(SOON if timeout is None else timeout)
+        if raw is None:
+            raise AssertionError("server output ended")
+        return raw.decode("utf-8").rstrip("\n")
+
+    def event(self, timeout=None):
+        """The next JSON event (for --format json)."""
+        return json.loads(self.line(timeout))
+
+    def events_until(self, pred, timeout=None):
+        """JSON events until one satisfies pred (returned list includes it)."""
+        deadline = time.monotonic() + (SOON if timeout is None else timeout)
+        got = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"condition not met; last events: {got[-5:]}")
+            e = self.event(left)
+            got.append(e)
+            if pred(e):
+                return got
+
+    def terminate(self):
+        """SIGTERM (POSIX); returns the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(SOON)
+
+    def wait(self, timeout=None):
+        return self.proc.wait(SOON if timeout is None else timeout)
+
+    def rest_of_output(self):
+        """Everything left on stdout, after the process ended."""
+        lines = []
+        while True:
+            raw = self.out.next(SOON)
+            if raw is None:
+                return lines
+            lines.append(raw.decode("utf-8").rstrip("\n"))
+
+
+def run_server(*args, timeout=None, env=None):
+    """Runs xsock-server to completion (for usage errors etc.)."""
+    return subprocess.run(LAUNCHER + [SERVER, *[str(a) for a in args]], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=SOON if timeout is None else timeout,
+                          env=child_env(env))
+
+
+def run_client(*args, input=None, timeout=None, env=None):
+    """Runs xsock-client to completion; `input` (bytes) is its standard input."""
+    return subprocess.run(LAUNCHER + [CLIENT, *[str(a) for a in args]], capture_output=True,
+                          input=input if input is not None else b"",
+                          timeout=SOON if timeout is None else timeout, env=child_env(env))
+
+
+class Measured:
+    def __init__(self, returncode, stdout, stderr, max_rss_kib):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        self.max_rss_kib = max_rss_kib
+
+
+def _peak_rss_kib(pid):
+    """The process's peak resident memory so far (Linux /proc), else None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def run_client_measured(*args, input=b"", timeout=None):
+    """Like run_client, plus the client's peak resident memory in KiB (None where the
+    system cannot tell). The peak is a high-water mark, so sampling it while the client
+    runs loses at most the last interval. ASan's quarantine is kept small so freed
+    memory is not counted as growth."""
+    env = child_env()
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":")
+    p = subprocess.Popen(LAUNCHER + [CLIENT, *[str(a) for a in args]], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    outputs = {}
+    peak = [None]
+    done = threading.Event()
+
+    def feed():
+        try:
+            for i in range(0, len(input), 1 << 20):
+                p.stdin.write(input[i:i + (1 << 20)])
+            p.stdin.close()
+        except OSError:
+            pass
+
+    def drain(name, stream):
+        outputs[name] = stream.read()
+
+    def sample():
+        while not done.wait(0.02):
+            value = _peak_rss_kib(p.pid)
+            if value is not None:
+                peak[0] = value
+
+    threads = [threading.Thread(target=feed, daemon=True),
+               threading.Thread(target=drain, args=("out", p.stdout), daemon=True),
+               threading.Thread(target=drain, args=("err", p.stderr), daemon=True),
+               threading.Thread(target=sample, daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        p.wait(SOON if timeout is None else timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        done.set()
+    for t in threads:
+        t.join(SOON)
+    return Measured(p.returncode, outputs.get("out", b""), outputs.get("err", b""), peak[0])
+
+
+def start_client(*args, env=None):
+    """xsock-client with pipes, for tests that feed it gradually."""
+    return subprocess.Popen(LAUNCHER + [CLIENT, *[str(a) for a in args]], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(env))
+
+
+def listening_socket():
+    """A Python listener on 127.0.0.1, port 0 (the peer for client tests)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    s.settimeout(SOON)
+    return s
+
+
+def closed_port():
+    """A port nothing listens on (bound then released)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def recv_until_closed(conn, limit=1 << 26):
+    data = b""
+    while len(data) < limit:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_exactly(conn, size):
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def python():
+    return sys.executable

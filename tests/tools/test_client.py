@@ -1,0 +1,226 @@
+"""xsock-client through its command-line contract, against Python peers."""
+
+import select
+import socket
+import threading
+import unittest
+
+import harness
+from harness import SOON, listening_socket, recv_until_closed, run_client, start_client
+
+NIHAO = "你好，世界"
+
+
+class PeerThread:
+    """Runs `serve(conn)` for one accepted connection on a thread; keeps its result."""
+
+    def __init__(self, serve):
+        self.listener = listening_socket()
+        self.port = self.listener.getsockname()[1]
+        self.result = None
+        self.error = None
+        self._thread = threading.Thread(target=self._run, args=(serve,), daemon=True)
+        self._thread.start()
+
+    def _run(self, serve):
+        try:
+            conn, _ = self.listener.accept()
+            conn.settimeout(SOON)
+            with conn:
+                self.result = serve(conn)
+        except Exception as e:  # reported by join()
+            self.error = e
+
+    def join(self):
+        self._thread.join(SOON)
+        self.listener.close()
+        if self.error:
+            raise self.error
+        return self.result
+
+
+class Messages(unittest.TestCase):
+    def test_messages_in_gbk_with_eol(self):
+        for eol, ending in (("lf", b"\n"), ("crlf", b"\r\n"), ("none", b"")):
+            with self.subTest(eol=eol):
+                peer = PeerThread(recv_until_closed)
+                r = run_client("127.0.0.1", peer.port, "-m", NIHAO, "-m", "second", "--eol", eol)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(peer.join(),
+                                 NIHAO.encode("gbk") + ending + b"second" + ending)
+
+    def test_other_encodings(self):
+        for name, py, text in (("UTF-8", "utf-8", NIHAO + " 😀"),
+                               ("GB18030", "gb18030", NIHAO + " 😀"),
+                               ("Big5", "big5", "中文")):
+            with self.subTest(encoding=name):
+                peer = PeerThread(recv_until_closed)
+                r = run_client("-e", name, "127.0.0.1", peer.port, "-m", text)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(peer.join(), text.encode(py) + b"\n")
+
+    def test_emoji_in_gbk_exits_1_and_sends_nothing(self):
+        listener = listening_socket()
+        port = listener.getsockname()[1]
+        r = run_client("127.0.0.1", port, "-m", "fine", "-m", "smile 😀")
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("U+1F600", err)
+        self.assertIn("GB18030", err)
+        # The client has exited: had it connected, the connection would be pending now.
+        readable, _, _ = select.select([listener], [], [], 0)
+        self.assertEqual(readable, [], "the client connected")
+        listener.close()
+
+    def test_reply_is_printed(self):
+        def serve(conn):
+            data = recv_until_closed(conn)
+            conn.sendall(("收到：" + data.decode("gbk")).encode("gbk"))
+            return data
+
+        peer = PeerThread(serve)
+        r = run_client("127.0.0.1", peer.port, "-m", NIHAO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(), "收到：" + NIHAO + "\n")
+        peer.join()
+
+    def test_hex_reply(self):
+        def serve(conn):
+            recv_until_closed(conn)
+            conn.sendall(b"\xc4\xe3\x00")
+
+        peer = PeerThread(serve)
+        r = run_client("--hex", "127.0.0.1", peer.port, "-m", "x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().strip(), "c4e300")
+        peer.join()
+
+    def test_control_characters_in_replies_are_escaped(self):
+        def serve(conn):
+            recv_until_closed(conn)
+            conn.sendall(b"evil\x1b[2J\n")
+
+        peer = PeerThread(serve)
+        r = run_client("127.0.0.1", peer.port, "-m", "x")
+        self.assertEqual(r.stdout.decode(), "evil\\x1b[2J\n")
+        peer.join()
+
+
+class Input(unittest.TestCase):
+    def test_lines_of_standard_input(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("127.0.0.1", peer.port, input="一\n二\r\n三".encode("utf-8"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), "一\n二\n三\n".encode("gbk"))
+
+    def test_local_encoding_override(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--local-encoding", "GBK", "-e", "UTF-8", "127.0.0.1", peer.port,
+                       input=NIHAO.encode("gbk") + b"\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), NIHAO.encode("utf-8") + b"\n")
+
+    def test_replies_are_printed_while_sending(self):
+        # The peer answers each line; the next line is written to the client only after
+        # its answer to the previous one has been printed.
+        def serve(conn):
+            f = conn.makefile("rb")
+            for line in f:
+                conn.sendall(b"ack:" + line)
+            conn.sendall(b"bye\n")  # after our end of stream: the half-close
+            return True
+
+        peer = PeerThread(serve)
+        client = start_client("127.0.0.1", peer.port, "--wait", "20")
+        try:
+            out = harness._LineReader(client.stdout)
+            for i in range(3):
+                client.stdin.write(f"line {i}\n".encode())
+                client.stdin.flush()
+                self.assertEqual(out.next(SOON), f"ack:line {i}\n".encode())
+            client.stdin.close()
+            self.assertEqual(out.next(SOON), b"bye\n")
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+        self.assertTrue(peer.join())
+
+    def test_wait_bounds_the_time_after_input_ends(self):
+        release = threading.Event()
+
+        def serve(conn):
+            recv_until_closed(conn)
+            release.wait(SOON)  # never closes until the client gave up
+
+        peer = PeerThread(serve)
+        r = run_client("127.0.0.1", peer.port, "--wait", "0.3", "-m", "x")
+        release.set()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        peer.join()
+
+    def test_emoji_line_exits_1(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("127.0.0.1", peer.port, input="ok\n😀\nnever\n".encode())
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("U+1F600", r.stderr.decode())
+        self.assertEqual(peer.join(), b"ok\n")
+
+    def test_large_input_streams_in_bounded_memory(self):
+        # 8 MiB of lines plus one 32 MiB line without a newline, through a pipe: the
+        # client's peak memory must not grow with the input (the long line goes out in
+        # bounded pieces).
+        def serve(conn):
+            total = 0
+            while True:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    return total
+                total += len(chunk)
+
+        small_peer = PeerThread(serve)
+        small = harness.run_client_measured("127.0.0.1", small_peer.port, input=b"x\n")
+        small_peer.join()
+        line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 3 + b"\n"
+        data = line * (8 * 1024 * 1024 // len(line)) + b"y" * (32 * 1024 * 1024)
+        peer = PeerThread(serve)
+        big = harness.run_client_measured("127.0.0.1", peer.port, input=data, timeout=300)
+        self.assertEqual(big.returncode, 0, big.stderr)
+        self.assertEqual(peer.join(), len(data) + 1)
+        if big.max_rss_kib is not None and small.max_rss_kib is not None:
+            growth = big.max_rss_kib - small.max_rss_kib
+            self.assertLess(growth, 16 * 1024, f"peak memory grew by {growth} KiB")
+
+
+class Errors(unittest.TestCase):
+    def test_closed_port_exits_1_with_the_message(self):
+        port = harness.closed_port()
+        r = run_client("127.0.0.1", port, "-m", "x")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode().strip(),
+                         f"xsock-client: connect 127.0.0.1:{port}: connection refused")
+
+    def test_usage_errors_exit_2(self):
+        for args in (["--no-such-option"], ["127.0.0.1"], [], ["127.0.0.1", "99999"],
+                     ["--eol", "cr", "127.0.0.1", "1"], ["-e", "NO-SUCH", "127.0.0.1", "1"],
+                     ["--local-encoding", "NO-SUCH", "127.0.0.1", "1"]):
+            with self.subTest(args=args):
+                r = run_client(*args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1, r.stderr)
+
+    def test_help_and_version(self):
+        r = run_client("--help")
+        self.assertEqual(r.returncode, 0)
+        for option in ("--message", "--encoding", "--eol", "--timeout", "--wait", "--hex",
+                       "--local-encoding", "Examples"):
+            self.assertIn(option, r.stdout.decode())
+        r = run_client("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^xsock-client \d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,355 @@
+"""xsock-server through its command-line contract (docs/tools.md, DESIGN.md)."""
+
+import json
+import os
+import random
+import re
+import selectors
+import socket
+import unittest
+
+import harness
+from harness import SOON, Server, run_server
+
+NIHAO = "你好，世界"
+NIHAO_GBK = NIHAO.encode("gbk")
+
+
+def peer_of(sock):
+    host, port = sock.getsockname()[:2]
+    return f"{host}:{port}"
+
+
+class Events(unittest.TestCase):
+    def test_listening_line_and_text_events(self):
+        with Server() as srv:
+            self.assertGreater(srv.port, 0)
+            c = srv.connect()
+            peer = peer_of(c)
+            self.assertEqual(srv.line(), f"[{peer}] + connected")
+            c.sendall(NIHAO_GBK + b"\n")
+            self.assertEqual(srv.line(), f"[{peer}] {NIHAO}")
+            c.close()
+            self.assertEqual(srv.line(), f"[{peer}] - disconnected ({len(NIHAO_GBK) + 1} bytes)")
+
+    def test_json_events_are_valid_json(self):
+        with Server("--format", "json") as srv:
+            c = srv.connect()
+            peer = peer_of(c)
+            e = srv.event()
+            self.assertEqual(e, {"event": "connect", "id": 1, "peer": peer})
+            sent = NIHAO_GBK + b'\r\n"quoted" \\ back\n'
+            c.sendall(sent)
+            self.assertEqual(srv.event(), {"event": "data", "id": 1, "peer": peer,
+                                           "text": NIHAO, "invalid": 0})
+            self.assertEqual(srv.event()["text"], '"quoted" \\ back')
+            c.close()
+            e = srv.event()
+            self.assertEqual(e["event"], "disconnect")
+            self.assertEqual(e["bytes"], len(sent))
+            self.assertEqual(e["reason"], "closed")
+            self.assertEqual(e["id"], 1)
+
+    def test_quiet_drops_connect_and_disconnect(self):
+        with Server("-q") as srv:
+            c = srv.connect()
+            peer = peer_of(c)
+            c.sendall(b"one\n")
+            self.assertEqual(srv.line(), f"[{peer}] one")
+            c.close()
+            c2 = srv.connect()
+            c2.sendall(b"two\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c2)}] two")
+
+    def test_events_reach_a_pipe_while_the_client_is_still_connected(self):
+        # The line is shown while the connection stays open: output is flushed every
+        # loop turn, not held until exit or a full buffer.
+        with Server("--format", "json", "-q") as srv:
+            c = srv.connect()
+            c.sendall(b"prompt\n")
+            self.assertEqual(srv.event(timeout=10)["text"], "prompt")
+            c.close()
+
+    def test_hex(self):
+        with Server("--hex", "--format", "json", "-q") as srv:
+            c = srv.connect()
+            c.sendall(b"\xc4\xe3\xba\xc3\n")
+            e = srv.event()
+            self.assertEqual(e["hex"], "c4e3bac3")
+            self.assertNotIn("text", e)
+        with Server("--hex", "-q") as srv:
+            c = srv.connect()
+            c.sendall(b"\x00\xff\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] 00ff")
+
+    def test_encoding_option(self):
+        with Server("-e", "UTF-8", "-q") as srv:
+            c = srv.connect()
+            c.sendall(NIHAO.encode("utf-8") + b"\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] {NIHAO}")
+        with Server("--encoding", "Big5", "-q") as srv:
+            c = srv.connect()
+            c.sendall("中文".encode("big5") + b"\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] 中文")
+
+
+class Lines(unittest.TestCase):
+    def test_one_byte_at_a_time(self):
+        # --echo: each byte is echoed before the next is sent, so the server really
+        # reads them one by one (a split inside every character).
+        payload = NIHAO_GBK + b"\n" + "第二行".encode("gbk") + b"\n"
+        with Server("--echo", "--format", "json", "-q") as srv:
+            c = srv.connect()
+            for i in range(len(payload)):
+                c.sendall(payload[i:i + 1])
+                self.assertEqual(harness.recv_exactly(c, 1), payload[i:i + 1])
+            self.assertEqual(srv.event()["text"], NIHAO)
+            self.assertEqual(srv.event()["text"], "第二行")
+
+    def test_no_newline_is_shown_at_close(self):
+        with Server("--format", "json", "-q") as srv:
+            c = srv.connect()
+            c.sendall(NIHAO_GBK)  # the tutorial's client: one send, no newline, close
+            c.close()
+            e = srv.event()
+            self.assertEqual(e["text"], NIHAO)
+            self.assertNotIn("partial", e)
+
+    def test_no_newline_is_shown_after_flush_ms(self):
+        with Server("--format", "json", "-q", "--flush-ms", "100") as srv:
+            c = srv.connect()
+            c.sendall(b"typing " + NIHAO_GBK[:3])  # ends inside a character
+            e = srv.event()
+            self.assertEqual(e["text"], "typing 你")
+            self.assertTrue(e["partial"])
+            c.sendall(NIHAO_GBK[3:] + b"\n")
+            self.assertEqual(srv.event()["text"], NIHAO[1:])
+
+    def test_line_over_max_line_comes_in_pieces(self):
+        with Server("--format", "json", "-q", "--max-line", "10") as srv:
+            c = srv.connect()
+            c.sendall(b"0123456789abcdefghijKLMNO\nshort\n")
+            pieces = [srv.event() for _ in range(4)]
+            self.assertEqual([p["text"] for p in pieces],
+                             ["0123456789", "abcdefghij", "KLMNO", "short"])
+            self.assertEqual([p.get("partial", False) for p in pieces],
+                             [True, True, False, False])
+
+    def test_long_line_default_limit(self):
+        with Server("--format", "json", "-q") as srv:
+            c = srv.connect()
+            c.sendall(b"x" * 65536 + b"y" * 10 + b"\n")
+            self.assertEqual(srv.event()["text"], "x" * 65536)
+            self.assertEqual(srv.event()["text"], "y" * 10)
+
+    def test_invalid_bytes_become_replacement_and_are_counted(self):
+        with Server("--format", "json") as srv:
+            c = srv.connect()
+            srv.event()
+            c.sendall(b"A\x81 ok\n\x81\x30\x81\x30\n")
+            e = srv.event()
+            self.assertEqual(e["text"], "A\ufffd ok")
+            self.assertEqual(e["invalid"], 1)
+            e = srv.event()
+            self.assertEqual(e["invalid"], 2)
+            c.close()
+            self.assertEqual(srv.event()["invalid"], 3)
+        with Server("-q") as srv:
+            c = srv.connect()
+            c.sendall(b"A\x81 ok\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] A\ufffd ok")
+
+    def test_control_characters_are_escaped_unless_raw(self):
+        with Server("-q") as srv:
+            c = srv.connect()
+            c.sendall(b"red\x1b[31m\x07\ttab\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] red\\x1b[31m\\x07\ttab")
+        with Server("-q", "--raw") as srv:
+            c = srv.connect()
+            c.sendall(b"red\x1b[31m\x07\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] red\x1b[31m\x07")
+        with Server("-q", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"red\x1b[31m\n")
+            self.assertEqual(srv.event()["text"], "red\x1b[31m")  # JSON escapes it itself
+
+
+class Concurrency(unittest.TestCase):
+    def test_200_clients_100_lines_split_anywhere(self):
+        clients, lines_each = 200, 100
+        rng = random.Random(4)
+        with Server("--format", "json", "-q", "--backlog", "512") as srv:
+            socks, pending, expected = [], [], {}
+            for i in range(clients):
+                s = srv.connect()
+                text = [f"客户{i}：第{j}行 — 数据{'测试' * (j % 7)}" for j in range(lines_each)]
+                expected[peer_of(s)] = text
+                data = b"".join(t.encode("gbk") + b"\n" for t in text)
+                # Random cut points, so pieces end in the middle of characters.
+                cuts = sorted(rng.sample(range(1, len(data)), 60))
+                pieces = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+                socks.append(s)
+                pending.append(pieces)
+            # Round-robin, one piece per client per round: the server sees all the
+            # clients' bytes interleaved.
+            while any(pending):
+                for s, pieces in zip(socks, pending):
+                    if pieces:
+                        s.sendall(pieces.pop(0))
+            got = {peer: [] for peer in expected}
+            total = clients * lines_each
+            for _ in range(total):
+                e = srv.event(timeout=60)
+                self.assertEqual(e["event"], "data")
+                self.assertEqual(e["invalid"], 0)
+                got[e["peer"]].append(e["text"])
+            for peer, text in expected.items():
+                self.assertEqual(got[peer], text, peer)
+            for s in socks:
+                s.close()
+
+
+class Options(unittest.TestCase):
+    def test_echo_returns_exactly_the_bytes_sent(self):
+        rng = random.Random(7)
+        payload = bytes(rng.getrandbits(8) for _ in range(300000))
+        with Server("--echo", "-q", "--hex") as srv:
+            c = srv.connect()
+            sel = selectors.DefaultSelector()
+            c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            sent, back = 0, b""
+            # Send and receive together: the server pauses a client that does not read.
+            while len(back) < len(payload):
+                events = sel.select(SOON)
+                self.assertTrue(events, "echo stalled")
+                for _, mask in events:
+                    if mask & selectors.EVENT_WRITE and sent < len(payload):
+                        sent += c.send(payload[sent:sent + 65536])
+                        if sent == len(payload):
+                            sel.modify(c, selectors.EVENT_READ)
+                    if mask & selectors.EVENT_READ:
+                        chunk = c.recv(65536)
+                        self.assertTrue(chunk, "server closed early")
+                        back += chunk
+            self.assertEqual(back, payload)
+
+    def test_once_serves_one_client_then_exits(self):
+        srv = Server("--once", "-q")
+        try:
+            c = srv.connect()
+            peer = peer_of(c)
+            c.sendall(b"only\n")
+            c.close()
+            self.assertEqual(srv.wait(), 0)
+            self.assertEqual(srv.rest_of_output(), [f"[{peer}] only"])
+            # Nobody listens any more.
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", srv.port), timeout=SOON).close()
+        finally:
+            srv.kill()
+
+    def test_idle_timeout(self):
+        with Server("--format", "json", "--idle-timeout", "0.3") as srv:
+            c = srv.connect()
+            srv.event()
+            c.settimeout(SOON)
+            self.assertEqual(c.recv(1), b"")  # the server closed it
+            e = srv.event()
+            self.assertEqual(e["event"], "disconnect")
+            self.assertEqual(e["reason"], "idle-timeout")
+
+    def test_max_clients(self):
+        with Server("--format", "json", "--max-clients", "1") as srv:
+            a = srv.connect()
+            self.assertEqual(srv.event()["event"], "connect")
+            b = srv.connect()  # waits in the backlog
+            b.sendall(b"from b\n")
+            a.sendall(b"from a\n")
+            self.assertEqual(srv.event()["text"], "from a")
+            a.close()
+            events = srv.events_until(lambda e: e.get("text") == "from b")
+            self.assertEqual([e["event"] for e in events], ["disconnect", "connect", "data"])
+
+    def test_bind_address(self):
+        with Server("--bind", "127.0.0.1") as srv:
+            self.assertEqual(srv.host, "127.0.0.1")
+            c = srv.connect()
+            c.close()
+
+    @unittest.skipIf(harness.ON_WINDOWS, "SIGTERM is POSIX; Windows uses Ctrl+Break")
+    def test_sigterm_closes_everything_and_exits_0(self):
+        srv = Server("--format", "json", "--echo")
+        try:
+            c = srv.connect()
+            srv.event()
+            # The echo proves the server has read the bytes before the signal.
+            c.sendall(b"partial, no newline")
+            self.assertEqual(harness.recv_exactly(c, 19), b"partial, no newline")
+            self.assertEqual(srv.terminate(), 0)
+            rest = [json.loads(line) for line in srv.rest_of_output()]
+            self.assertEqual([e["event"] for e in rest], ["data", "disconnect"])
+            self.assertEqual(rest[0]["text"], "partial, no newline")
+            self.assertEqual(rest[1]["reason"], "shutdown")
+            c.settimeout(SOON)
+            self.assertEqual(c.recv(1), b"")
+        finally:
+            srv.kill()
+
+    @unittest.skipIf(harness.ON_WINDOWS, "SIGINT is POSIX; Windows uses Ctrl+C")
+    def test_sigint_exits_0(self):
+        import signal
+        srv = Server()
+        try:
+            srv.proc.send_signal(signal.SIGINT)
+            self.assertEqual(srv.wait(), 0)
+        finally:
+            srv.kill()
+
+
+class Errors(unittest.TestCase):
+    def test_port_in_use_exits_1_with_one_line(self):
+        taken = harness.listening_socket()
+        port = taken.getsockname()[1]
+        r = run_server("--bind", "127.0.0.1", port)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        err = r.stderr.decode().strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertRegex(err, rf"^xsock-server: bind 127\.0\.0\.1:{port}: address already in use$")
+        taken.close()
+
+    def test_bad_option_exits_2(self):
+        r = run_server("--no-such-option")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--no-such-option", r.stderr.decode())
+        self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1)
+        for bad in (["--format", "xml"], ["--max-line", "0"], ["70000"], ["--idle-timeout", "x"]):
+            with self.subTest(bad=bad):
+                self.assertEqual(run_server(*bad).returncode, 2)
+
+    def test_unknown_encoding_exits_2(self):
+        r = run_server("-e", "NO-SUCH-ENCODING", 0)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("NO-SUCH-ENCODING", r.stderr.decode())
+        self.assertEqual(r.stdout, b"")
+
+    def test_help_version_and_list_encodings(self):
+        r = run_server("--help")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout.decode()
+        for option in ("--bind", "--backlog", "--encoding", "--format", "--hex", "--echo",
+                       "--once", "--max-clients", "--idle-timeout", "--max-line",
+                       "--flush-ms", "--raw", "--quiet", "--list-encodings", "Examples"):
+            self.assertIn(option, out)
+        r = run_server("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^xsock-server \d+\.\d+\.\d+")
+        r = run_server("--list-encodings")
+        self.assertEqual(r.returncode, 0)
+        names = r.stdout.decode().split()
+        for name in ("GBK", "GB18030", "UTF-8", "Big5", "Shift_JIS"):
+            self.assertIn(name, names)
+
+
+if __name__ == "__main__":
+    unittest.main()
