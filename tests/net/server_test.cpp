@@ -17,6 +17,12 @@
 #include "xsock/error.hpp"
 #include "xsock/server.hpp"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XSOCK_HAS_ASAN 1
+#endif
+#endif
+
 #if !defined(_WIN32)
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -455,6 +461,11 @@ TEST(server, pause_and_resume_reading) {
 // the server must neither spin nor stop serving, and must accept once descriptors
 // free up.
 TEST(server, survives_running_out_of_descriptors) {
+#if defined(__SANITIZE_ADDRESS__) || defined(XSOCK_HAS_ASAN)
+  // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it
+  // reports a false "invalid vptr" and aborts. The default build runs this test.
+  GTEST_SKIP() << "sanitizer runtimes need free descriptors themselves";
+#endif
   server_options o;
   o.accept_retry = 100ms;
   running_server rs(o);
