@@ -94,7 +94,7 @@ bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std:
       return false;
     }
     char bad[32];
-    int8_t bad_len = sizeof bad;
+    int8_t bad_len = static_cast<int8_t>(sizeof bad);
     UErrorCode s = U_ZERO_ERROR;
     ucnv_getInvalidChars(cnv.get(), bad, &bad_len, &s);
     if (U_FAILURE(s)) bad_len = 0;
@@ -141,25 +141,27 @@ slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
                           invalid_counts& invalid) {
   while (p < slice_end) {
     const unsigned b = *p;
-    if (Ascii && b < 0x80) {
-      *o++ = static_cast<char>(b);
-      ++p;
-      // Realistic text has runs of ASCII between double-byte characters.
-      while (slice_end - p >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, p, 8);
-        if (word & 0x8080808080808080ull) break;
-        std::memcpy(o, p, 8);
-        o += 8;
-        p += 8;
+    if constexpr (Ascii) {
+      if (b < 0x80) {
+        *o++ = static_cast<char>(b);
+        ++p;
+        // Realistic text has runs of ASCII between double-byte characters.
+        while (slice_end - p >= 8) {
+          std::uint64_t word;
+          std::memcpy(&word, p, 8);
+          if (word & 0x8080808080808080ull) break;
+          std::memcpy(o, p, 8);
+          o += 8;
+          p += 8;
+        }
+        continue;
       }
-      continue;
     }
     if (const fast_cell* row = t.rows[b]) {
       if (last - p < 2) break;
       const fast_cell& c = row[p[1]];
       if (c.kind == fast_entry::invalid) {
-        if (Strict) return {p, o, &c};
+        if constexpr (Strict) return {p, o, &c};
         ++invalid.sequences;
         invalid.bytes += c.consumed;
         p -= 2 - c.consumed;
@@ -173,7 +175,7 @@ slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
     }
     const fast_cell& c = t.single[b];
     if (c.kind == fast_entry::invalid) {
-      if (Strict) return {p, o, &c};
+      if constexpr (Strict) return {p, o, &c};
       ++invalid.sequences;
       ++invalid.bytes;
     }

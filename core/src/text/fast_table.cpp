@@ -36,7 +36,7 @@ probe_result probe(UConverter* cnv, const char* bytes, int n) {
   r.text.assign(buf, target);
   if (U_FAILURE(r.status)) {
     char invalid[32];
-    int8_t len = sizeof invalid;
+    int8_t len = static_cast<int8_t>(sizeof invalid);
     UErrorCode s = U_ZERO_ERROR;
     ucnv_getInvalidChars(cnv, invalid, &len, &s);
     r.invalid_length = U_SUCCESS(s) ? len : -1;

@@ -9,7 +9,7 @@ converter_ptr open_converter(std::string_view name, text_error_info& info) {
   // ICU opens its default converter for an empty name and cannot see past an embedded
   // NUL; both would silently pick the wrong encoding.
   if (name.empty() || name.find('\0') != std::string_view::npos ||
-      name.size() > UCNV_MAX_CONVERTER_NAME_LENGTH) {
+      name.size() > static_cast<std::size_t>(UCNV_MAX_CONVERTER_NAME_LENGTH)) {
     info = make_error(text_errc::unknown_encoding, "unknown encoding " + quote_name(name));
     return nullptr;
   }
