@@ -85,6 +85,18 @@ class Messages(unittest.TestCase):
         self.assertEqual(r.stdout.decode(), "收到：" + NIHAO + "\n")
         peer.join()
 
+    def test_utf16_both_ways(self):
+        def serve(conn):
+            data = recv_until_closed(conn)
+            conn.sendall("回复\n上".encode("utf-16-le"))  # 上 is 0a 4e in UTF-16LE
+            return data
+
+        peer = PeerThread(serve)
+        r = run_client("-e", "UTF-16LE", "127.0.0.1", peer.port, "-m", NIHAO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), (NIHAO + "\n").encode("utf-16-le"))
+        self.assertEqual(r.stdout.decode(), "回复\n上\n")
+
     def test_hex_reply(self):
         def serve(conn):
             recv_until_closed(conn)

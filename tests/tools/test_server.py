@@ -92,6 +92,21 @@ class Events(unittest.TestCase):
             c.sendall("中文".encode("big5") + b"\n")
             self.assertEqual(srv.line(), f"[{peer_of(c)}] 中文")
 
+    def test_utf16_is_decoded_before_it_is_cut_into_lines(self):
+        # In UTF-16 a 0x0A byte is often half of another character (U+0A4E, U+4E0A 上).
+        text = "上\u0a4e行\n第二\n".encode("utf-16-le")
+        with Server("-e", "UTF-16LE", "--format", "json", "-q") as srv:
+            c = srv.connect()
+            for i in range(len(text)):  # split everywhere, odd offsets included
+                c.sendall(text[i:i + 1])
+            self.assertEqual(srv.event()["text"], "上\u0a4e行")
+            self.assertEqual(srv.event()["text"], "第二")
+            c.sendall(b"\x00")  # half a code unit, then the end
+            c.close()
+            e = srv.event()
+            self.assertEqual(e["text"], "\ufffd")
+            self.assertEqual(e["invalid"], 1)
+
 
 class Lines(unittest.TestCase):
     def test_one_byte_at_a_time(self):

@@ -63,7 +63,12 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 class reply_printer {
  public:
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
-      : hex_(cfg.hex), lines_(max_input_piece, wire), text_(wire) {
+      : hex_(cfg.hex),
+        // Where a 0x0A byte may be half of a character (UTF-16, UTF-32), decode first
+        // and cut the UTF-8 into lines.
+        wire_(cfg.hex || encoding_is_line_safe(wire) ? nullptr : std::make_unique<decoder>(wire)),
+        lines_(max_input_piece, wire_ ? "UTF-8" : wire),
+        text_(wire_ ? "UTF-8" : wire) {
     std::error_code ec;
     if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
@@ -75,7 +80,11 @@ class reply_printer {
       out = to_hex(bytes) + "\n";
     } else {
       std::vector<line> pieces;
-      lines_.push(bytes, pieces);
+      if (wire_) {
+        lines_.push(wire_->decode(bytes), pieces);
+      } else {
+        lines_.push(bytes, pieces);
+      }
       // Shown at once even without a newline: a prompt from the server is visible.
       if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
       append(pieces, out);
@@ -86,6 +95,7 @@ class reply_printer {
   bool finish(std::error_code& ec) {
     if (hex_) return true;
     std::vector<line> pieces;
+    if (wire_) lines_.push(wire_->finish(), pieces);
     lines_.finish(pieces);
     std::string out;
     append(pieces, out);
@@ -118,6 +128,7 @@ class reply_printer {
   }
 
   bool hex_;
+  std::unique_ptr<decoder> wire_;
   line_splitter lines_;
   decoder text_;
   std::unique_ptr<encoder> to_local_;

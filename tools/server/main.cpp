@@ -3,8 +3,10 @@
 // decoder, then out as text or JSON lines; output is written once per loop turn.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "console.hpp"
@@ -142,10 +144,15 @@ class event_writer {
 // cut between two reads of one client is completed by that client's next bytes only.
 struct client {
   std::string peer;
+  // Only for encodings in which a 0x0A byte may belong to another character (UTF-16,
+  // UTF-32, ...): the stream is decoded to UTF-8 first and `lines`/`text` then work on
+  // UTF-8. Null otherwise: lines are cut on the wire bytes, then decoded.
+  std::unique_ptr<decoder> wire;
   line_splitter lines;
   decoder text;
   std::uint64_t bytes = 0;
   std::uint64_t invalid = 0;
+  std::uint64_t wire_invalid = 0;  // found by `wire`, reported with the next line
 };
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
@@ -187,11 +194,8 @@ listener open_listener(const config& cfg) {
 }
 
 int serve(const config& cfg) {
-  // Checked before binding, so a bad name is a usage error even when the port is taken.
-  if (!encoding_is_line_safe(cfg.encoding))
-    throw usage_error("encoding '" + cfg.encoding +
-                      "' cannot be cut into lines on the wire (UTF-16/32 and similar are "
-                      "not supported by xsock-server)");
+  const bool decode_first = !cfg.hex && !encoding_is_line_safe(cfg.encoding);
+  const std::string framing = decode_first || cfg.hex ? "UTF-8" : cfg.encoding;
 
   // Installed before the `listening on` line: a test (or a user) may signal as soon
   // as it sees it.
@@ -221,7 +225,8 @@ int serve(const config& cfg) {
     std::string text = c.text.decode(piece.bytes);
     // A line ends every character: bytes kept here could only be a truncated one.
     if (!piece.partial()) c.text.finish(text);
-    const std::uint64_t invalid = c.text.invalid_count() - before;
+    const std::uint64_t invalid =
+        c.text.invalid_count() - before + std::exchange(c.wire_invalid, 0);
     c.invalid += invalid;
     out.data(id, c.peer, text, invalid, piece.partial());
   };
@@ -233,7 +238,8 @@ int serve(const config& cfg) {
       srv->stop_accepting();
       served_one = true;
     }
-    client c{peer.to_string(), line_splitter(cfg.max_line, cfg.encoding), decoder(cfg.encoding)};
+    client c{peer.to_string(), decode_first ? std::make_unique<decoder>(cfg.encoding) : nullptr,
+             line_splitter(cfg.max_line, framing), decoder(framing)};
     out.connected(id, c.peer);
     clients.emplace(id, std::move(c));
   };
@@ -244,7 +250,13 @@ int serve(const config& cfg) {
     c.bytes += bytes.size();
     if (cfg.echo) srv->send(id, bytes);  // reading pauses before the queue can overflow
     pieces.clear();
-    c.lines.push(bytes, pieces);
+    if (c.wire) {
+      const std::uint64_t before = c.wire->invalid_count();
+      c.lines.push(c.wire->decode(bytes), pieces);
+      c.wire_invalid += c.wire->invalid_count() - before;
+    } else {
+      c.lines.push(bytes, pieces);
+    }
     for (line& piece : pieces)
       emit(c, id, piece);
     if (cfg.flush_ms > 0)
@@ -261,6 +273,11 @@ int serve(const config& cfg) {
     if (it == clients.end()) return;
     client& c = it->second;
     pieces.clear();
+    if (c.wire) {
+      const std::uint64_t before = c.wire->invalid_count();
+      c.lines.push(c.wire->finish(), pieces);
+      c.wire_invalid += c.wire->invalid_count() - before;
+    }
     c.lines.finish(pieces);
     for (line& piece : pieces)
       emit(c, id, piece);
@@ -270,6 +287,7 @@ int serve(const config& cfg) {
       rest.end = line_end::end_of_stream;
       emit(c, id, rest);
     }
+    c.invalid += std::exchange(c.wire_invalid, 0);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
     out.disconnected(id, c.peer, c.bytes, c.invalid, why);
     clients.erase(it);
