@@ -70,6 +70,24 @@ class Events(unittest.TestCase):
             self.assertEqual(srv.event(timeout=10)["text"], "prompt")
             c.close()
 
+    def test_ipv6_peer_in_brackets(self):
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        with Server("--format", "json") as srv:  # default bind: dual-stack ::
+            c = socket.create_connection(("::1", srv.port), timeout=SOON)
+            port = c.getsockname()[1]
+            self.assertEqual(srv.event()["peer"], f"[::1]:{port}")
+            c4 = srv.connect()
+            self.assertEqual(srv.event()["peer"], peer_of(c4))  # IPv4-mapped shows as IPv4
+        with Server("--bind", "::1") as srv:
+            self.assertEqual(srv.host, "[::1]")
+            c = socket.create_connection(("::1", srv.port), timeout=SOON)
+            self.assertEqual(srv.line(), f"[[::1]:{c.getsockname()[1]}] + connected")
+
     def test_hex(self):
         with Server("--hex", "--format", "json", "-q") as srv:
             c = srv.connect()
