@@ -2,8 +2,9 @@
 // prose mixed with ASCII code lines), next to glibc iconv(3) on the same input in the
 // same run. Decoding is streamed in recv()-sized reads, as the server does.
 //
-// Each benchmark reports "MB/s" (10^6 bytes of GBK input per second). At the end the
-// program prints the fast-path/iconv and ICU/iconv ratios from this run.
+// Each benchmark reports "GBK" (GBK bytes per second, SI units). At the end the program
+// prints MB/s and the fast-path/iconv and ICU/iconv ratios from this run (medians with
+// --benchmark_repetitions=N).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -66,8 +67,10 @@ const corpus& sample() {
 void set_rate(benchmark::State& state, std::size_t bytes_per_iteration) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
                           static_cast<std::int64_t>(bytes_per_iteration));
-  state.counters["MB/s"] = benchmark::Counter(static_cast<double>(bytes_per_iteration) / 1e6,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  // GBK bytes per second in SI units (the bytes_per_second column is binary, MiB/s).
+  state.counters["GBK"] = benchmark::Counter(static_cast<double>(bytes_per_iteration),
+                                             benchmark::Counter::kIsIterationInvariantRate,
+                                             benchmark::Counter::OneK::kIs1000);
 }
 
 void decode_streaming(benchmark::State& state, xsock::decoder_backend backend) {
@@ -202,14 +205,15 @@ BENCHMARK(BM_decode_gbk_iconv);
 BENCHMARK(BM_encode_gbk_iconv_lines);
 #endif
 
-// Keeps each benchmark's MB/s so the ratios of this very run can be printed.
+// Keeps each benchmark's rate (the median over repetitions) so the ratios of this
+// very run can be printed.
 class ratio_reporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& run : runs) {
-      auto it = run.counters.find("MB/s");
-      if (it != run.counters.end() && !run.error_occurred) {
-        rates_[run.run_name.function_name] = it->second.value;
+      auto it = run.counters.find("GBK");
+      if (it != run.counters.end() && !run.error_occurred && run.run_type == Run::RT_Iteration) {
+        rates_[run.run_name.function_name].push_back(it->second.value / 1e6);
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -217,14 +221,17 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   void print_ratios() const {
     auto rate = [this](const char* name) {
       auto it = rates_.find(name);
-      return it == rates_.end() ? 0.0 : it->second;
+      if (it == rates_.end() || it->second.empty()) return 0.0;
+      std::vector<double> v = it->second;
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
     };
     const double iconv = rate("BM_decode_gbk_iconv");
     if (iconv <= 0) {
       std::printf("\n(no iconv in this build: no ratios)\n");
       return;
     }
-    std::printf("\nGBK decode, same input, this run (MB/s = 10^6 GBK bytes/s):\n");
+    std::printf("\nGBK decode, same input, this run (MB/s = 10^6 GBK bytes/s, median):\n");
     std::printf("  fast path %8.1f MB/s  %5.2fx iconv\n", rate("BM_decode_gbk_fast"),
                 rate("BM_decode_gbk_fast") / iconv);
     std::printf("  ICU       %8.1f MB/s  %5.2fx iconv\n", rate("BM_decode_gbk_icu"),
@@ -240,7 +247,7 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   }
 
  private:
-  std::map<std::string, double> rates_;
+  std::map<std::string, std::vector<double>> rates_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "test_support.hpp"
 #include "xsock/text_error.hpp"

@@ -18,7 +18,7 @@ std::string random_gbk_text(std::size_t chars) {
                                    U'”',  U'（', U'）', U'《', U'》', U'…',  U'—',  U'·'};
   std::uniform_int_distribution<int> kind(0, 9);
   std::uniform_int_distribution<std::uint32_t> han(0x4E00, 0x9FA5), ascii(0x20, 0x7E),
-      p(0, sizeof punct / sizeof punct[0] - 1);
+      p(0, static_cast<std::uint32_t>(sizeof punct / sizeof punct[0] - 1));
   std::string s;
   for (std::size_t i = 0; i < chars; ++i) {
     const int k = kind(rng());
