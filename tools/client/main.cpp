@@ -166,15 +166,12 @@ int run_client(const config& cfg) {
   std::error_code print_error_code;
   std::thread receiver([&] {
     std::vector<char> buffer(64 * 1024);
-    for (;;) {
+    while (!give_up.load()) {
       std::error_code ec;
       // Short waits so the main thread can end this after --wait.
       const std::size_t n =
           socket.receive(buffer.data(), buffer.size(), std::chrono::milliseconds(100), ec);
-      if (ec == std::errc::timed_out) {
-        if (give_up.load()) break;
-        continue;
-      }
+      if (ec == std::errc::timed_out) continue;
       if (ec) {
         receive_error = ec;
         break;

@@ -283,6 +283,8 @@ void server::pause_accepting(bool retry_later, clock::time_point now) {
 
 void server::accept_some(clock::time_point now) {
   for (int i = 0; i < accepts_per_turn; ++i) {
+    // on_accept may have called stop_accepting(), or filled the last slot.
+    if (!listener_.is_open()) break;
     if (options_.max_connections != 0 && connections_.size() >= options_.max_connections) break;
     std::error_code ec;
     listener::accepted a = listener_.accept(ec);
