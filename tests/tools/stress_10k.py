@@ -102,8 +102,15 @@ def main():
             if e["text"] != f"idle {i}":
                 fail(f"idle connection {i}: {e}")
 
+        summary = (f"OK: {count} idle connections accepted in {setup:.2f} s "
+                   f"(server RSS {rss} KiB); a new client served in {latency * 1000:.1f} ms")
+        if harness.ON_WINDOWS:
+            # No SIGTERM for a Windows process started from here; Ctrl+Break is the
+            # console's and is covered by hand.
+            print(summary)
+            return 0
         t0 = time.monotonic()
-        code = srv.terminate() if os.name != "nt" else 0
+        code = srv.terminate()
         stop = time.monotonic() - t0
         if code != 0:
             fail(f"server exited with {code} after SIGTERM")
@@ -111,9 +118,7 @@ def main():
         shutdowns = sum(1 for e in rest if e.get("reason") == "shutdown")
         if shutdowns != count + 1:
             fail(f"{shutdowns} shutdown disconnects, expected {count + 1}")
-        print(f"OK: {count} idle connections accepted in {setup:.2f} s "
-              f"(server RSS {rss} KiB); a new client served in {latency * 1000:.1f} ms; "
-              f"SIGTERM closed all {count + 1} in {stop:.2f} s, exit 0")
+        print(f"{summary}; SIGTERM closed all {count + 1} in {stop:.2f} s, exit 0")
         return 0
     finally:
         for s in socks:
