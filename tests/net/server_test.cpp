@@ -269,6 +269,30 @@ TEST(server, stop_closes_everything_with_reason_shutdown) {
   EXPECT_TRUE(ec);
 }
 
+TEST(server, stop_sends_what_is_queued_first) {
+  listener l;
+  l.listen(endpoint::loopback_v4(0));
+  const auto where = l.local_endpoint();
+  server* sp = nullptr;
+  const std::string reply(200 * 1024, 'r');  // more than one send() call moves
+  close_reason reason = close_reason::error;
+  server::callbacks cb;
+  cb.on_data = [&](id_t id, std::string_view) {
+    sp->send(id, reply);
+    sp->stop();  // from inside a callback: the loop ends after this turn
+  };
+  cb.on_close = [&](id_t, close_reason r, const std::error_code&) { reason = r; };
+  server s(std::move(l), {}, cb);
+  sp = &s;
+  std::thread t([&] { s.run(); });
+  stream_socket c;
+  c.connect(where);
+  c.send_all("go", 2);
+  EXPECT_EQ(receive_exactly(c, reply.size() + 1), reply);  // all of it, then end of stream
+  t.join();
+  EXPECT_EQ(reason, close_reason::shutdown);
+}
+
 TEST(server, stop_before_run_returns_at_once) {
   listener l;
   l.listen(endpoint::loopback_v4(0));
