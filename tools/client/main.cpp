@@ -184,6 +184,15 @@ int run_client(const config& cfg) {
     finished = true;
     finished_cv.notify_all();
   });
+  // However this function ends (an error thrown included), the reader stops first.
+  struct stop_receiver {
+    std::atomic<bool>& give_up;
+    std::thread& thread;
+    ~stop_receiver() {
+      give_up = true;
+      if (thread.joinable()) thread.join();
+    }
+  } receiver_guard{give_up, receiver};
 
   // Sends; on failure remembers the message and stops sending.
   std::string failure;
@@ -232,8 +241,6 @@ int run_client(const config& cfg) {
         try {
           to_wire.encode(text, bytes);
         } catch (const text_error& e) {
-          give_up = true;
-          receiver.join();
           throw_encoding_failure(e, wire, number);
         }
         if (!send(bytes)) break;
