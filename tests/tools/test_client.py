@@ -1,7 +1,6 @@
 """xsock-client through its command-line contract, against Python peers."""
 
 import select
-import socket
 import threading
 import unittest
 

@@ -3,9 +3,9 @@
 import json
 import os
 import random
-import re
 import selectors
 import socket
+import subprocess
 import unittest
 
 import harness
@@ -336,6 +336,67 @@ class Options(unittest.TestCase):
         try:
             srv.proc.send_signal(signal.SIGINT)
             self.assertEqual(srv.wait(), 0)
+        finally:
+            srv.kill()
+
+
+def _server_is_sanitized():
+    with open(harness.SERVER, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Descriptors(unittest.TestCase):
+    @unittest.skipIf(harness.ON_WINDOWS or not os.path.isdir("/proc/self/fd"),
+                     "needs RLIMIT_NOFILE and /proc (Linux)")
+    def test_out_of_descriptors_pauses_accept_without_spinning(self):
+        if _server_is_sanitized():
+            self.skipTest("sanitizer runtimes need free descriptors themselves")
+        import resource
+
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (24, resource.getrlimit(
+                resource.RLIMIT_NOFILE)[1]))
+
+        cmd = harness.LAUNCHER + [harness.SERVER, "--format", "json", "--echo", "0"]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=harness.child_env(),
+                                preexec_fn=low_limit)
+        srv = Server.__new__(Server)  # adopt the process: same helpers
+        srv.proc, srv.args = proc, ()
+        srv.out = harness._LineReader(proc.stdout)
+        srv.err = harness._LineReader(proc.stderr)
+        try:
+            srv.port = int(harness.LISTENING.search(srv.err.next(SOON)).group(2))
+            free = 24 - len(os.listdir(f"/proc/{proc.pid}/fd"))
+            self.assertGreater(free, 1)
+            clients = [srv.connect() for _ in range(free + 3)]
+            connects = [srv.event() for _ in range(free)]
+            self.assertEqual({e["event"] for e in connects}, {"connect"})
+            # The rest wait while accept fails with EMFILE: the loop must not spin, and
+            # the accepted clients are still served.
+            cpu_before = _cpu_seconds(proc.pid)
+            first = clients[0]
+            for i in range(5):
+                first.sendall(b"ping\n")
+                self.assertEqual(harness.recv_exactly(first, 5), b"ping\n")
+                self.assertEqual(srv.event()["text"], "ping")
+            first.settimeout(0.5)
+            with self.assertRaises(socket.timeout):  # half a second with nothing to do
+                first.recv(1)
+            self.assertLess(_cpu_seconds(proc.pid) - cpu_before, 0.25, "accept loop spins")
+            # A descriptor frees up: the next waiting client is accepted and served.
+            clients[1].close()
+            events = srv.events_until(lambda e: e["event"] == "connect")
+            self.assertEqual(events[0]["event"], "disconnect")
+            late = clients[free]
+            late.sendall(b"late\n")
+            self.assertEqual(harness.recv_exactly(late, 5), b"late\n")
         finally:
             srv.kill()
 
