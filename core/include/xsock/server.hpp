@@ -178,6 +178,7 @@ class server {
   void flush(connection& c, clock::time_point now);
   void update_interest(connection& c) noexcept;
   void touch(connection& c, clock::time_point now) noexcept;
+  void mark_dirty(connection& c) noexcept;
   void fire_timers(clock::time_point now);
   void finish(connection& c, close_reason reason, std::error_code ec);
   void end_turn(clock::time_point now);

@@ -153,10 +153,7 @@ bool server::send(connection_id id, std::string_view bytes, std::error_code& ec)
     }
     c->out.append(bytes.data(), bytes.size());
     if (c->pending() > options_.pause_reading_above) c->backpressure = true;
-    if (!c->dirty) {
-      dirty_.push_back(id);
-      c->dirty = true;
-    }
+    mark_dirty(*c);
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);
     return false;
@@ -172,15 +169,7 @@ void server::close(connection_id id, bool flush) noexcept {
     c->reason = close_reason::local;
   }
   if (!flush) c->drop = true;
-  if (!c->dirty) {
-    // Reserved room is not guaranteed; losing the entry only delays the close to the
-    // connection's next event, so a failed push_back is tolerable.
-    try {
-      dirty_.push_back(id);
-      c->dirty = true;
-    } catch (...) {
-    }
-  }
+  mark_dirty(*c);
 }
 
 void server::pause_reading(connection_id id) noexcept {
@@ -209,6 +198,17 @@ void server::set_timer(connection_id id, std::chrono::milliseconds after) noexce
     c->timer_at = clock::now() + after;
     timers_.emplace(c->timer_at, id);
     c->timer_set = true;
+  } catch (...) {
+  }
+}
+
+// Queues `c` for end_turn. Only an allocation failure can lose the entry, and that
+// merely delays the update to the connection's next event.
+void server::mark_dirty(connection& c) noexcept {
+  if (c.dirty) return;
+  try {
+    dirty_.push_back(c.id);
+    c.dirty = true;
   } catch (...) {
   }
 }
@@ -246,13 +246,7 @@ void server::update_interest(connection& c) noexcept {
     c.done = true;
     c.reason = close_reason::error;
     c.error = ec;
-    if (!c.dirty) {
-      try {
-        dirty_.push_back(c.id);
-        c.dirty = true;
-      } catch (...) {
-      }
-    }
+    mark_dirty(c);
   }
 }
 
@@ -336,10 +330,7 @@ void server::read_some(connection& c, clock::time_point now) {
     touch(c, now);
     if (handlers_.on_data) handlers_.on_data(c.id, std::string_view(read_buffer_.data(), n));
   }
-  if (!c.dirty) {
-    dirty_.push_back(c.id);
-    c.dirty = true;
-  }
+  mark_dirty(c);
 }
 
 void server::flush(connection& c, clock::time_point now) {
@@ -366,18 +357,13 @@ void server::flush(connection& c, clock::time_point now) {
 void server::on_ready(connection& c, unsigned ready, clock::time_point now) {
   if ((ready & (poller::writable | poller::error)) && c.pending() > 0 && !c.drop) flush(c, now);
   if (c.done) {
-    if (!c.dirty) {
-      dirty_.push_back(c.id);
-      c.dirty = true;
-    }
+    mark_dirty(c);
     return;
   }
   if ((c.interest & poller::readable) && (ready & (poller::readable | poller::error)))
     read_some(c, now);
-  else if (!c.dirty) {
-    dirty_.push_back(c.id);
-    c.dirty = true;
-  }
+  else
+    mark_dirty(c);
 }
 
 void server::fire_timers(clock::time_point now) {
@@ -402,10 +388,7 @@ void server::fire_timers(clock::time_point now) {
       }
       c->done = true;
       c->reason = close_reason::idle_timeout;
-      if (!c->dirty) {
-        dirty_.push_back(c->id);
-        c->dirty = true;
-      }
+      mark_dirty(*c);
     }
   }
   if (accept_paused_by_error_ && now >= accept_retry_at_) update_listener(now);
