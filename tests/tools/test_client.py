@@ -101,11 +101,13 @@ class Messages(unittest.TestCase):
             recv_until_closed(conn)
             conn.sendall(b"\xc4\xe3\x00")
 
-        peer = PeerThread(serve)
-        r = run_client("--hex", "127.0.0.1", peer.port, "-m", "x")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.decode().strip(), "c4e300")
-        peer.join()
+        for encoding in ("GBK", "UTF-16LE"):
+            with self.subTest(encoding=encoding):
+                peer = PeerThread(serve)
+                r = run_client("--hex", "-e", encoding, "127.0.0.1", peer.port, "-m", "x")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.decode().strip(), "c4e300")
+                peer.join()
 
     def test_control_characters_in_replies_are_escaped(self):
         def serve(conn):

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "console.hpp"
+#include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/encoder.hpp"
@@ -63,58 +64,42 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 class reply_printer {
  public:
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
-      : hex_(cfg.hex),
-        // Where a 0x0A byte may be half of a character (UTF-16, UTF-32), decode first
-        // and cut the UTF-8 into lines.
-        wire_(cfg.hex || encoding_is_line_safe(wire) ? nullptr : std::make_unique<decoder>(wire)),
-        lines_(max_input_piece, wire_ ? "UTF-8" : wire),
-        text_(wire_ ? "UTF-8" : wire) {
+      : hex_(cfg.hex), lines_(wire, max_input_piece, cfg.hex) {
     std::error_code ec;
     if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
   }
 
   bool print(std::string_view bytes, std::error_code& ec) {
-    std::string out;
-    if (hex_) {
-      out = to_hex(bytes) + "\n";
-    } else {
-      std::vector<line> pieces;
-      if (wire_) {
-        lines_.push(wire_->decode(bytes), pieces);
-      } else {
-        lines_.push(bytes, pieces);
-      }
-      // Shown at once even without a newline: a prompt from the server is visible.
-      if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
-      append(pieces, out);
-    }
-    return emit(out, ec);
+    if (hex_) return emit(to_hex(bytes) + "\n", ec);
+    std::vector<line> pieces;
+    lines_.push(bytes, pieces);
+    // Shown at once even without a newline: a prompt from the server is visible.
+    if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
+    return emit(format(pieces), ec);
   }
 
   bool finish(std::error_code& ec) {
     if (hex_) return true;
     std::vector<line> pieces;
-    if (wire_) lines_.push(wire_->finish(), pieces);
     lines_.finish(pieces);
-    std::string out;
-    append(pieces, out);
-    std::string tail;
-    text_.finish(tail);
-    if (!tail.empty()) out += escape_for_terminal(tail);
+    std::string out = format(pieces);
+    std::uint64_t invalid = 0;
+    out += escape_for_terminal(lines_.rest(invalid));
     // End on a fresh line, so what follows (a shell prompt) does not join the reply.
     if (out.empty() ? !at_line_start_ : out.back() != '\n') out += '\n';
     return emit(out, ec);
   }
 
  private:
-  void append(std::vector<line>& pieces, std::string& out) {
+  std::string format(const std::vector<line>& pieces) {
+    std::string out;
     for (const line& piece : pieces) {
-      std::string text = text_.decode(piece.bytes);
-      if (!piece.partial()) text_.finish(text);
-      out += escape_for_terminal(text);
+      std::uint64_t invalid = 0;
+      out += escape_for_terminal(lines_.text(piece, invalid));
       if (!piece.partial()) out += '\n';
     }
+    return out;
   }
 
   bool emit(const std::string& utf8, std::error_code& ec) {
@@ -128,9 +113,7 @@ class reply_printer {
   }
 
   bool hex_;
-  std::unique_ptr<decoder> wire_;
-  line_splitter lines_;
-  decoder text_;
+  stream_lines lines_;
   std::unique_ptr<encoder> to_local_;
   bool at_line_start_ = true;
 };

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "console.hpp"
+#include "stream_lines.hpp"
 #include "tool_support.hpp"
-#include "xsock/decoder.hpp"
 #include "xsock/encoder.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/error.hpp"
@@ -140,19 +140,12 @@ class event_writer {
   std::string buffer_;
 };
 
-// What the tool keeps per connection: its own splitter and decoder, so a character
-// cut between two reads of one client is completed by that client's next bytes only.
+// What the tool keeps per connection: the peer's text and its own line framing and
+// decoding (stream_lines), so clients never corrupt each other's characters.
 struct client {
   std::string peer;
-  // Only for encodings in which a 0x0A byte may belong to another character (UTF-16,
-  // UTF-32, ...): the stream is decoded to UTF-8 first and `lines`/`text` then work on
-  // UTF-8. Null otherwise: lines are cut on the wire bytes, then decoded.
-  std::unique_ptr<decoder> wire;
-  line_splitter lines;
-  decoder text;
+  stream_lines lines;
   std::uint64_t bytes = 0;
-  std::uint64_t invalid = 0;
-  std::uint64_t wire_invalid = 0;  // found by `wire`, reported with the next line
 };
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
@@ -194,9 +187,6 @@ listener open_listener(const config& cfg) {
 }
 
 int serve(const config& cfg) {
-  const bool decode_first = !cfg.hex && !encoding_is_line_safe(cfg.encoding);
-  const std::string framing = decode_first || cfg.hex ? "UTF-8" : cfg.encoding;
-
   // Installed before the `listening on` line: a test (or a user) may signal as soon
   // as it sees it.
   on_interrupt(stop_running_server);
@@ -216,18 +206,9 @@ int serve(const config& cfg) {
   server* srv = nullptr;
   bool served_one = false;
 
-  const auto emit = [&](client& c, server::connection_id id, line& piece) {
-    if (cfg.hex) {
-      out.data(id, c.peer, piece.bytes, 0, piece.partial());
-      return;
-    }
-    const std::uint64_t before = c.text.invalid_count();
-    std::string text = c.text.decode(piece.bytes);
-    // A line ends every character: bytes kept here could only be a truncated one.
-    if (!piece.partial()) c.text.finish(text);
-    const std::uint64_t invalid =
-        c.text.invalid_count() - before + std::exchange(c.wire_invalid, 0);
-    c.invalid += invalid;
+  const auto emit = [&](client& c, server::connection_id id, const line& piece) {
+    std::uint64_t invalid = 0;
+    const std::string text = c.lines.text(piece, invalid);
     out.data(id, c.peer, text, invalid, piece.partial());
   };
 
@@ -238,8 +219,7 @@ int serve(const config& cfg) {
       srv->stop_accepting();
       served_one = true;
     }
-    client c{peer.to_string(), decode_first ? std::make_unique<decoder>(cfg.encoding) : nullptr,
-             line_splitter(cfg.max_line, framing), decoder(framing)};
+    client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
     out.connected(id, c.peer);
     clients.emplace(id, std::move(c));
   };
@@ -250,14 +230,8 @@ int serve(const config& cfg) {
     c.bytes += bytes.size();
     if (cfg.echo) srv->send(id, bytes);  // reading pauses before the queue can overflow
     pieces.clear();
-    if (c.wire) {
-      const std::uint64_t before = c.wire->invalid_count();
-      c.lines.push(c.wire->decode(bytes), pieces);
-      c.wire_invalid += c.wire->invalid_count() - before;
-    } else {
-      c.lines.push(bytes, pieces);
-    }
-    for (line& piece : pieces)
+    c.lines.push(bytes, pieces);
+    for (const line& piece : pieces)
       emit(c, id, piece);
     if (cfg.flush_ms > 0)
       srv->set_timer(id, c.lines.buffered() > 0 ? std::chrono::milliseconds(cfg.flush_ms)
@@ -273,23 +247,15 @@ int serve(const config& cfg) {
     if (it == clients.end()) return;
     client& c = it->second;
     pieces.clear();
-    if (c.wire) {
-      const std::uint64_t before = c.wire->invalid_count();
-      c.lines.push(c.wire->finish(), pieces);
-      c.wire_invalid += c.wire->invalid_count() - before;
-    }
     c.lines.finish(pieces);
-    for (line& piece : pieces)
+    for (const line& piece : pieces)
       emit(c, id, piece);
-    if (!cfg.hex && c.text.pending_bytes() > 0) {
-      // The last flushed piece ended inside a character that never completed.
-      line rest;
-      rest.end = line_end::end_of_stream;
-      emit(c, id, rest);
-    }
-    c.invalid += std::exchange(c.wire_invalid, 0);
+    std::uint64_t invalid = 0;
+    const std::string rest = c.lines.rest(invalid);
+    // A character cut at the very end (after a flushed piece) never completed.
+    if (!rest.empty()) out.data(id, c.peer, rest, invalid, false);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
-    out.disconnected(id, c.peer, c.bytes, c.invalid, why);
+    out.disconnected(id, c.peer, c.bytes, c.lines.invalid_total(), why);
     clients.erase(it);
     if (cfg.once && served_one) srv->stop();
   };

@@ -1,0 +1,72 @@
+#include "stream_lines.hpp"
+
+#include <utility>
+
+#include "xsock/encodings.hpp"
+
+namespace xsock::tools {
+namespace {
+
+bool decode_before_framing(const std::string& encoding, bool bytes_only) {
+  return !bytes_only && !encoding_is_line_safe(encoding);
+}
+
+}  // namespace
+
+stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only)
+    : bytes_only_(bytes_only),
+      wire_(decode_before_framing(encoding, bytes_only) ? std::make_unique<decoder>(encoding)
+                                                        : nullptr),
+      // Bytes only, or decoded first: the splitter sees UTF-8-compatible bytes.
+      lines_(max_line, wire_ || bytes_only ? "UTF-8" : encoding),
+      text_(wire_ || bytes_only ? "UTF-8" : encoding) {}
+
+void stream_lines::push(std::string_view bytes, std::vector<line>& out) {
+  if (!wire_) {
+    lines_.push(bytes, out);
+    return;
+  }
+  const std::uint64_t before = wire_->invalid_count();
+  lines_.push(wire_->decode(bytes), out);
+  wire_invalid_ += wire_->invalid_count() - before;
+}
+
+std::optional<line> stream_lines::flush() {
+  return lines_.flush();
+}
+
+void stream_lines::finish(std::vector<line>& out) {
+  if (wire_) {
+    const std::uint64_t before = wire_->invalid_count();
+    lines_.push(wire_->finish(), out);
+    wire_invalid_ += wire_->invalid_count() - before;
+  }
+  lines_.finish(out);
+}
+
+std::string stream_lines::text(const line& piece, std::uint64_t& invalid) {
+  if (bytes_only_) {
+    invalid = 0;
+    return piece.bytes;
+  }
+  const std::uint64_t before = text_.invalid_count();
+  std::string out = text_.decode(piece.bytes);
+  if (!piece.partial()) text_.finish(out);
+  invalid = text_.invalid_count() - before + std::exchange(wire_invalid_, 0);
+  invalid_total_ += invalid;
+  return out;
+}
+
+std::string stream_lines::rest(std::uint64_t& invalid) {
+  invalid = std::exchange(wire_invalid_, 0);
+  std::string out;
+  if (!bytes_only_ && text_.pending_bytes() > 0) {
+    const std::uint64_t before = text_.invalid_count();
+    text_.finish(out);
+    invalid += text_.invalid_count() - before;
+  }
+  invalid_total_ += invalid;
+  return out;
+}
+
+}  // namespace xsock::tools
