@@ -14,32 +14,42 @@
 #
 # Environment (defaults): WINEPREFIX (${XSOCK_DEPS_CACHE:-$HOME/.cache/xsock}/wineprefix,
 # created on first use, ~10 s), WINEDEBUG (-all), WINEDLLOVERRIDES (no Mono/Gecko
-# prompts), XSOCK_WINE (wine).
+# prompts; winedbg off), XSOCK_WINE (wine).
 set -u
+# winedbg.exe disabled: a crashing test ends with its exit code instead of waiting
+# in the debugger until ctest's timeout.
 export WINEDEBUG=${WINEDEBUG:--all}
-export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=;winedbg.exe=d}
 export WINEPREFIX=${WINEPREFIX:-${XSOCK_DEPS_CACHE:-${HOME:-/root}/.cache/xsock}/wineprefix}
 WINE=${XSOCK_WINE:-$(command -v wine || command -v wine64 || echo /usr/lib/wine/wine64)}
 WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
 PERSIST=${XSOCK_WINESERVER_PERSIST:-30}
 
-# True when Wine's services are running for this prefix (started by a boot below).
-services_up() {
+# The pid of the wineserver that serves this prefix, if one runs.
+server_pid() {
   local comm pid
-  for comm in $(grep -lx 'services.exe' /proc/[0-9]*/comm 2>/dev/null); do
+  for comm in $(grep -lxE 'wineserver(64)?' /proc/[0-9]*/comm 2>/dev/null); do
     pid=${comm#/proc/}; pid=${pid%/comm}
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" && return 0
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" &&
+      { echo "$pid"; return 0; }
   done
   return 1
 }
 
 mkdir -p "$WINEPREFIX" || exit 125
-if ! services_up; then
+marker=$WINEPREFIX/.xsock-booted   # pid of the server whose services we booted
+pid=$(server_pid || true)
+if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
   (
     flock 9
-    if ! services_up; then
+    pid=$(server_pid || true)
+    if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
+      # A persistent server (it exits PERSIST s after the last program), then the
+      # services, started here with their output on /dev/null.
       "$WINESERVER" -p"$PERSIST" </dev/null >/dev/null 2>&1
       "$WINE" wineboot </dev/null >/dev/null 2>&1
+      pid=$(server_pid || true)
+      [[ -z $pid ]] || echo "$pid" >"$marker"
     fi
   ) 9>"$WINEPREFIX/.xsock-boot.lock"
 fi

@@ -371,6 +371,16 @@ std::size_t receive(handle_t h, void* data, std::size_t size, std::error_code& e
     ec.assign(err, socket_category());
     return 0;
   }
+  if (n == 0 && size > 0) {
+    // End of stream, or a reset that Wine reports as one (Windows and POSIX report
+    // WSAECONNRESET/ECONNRESET). A zero-byte send tells them apart: it succeeds after
+    // the peer's FIN and fails with WSAECONNRESET once the connection was reset. On
+    // Windows proper a reset never gets here, so this costs one call per end of stream.
+    if (::send(sock(h), "", 0, 0) == SOCKET_ERROR && ::WSAGetLastError() == WSAECONNRESET) {
+      ec.assign(WSAECONNRESET, socket_category());
+    }
+    return 0;
+  }
   return static_cast<std::size_t>(n);
 }
 
