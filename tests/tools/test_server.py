@@ -373,15 +373,21 @@ class Descriptors(unittest.TestCase):
         srv.err = harness._LineReader(proc.stderr)
         try:
             srv.port = int(harness.LISTENING.search(srv.err.next(SOON)).group(2))
+            # One client served first: the server is in its steady state when its
+            # descriptors are counted.
+            first = srv.connect()
+            self.assertEqual(srv.event()["event"], "connect")
+            first.sendall(b"ping\n")
+            self.assertEqual(harness.recv_exactly(first, 5), b"ping\n")
+            self.assertEqual(srv.event()["text"], "ping")
             free = 24 - len(os.listdir(f"/proc/{proc.pid}/fd"))
             self.assertGreater(free, 1)
-            clients = [srv.connect() for _ in range(free + 3)]
+            clients = [first] + [srv.connect() for _ in range(free + 3)]
             connects = [srv.event() for _ in range(free)]
             self.assertEqual({e["event"] for e in connects}, {"connect"})
             # The rest wait while accept fails with EMFILE: the loop must not spin, and
             # the accepted clients are still served.
             cpu_before = _cpu_seconds(proc.pid)
-            first = clients[0]
             for i in range(5):
                 first.sendall(b"ping\n")
                 self.assertEqual(harness.recv_exactly(first, 5), b"ping\n")
@@ -394,7 +400,7 @@ class Descriptors(unittest.TestCase):
             clients[1].close()
             events = srv.events_until(lambda e: e["event"] == "connect")
             self.assertEqual(events[0]["event"], "disconnect")
-            late = clients[free]
+            late = clients[free + 1]  # the first of those that waited
             late.sendall(b"late\n")
             self.assertEqual(harness.recv_exactly(late, 5), b"late\n")
         finally:

@@ -191,7 +191,6 @@ int serve(const config& cfg) {
   // as it sees it.
   on_interrupt(stop_running_server);
   listener l = open_listener(cfg);
-  write_error("listening on " + l.local_endpoint().to_string() + "\n");
 
   server_options options;
   options.max_connections = cfg.max_clients;
@@ -267,6 +266,9 @@ int serve(const config& cfg) {
   srv = &s;
   running.store(&s);
   if (interrupted.load()) s.stop();
+  // Printed once everything is set up: whoever reads it can connect, signal, or count
+  // our descriptors at once.
+  write_error("listening on " + s.local_endpoint().to_string() + "\n");
   s.run();
   running.store(nullptr);
   if (!output_error) out.flush(output_error);
