@@ -39,6 +39,20 @@ server_pid() {
 mkdir -p "$WINEPREFIX" || exit 125
 marker=$WINEPREFIX/.xsock-booted   # pid of the server whose services we booted
 pid=$(server_pid || true)
+# Wine 8's wineserver can be left holding thousands of sockets of a killed program
+# (after a 10,000-connection test), spinning at full CPU; every later program then
+# hangs. Such a server is replaced (no test keeps that many sockets across programs).
+if [[ -n $pid ]] && (($(ls "/proc/$pid/fd" 2>/dev/null | wc -l) > 8000)); then
+  (
+    flock 9
+    if [[ $(server_pid || true) == "$pid" ]]; then
+      echo "wine-run.sh: replacing wineserver $pid (stuck with $(ls "/proc/$pid/fd" | wc -l) descriptors)" >&2
+      "$WINESERVER" -k 2>/dev/null
+      "$WINESERVER" -w 2>/dev/null
+    fi
+  ) 9>"$WINEPREFIX/.xsock-boot.lock"
+  pid=$(server_pid || true)
+fi
 if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
   (
     flock 9
