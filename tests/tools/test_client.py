@@ -218,7 +218,9 @@ class Errors(unittest.TestCase):
     def test_usage_errors_exit_2(self):
         for args in (["--no-such-option"], ["127.0.0.1"], [], ["127.0.0.1", "99999"],
                      ["--eol", "cr", "127.0.0.1", "1"], ["-e", "NO-SUCH", "127.0.0.1", "1"],
-                     ["--local-encoding", "NO-SUCH", "127.0.0.1", "1"]):
+                     ["--local-encoding", "NO-SUCH", "127.0.0.1", "1"],
+                     ["--timeout", "0", "127.0.0.1", "1"], ["--wait", "-1", "127.0.0.1", "1"],
+                     ["--wait", "1e300", "127.0.0.1", "1"]):
             with self.subTest(args=args):
                 r = run_client(*args)
                 self.assertEqual(r.returncode, 2, r.stderr)

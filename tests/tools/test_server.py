@@ -423,7 +423,8 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--no-such-option", r.stderr.decode())
         self.assertEqual(len(r.stderr.decode().strip().splitlines()), 1)
-        for bad in (["--format", "xml"], ["--max-line", "0"], ["70000"], ["--idle-timeout", "x"]):
+        for bad in (["--format", "xml"], ["--max-line", "0"], ["70000"], ["--idle-timeout", "x"],
+                    ["--idle-timeout", "1e300"], ["--backlog", "0"], ["--flush-ms", "-5"]):
             with self.subTest(bad=bad):
                 self.assertEqual(run_server(*bad).returncode, 2)
 

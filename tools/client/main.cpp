@@ -273,12 +273,12 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"lf", "crlf", "none"}));
   app.add_option("--timeout", cfg.timeout, "Seconds allowed for connecting")
       ->default_val(10)
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 31536000.0));
   app.add_option("--wait", cfg.wait,
                  "Seconds to keep printing replies after the input ends (until the server "
                  "closes)")
       ->default_val(2)
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 31536000.0));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");

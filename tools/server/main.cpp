@@ -227,7 +227,11 @@ int serve(const config& cfg) {
     if (it == clients.end()) return;
     client& c = it->second;
     c.bytes += bytes.size();
-    if (cfg.echo) srv->send(id, bytes);  // reading pauses before the queue can overflow
+    if (cfg.echo) {
+      // Cannot overflow: reading pauses long before the queue reaches its cap.
+      std::error_code ignored;
+      srv->send(id, bytes, ignored);
+    }
     pieces.clear();
     c.lines.push(bytes, pieces);
     for (const line& piece : pieces)
@@ -308,7 +312,7 @@ int run(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--idle-timeout", cfg.idle_timeout,
                  "Disconnect a client silent for SEC seconds (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 31536000.0));
   app.add_option("--max-line", cfg.max_line, "Longest line in bytes; longer ones come in pieces")
       ->default_val(line_splitter::default_max_line)
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
