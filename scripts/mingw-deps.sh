@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # mingw-deps.sh - everything the `mingw` preset needs on a Debian/Ubuntu machine:
-#   1. apt packages: g++-mingw-w64-x86-64-posix, wine, wine64, googletest, libcli11-dev,
-#      dpkg-dev (and a deb-src entry, for `apt-get source icu`, only when ICU must be
-#      built);
+#   1. apt packages: g++-mingw-w64-x86-64-posix, wine, wine64, googletest, libcli11-dev;
+#      only when ICU must be built: dpkg-dev, icu-devtools and a deb-src entry (for
+#      `apt-get source icu`);
 #   2. GoogleTest for MinGW      (scripts/build-gtest-mingw.sh, ~20 s)
 #   3. ICU for MinGW, trimmed    (scripts/build-icu-mingw.sh, ~4-5 min)
 #   4. CLI11 (header-only) copied where the cross build looks for packages.
@@ -31,7 +31,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 for p in g++-mingw-w64-x86-64-posix wine wine64 googletest libcli11-dev cmake make g++; do
   installed "$p" || need+=("$p")
 done
-icu_cached || installed dpkg-dev || need+=(dpkg-dev)
+if ! icu_cached; then
+  installed dpkg-dev || need+=(dpkg-dev)          # apt-get source
+  installed icu-devtools || need+=(icu-devtools)  # native icupkg/pkgdata for the cross build
+fi
 if ((${#need[@]})); then
   log "apt-get install ${need[*]}"
   apt_update
