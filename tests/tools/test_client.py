@@ -48,6 +48,13 @@ class Messages(unittest.TestCase):
                 self.assertEqual(peer.join(),
                                  NIHAO.encode("gbk") + ending + b"second" + ending)
 
+    def test_options_before_host_and_port(self):
+        # The contract's order: xsock-client [OPTIONS] HOST PORT. Each -m takes one TEXT.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("-m", NIHAO, "-m", "second", "--eol", "crlf", "127.0.0.1", peer.port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), NIHAO.encode("gbk") + b"\r\n" + b"second\r\n")
+
     def test_other_encodings(self):
         for name, py, text in (("UTF-8", "utf-8", NIHAO + " 😀"),
                                ("GB18030", "gb18030", NIHAO + " 😀"),

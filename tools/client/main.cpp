@@ -265,7 +265,9 @@ int run(int argc, char** argv) {
   app.add_option("PORT", cfg.port, "Server port")->check(CLI::Range(1, 65535));
   app.add_option("-m,--message", cfg.messages,
                  "Send TEXT (repeatable), then finish; without -m, lines of standard input "
-                 "are sent as they are read");
+                 "are sent as they are read")
+      // One TEXT per -m, so `-m hi HOST PORT` leaves HOST and PORT to the positionals.
+      ->allow_extra_args(false);
   app.add_option("-e,--encoding", cfg.encoding, "Wire encoding (any ICU converter name)")
       ->default_val(std::string(default_encoding));
   app.add_option("--eol", cfg.eol, "Appended to each message or line")
