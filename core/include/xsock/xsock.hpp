@@ -1,8 +1,11 @@
-// Umbrella header: the whole xsock::net API.
+// Umbrella header: the whole xsock::net API (the text API is xsock/text.hpp).
 #pragma once
 
 #include "xsock/endpoint.hpp"
 #include "xsock/error.hpp"
 #include "xsock/listener.hpp"
+#include "xsock/poller.hpp"
 #include "xsock/resolve.hpp"
+#include "xsock/server.hpp"
+#include "xsock/startup.hpp"
 #include "xsock/stream_socket.hpp"
