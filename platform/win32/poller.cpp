@@ -28,10 +28,10 @@ SOCKET sock(handle_t h) noexcept {
 // Interest in WSAPoll's terms: POLLRDNORM/POLLWRNORM (POLLPRI and POLLRDBAND are
 // rejected by some Windows versions with WSAEINVAL).
 short to_poll(unsigned events) noexcept {
-  short out = 0;
+  int out = 0;
   if (events & wait_read) out |= POLLRDNORM;
   if (events & wait_write) out |= POLLWRNORM;
-  return out;
+  return static_cast<short>(out);
 }
 
 unsigned from_poll(short revents) noexcept {

@@ -397,14 +397,15 @@ unsigned wait_one(handle_t h, unsigned events, int timeout_ms, std::error_code& 
   // select(), not WSAPoll: a failed non-blocking connect shows only in select's
   // except set on older Windows (WSAPoll reported nothing before Windows 10 2004).
   // fd_set on Windows is a list of handles: no FD_SETSIZE limit on the value.
+  // Filled directly rather than with FD_SET, whose do/while(0) MSVC's /W4 flags.
   const SOCKET s = sock(h);
   fd_set readable, writable, failed;
-  FD_ZERO(&readable);
-  FD_ZERO(&writable);
-  FD_ZERO(&failed);
-  if (events & wait_read) FD_SET(s, &readable);
-  if (events & wait_write) FD_SET(s, &writable);
-  FD_SET(s, &failed);
+  readable.fd_count = (events & wait_read) ? 1u : 0u;
+  readable.fd_array[0] = s;
+  writable.fd_count = (events & wait_write) ? 1u : 0u;
+  writable.fd_array[0] = s;
+  failed.fd_count = 1u;
+  failed.fd_array[0] = s;
   timeval tv{};
   timeval* limit = nullptr;
   if (timeout_ms >= 0) {
