@@ -4,7 +4,7 @@
     python3 stress_10k.py --server PATH [--connections N] [--launcher wine]
 
 Raises RLIMIT_NOFILE to the hard limit (the server inherits it) and skips, saying so
-(exit 0, "SKIP: ..."), when the hard limit is too low. Every step is bounded; the
+(exit 77, which CTest reports as skipped, "SKIP: ..."), when the hard limit is too low. Every step is bounded; the
 run stops by itself. Prints one summary line. Exit 1 on failure.
 """
 
@@ -18,6 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
+
+SKIPPED = 77  # CTest SKIP_RETURN_CODE: the test could not run here, and says why
 
 
 def fail(message):
@@ -53,18 +55,18 @@ def main():
         import resource
     except ImportError:
         print("SKIP: no RLIMIT_NOFILE on this system (resource module missing)")
-        return 0
+        return SKIPPED
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = count + 200  # both this process and the server hold `count` sockets
     if hard != resource.RLIM_INFINITY and hard < needed:
         print(f"SKIP: the descriptor hard limit is {hard}, {count} connections need "
               f"{needed}; raise it (ulimit -Hn / limits.conf) to run this test")
-        return 0
+        return SKIPPED
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, needed), hard))
     except (ValueError, OSError) as e:
         print(f"SKIP: cannot raise RLIMIT_NOFILE to {needed}: {e}")
-        return 0
+        return SKIPPED
 
     srv = harness.Server("--format", "json", "--backlog", "4096", "--bind", "127.0.0.1")
     socks = []
