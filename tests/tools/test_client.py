@@ -222,6 +222,37 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.stderr.decode().strip(),
                          f"xsock-client: connect 127.0.0.1:{port}: connection refused")
 
+    def test_connect_timeout_exits_1_with_the_message(self):
+        # A listener that never accepts, its queue filled: the system drops further
+        # connection requests, so only --timeout can end the client's connect.
+        import socket
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(0)
+        port = lst.getsockname()[1]
+        queued = []
+        try:
+            for _ in range(64):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(0.2)
+                try:
+                    s.connect(("127.0.0.1", port))
+                except socket.timeout:
+                    s.close()
+                    break
+                queued.append(s)
+            else:
+                self.skipTest("the system accepted 64 connections into a backlog of 0; "
+                              "no way to make a connect hang on loopback here")
+            r = run_client("--timeout", "0.3", "127.0.0.1", port, "-m", "x")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.stderr.decode().strip(),
+                             f"xsock-client: connect 127.0.0.1:{port}: timed out")
+        finally:
+            for s in queued:
+                s.close()
+            lst.close()
+
     def test_usage_errors_exit_2(self):
         for args in (["--no-such-option"], ["127.0.0.1"], [], ["127.0.0.1", "99999"],
                      ["--eol", "cr", "127.0.0.1", "1"], ["-e", "NO-SUCH", "127.0.0.1", "1"],
