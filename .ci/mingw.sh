@@ -21,18 +21,27 @@ step "dependencies (apt, GoogleTest, ICU, CLI11 for MinGW; cached in $XSOCK_DEPS
 scripts/mingw-deps.sh
 t_deps=$((SECONDS - t0))
 
-if [[ -z ${XSOCK_LINUX_SERVER:-} ]]; then
-  XSOCK_LINUX_SERVER=$(find build/default -name xsock-server -type f -perm -u+x 2>/dev/null | head -n1 || true)
+if [[ -z ${XSOCK_LINUX_SERVER:-} && -x build/default/tools/xsock-server ]]; then
+  XSOCK_LINUX_SERVER=build/default/tools/xsock-server
 fi
 export XSOCK_LINUX_SERVER=${XSOCK_LINUX_SERVER:+$(realpath "$XSOCK_LINUX_SERVER")}
 step "Linux server for the cross-platform session: ${XSOCK_LINUX_SERVER:-none}"
+
+# A new prefix finishes setting itself up in the background after its first program;
+# tests started meanwhile can stall for many seconds. Create or update it here, to
+# completion, before any test runs.
+step "Wine prefix $WINEPREFIX"
+WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
+"$WINESERVER" -k 2>/dev/null || true
+WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" wine wineboot -u </dev/null >/dev/null 2>&1 || true
+"$WINESERVER" -w
 
 step "configure, build, test under Wine (cmake --workflow --preset mingw)"
 t1=$SECONDS
 status=0
 cmake --workflow --preset mingw || status=$?
 t_build=$((SECONDS - t1))
-"$(command -v wineserver || echo /usr/lib/wine/wineserver64)" -k 2>/dev/null || true
+"$WINESERVER" -k 2>/dev/null || true
 
 step "timings: dependencies ${t_deps}s, configure+build+tests ${t_build}s, total $((SECONDS - t0))s"
 exit $status
