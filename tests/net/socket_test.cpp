@@ -197,6 +197,15 @@ TEST_P(socket_test, moved_from_and_double_close_are_safe) {
   EXPECT_EQ(p.client.receive(&c, 1, ec), 0u);
   EXPECT_EQ(ec, std::errc::bad_file_descriptor);
   EXPECT_THROW(p.client.local_endpoint(), xsock::error);
+  try {
+    p.client.set_no_delay(true);
+    FAIL();
+  } catch (const xsock::error& e) {
+    EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
+    EXPECT_EQ(std::string(e.what()), "set no_delay: bad socket handle");
+  }
+  p.client.receive_buffer_size(ec);
+  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
   stream_socket assigned;
   assigned = std::move(moved);
   EXPECT_EQ(assigned.native_handle(), handle);

@@ -131,6 +131,11 @@ class stream_socket {
   // Names the peer in error messages; getpeername() no longer works once the
   // connection has been reset.
   std::string describe(const char* operation) const;
+  // Integer socket options; `opt` is the backend's option number.
+  void set_int_option(int opt, int value, std::error_code& ec) noexcept;
+  int get_int_option(int opt, std::error_code& ec) const noexcept;
+  void set_int_option(int opt, int value, const char* name);
+  int get_int_option(int opt, const char* name) const;
 
   native_handle_type handle_ = invalid_handle;
   bool non_blocking_ = false;

@@ -303,98 +303,94 @@ native_handle_type stream_socket::release() noexcept {
 
 // ---- options ----------------------------------------------------------------------
 
-namespace {
-
-void set_int(native_handle_type h, detail::option opt, int value, std::error_code& ec) noexcept {
+void stream_socket::set_int_option(int opt, int value, std::error_code& ec) noexcept {
   ec.clear();
-  if (h == invalid_handle) {
+  if (!is_open()) {
     ec = not_open();
     return;
   }
-  detail::set_option(h, opt, value, ec);
+  detail::set_option(handle_, static_cast<detail::option>(opt), value, ec);
 }
 
-int get_int(native_handle_type h, detail::option opt, std::error_code& ec) noexcept {
+int stream_socket::get_int_option(int opt, std::error_code& ec) const noexcept {
   ec.clear();
-  if (h == invalid_handle) {
+  if (!is_open()) {
     ec = not_open();
     return 0;
   }
-  return detail::get_option(h, opt, ec);
+  return detail::get_option(handle_, static_cast<detail::option>(opt), ec);
 }
 
+void stream_socket::set_int_option(int opt, int value, const char* name) {
+  std::error_code ec;
+  set_int_option(opt, value, ec);
+  detail::throw_if(ec, describe("set") + " " + name);
+}
+
+int stream_socket::get_int_option(int opt, const char* name) const {
+  std::error_code ec;
+  const int value = get_int_option(opt, ec);
+  detail::throw_if(ec, describe("get") + " " + name);
+  return value;
+}
+
+namespace {
+constexpr int no_delay_opt = static_cast<int>(detail::option::no_delay);
+constexpr int keep_alive_opt = static_cast<int>(detail::option::keep_alive);
+constexpr int receive_buffer_opt = static_cast<int>(detail::option::receive_buffer);
+constexpr int send_buffer_opt = static_cast<int>(detail::option::send_buffer);
 }  // namespace
 
 void stream_socket::set_no_delay(bool on, std::error_code& ec) noexcept {
-  set_int(handle_, detail::option::no_delay, on ? 1 : 0, ec);
+  set_int_option(no_delay_opt, on ? 1 : 0, ec);
 }
 void stream_socket::set_no_delay(bool on) {
-  std::error_code ec;
-  set_no_delay(on, ec);
-  detail::throw_if(ec, describe("set no_delay"));
+  set_int_option(no_delay_opt, on ? 1 : 0, "no_delay");
 }
 bool stream_socket::no_delay(std::error_code& ec) const noexcept {
-  return get_int(handle_, detail::option::no_delay, ec) != 0;
+  return get_int_option(no_delay_opt, ec) != 0;
 }
 bool stream_socket::no_delay() const {
-  std::error_code ec;
-  const bool on = no_delay(ec);
-  detail::throw_if(ec, describe("get no_delay"));
-  return on;
+  return get_int_option(no_delay_opt, "no_delay") != 0;
 }
 
 void stream_socket::set_keep_alive(bool on, std::error_code& ec) noexcept {
-  set_int(handle_, detail::option::keep_alive, on ? 1 : 0, ec);
+  set_int_option(keep_alive_opt, on ? 1 : 0, ec);
 }
 void stream_socket::set_keep_alive(bool on) {
-  std::error_code ec;
-  set_keep_alive(on, ec);
-  detail::throw_if(ec, describe("set keep_alive"));
+  set_int_option(keep_alive_opt, on ? 1 : 0, "keep_alive");
 }
 bool stream_socket::keep_alive(std::error_code& ec) const noexcept {
-  return get_int(handle_, detail::option::keep_alive, ec) != 0;
+  return get_int_option(keep_alive_opt, ec) != 0;
 }
 bool stream_socket::keep_alive() const {
-  std::error_code ec;
-  const bool on = keep_alive(ec);
-  detail::throw_if(ec, describe("get keep_alive"));
-  return on;
+  return get_int_option(keep_alive_opt, "keep_alive") != 0;
 }
 
 void stream_socket::set_receive_buffer_size(int bytes, std::error_code& ec) noexcept {
-  set_int(handle_, detail::option::receive_buffer, bytes, ec);
+  set_int_option(receive_buffer_opt, bytes, ec);
 }
 void stream_socket::set_receive_buffer_size(int bytes) {
-  std::error_code ec;
-  set_receive_buffer_size(bytes, ec);
-  detail::throw_if(ec, describe("set receive_buffer_size"));
+  set_int_option(receive_buffer_opt, bytes, "receive_buffer_size");
 }
 int stream_socket::receive_buffer_size(std::error_code& ec) const noexcept {
-  return get_int(handle_, detail::option::receive_buffer, ec);
+  return get_int_option(receive_buffer_opt, ec);
 }
 int stream_socket::receive_buffer_size() const {
-  std::error_code ec;
-  const int n = receive_buffer_size(ec);
-  detail::throw_if(ec, describe("get receive_buffer_size"));
-  return n;
+  return get_int_option(receive_buffer_opt, "receive_buffer_size");
 }
 
 void stream_socket::set_send_buffer_size(int bytes, std::error_code& ec) noexcept {
-  set_int(handle_, detail::option::send_buffer, bytes, ec);
+  set_int_option(send_buffer_opt, bytes, ec);
 }
 void stream_socket::set_send_buffer_size(int bytes) {
-  std::error_code ec;
-  set_send_buffer_size(bytes, ec);
-  detail::throw_if(ec, describe("set send_buffer_size"));
+  set_int_option(send_buffer_opt, bytes, "send_buffer_size");
 }
 int stream_socket::send_buffer_size(std::error_code& ec) const noexcept {
-  return get_int(handle_, detail::option::send_buffer, ec);
+  return get_int_option(send_buffer_opt, ec);
 }
 int stream_socket::send_buffer_size() const {
-  std::error_code ec;
-  const int n = send_buffer_size(ec);
-  detail::throw_if(ec, describe("get send_buffer_size"));
-  return n;
+  return get_int_option(send_buffer_opt, "send_buffer_size");
 }
 
 void stream_socket::set_linger(bool on, int seconds, std::error_code& ec) noexcept {
