@@ -53,5 +53,25 @@ TEST(error, error_is_a_system_error) {
   }
 }
 
+TEST(error, error_text_reads_the_same_for_every_category) {
+  // What the tools print for a failed write or a poller call: the portable text, not
+  // the C library's capitalised one ("Broken pipe").
+  EXPECT_EQ(error_text(std::make_error_code(std::errc::broken_pipe)), "broken pipe");
+  EXPECT_EQ(error_text(std::make_error_code(std::errc::operation_not_permitted)),
+            "operation not permitted");
+  EXPECT_EQ(error_text(std::make_error_code(std::errc::no_space_on_device)),
+            "no space left on device");
+  EXPECT_EQ(error_text(std::error_code(resolve_errc::host_not_found)), "host not found");
+  EXPECT_EQ(error_text(std::error_code()), "success");
+  // A code of socket_category reads the same through error_text and message().
+  std::error_code ec;
+  endpoint::parse("nonsense", ec);
+  EXPECT_EQ(error_text(ec), ec.message());
+  // An unknown generic code still starts lower-case.
+  const std::string other = error_text(std::error_code(123456, std::generic_category()));
+  ASSERT_FALSE(other.empty());
+  EXPECT_FALSE(other[0] >= 'A' && other[0] <= 'Z') << other;
+}
+
 }  // namespace
 }  // namespace xsock

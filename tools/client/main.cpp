@@ -182,7 +182,8 @@ int run_client(const config& cfg) {
   const auto send = [&](const std::string& bytes) {
     std::error_code ec;
     socket.send_all(bytes.data(), bytes.size(), ec);
-    if (ec) failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) + ": " + ec.message();
+    if (ec)
+      failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) + ": " + error_text(ec);
     return !ec;
   };
 
@@ -204,7 +205,7 @@ int run_client(const config& cfg) {
       std::error_code ec;
       const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
       if (ec) {
-        failure = "read standard input: " + ec.message();
+        failure = "read standard input: " + error_text(ec);
         break;
       }
       pieces.clear();
@@ -249,10 +250,10 @@ int run_client(const config& cfg) {
 
   if (!failure.empty()) throw std::runtime_error(failure);
   if (print_error_code)
-    throw std::runtime_error("write to standard output: " + print_error_code.message());
+    throw std::runtime_error("write to standard output: " + error_text(print_error_code));
   if (receive_error)
     throw std::runtime_error("receive from " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
-                             receive_error.message());
+                             error_text(receive_error));
   return exit_ok;
 }
 

@@ -277,7 +277,7 @@ int serve(const config& cfg) {
   running.store(nullptr);
   if (!output_error) out.flush(output_error);
   if (output_error) {
-    print_error(program, "write to standard output: " + output_error.message());
+    print_error(program, "write to standard output: " + error_text(output_error));
     return exit_failure;
   }
   return exit_ok;

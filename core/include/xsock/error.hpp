@@ -21,4 +21,11 @@ class error : public std::system_error {
 /// the same condition on every platform.
 const std::error_category& socket_category() noexcept;
 
+/// The text of any error code as xsock prints it: one lower-case text per portable
+/// condition, the same on every platform, for codes of `socket_category()`,
+/// `std::generic_category()` and `std::system_category()` alike ("broken pipe",
+/// "connection refused"); other categories give their own message, its first letter
+/// lower-cased. May throw only `std::bad_alloc`.
+std::string error_text(const std::error_code& ec);
+
 }  // namespace xsock

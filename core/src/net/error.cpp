@@ -70,9 +70,49 @@ const char* portable_text(std::errc e) noexcept {
       return "protocol not supported";
     case std::errc::not_enough_memory:
       return "not enough memory";
+    case std::errc::operation_not_permitted:
+      return "operation not permitted";
+    case std::errc::no_such_file_or_directory:
+      return "no such file or directory";
+    case std::errc::file_exists:
+      return "already exists";
+    case std::errc::operation_canceled:
+      return "operation canceled";
+    case std::errc::io_error:
+      return "input/output error";
+    case std::errc::no_space_on_device:
+      return "no space left on device";
+    case std::errc::read_only_file_system:
+      return "read-only file system";
+    case std::errc::is_a_directory:
+      return "is a directory";
+    case std::errc::wrong_protocol_type:
+      return "wrong protocol type";
+    case std::errc::no_protocol_option:
+      return "protocol option not available";
+    case std::errc::destination_address_required:
+      return "destination address required";
+    case std::errc::bad_address:
+      return "bad address";
+    case std::errc::filename_too_long:
+      return "name too long";
+    case std::errc::function_not_supported:
+      return "function not supported";
     default:
       return nullptr;
   }
+}
+
+// The system's own text with its first letter lower-cased and no final period, for
+// codes that have no portable text.
+std::string lowered(std::string text) {
+  while (!text.empty() &&
+         (text.back() == '.' || text.back() == ' ' || text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' &&
+      (text.size() < 2 || !(text[1] >= 'A' && text[1] <= 'Z')))
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  return text;
 }
 
 class socket_category_impl final : public std::error_category {
@@ -86,7 +126,7 @@ class socket_category_impl final : public std::error_category {
     if (cond.category() == std::generic_category()) {
       if (const char* text = portable_text(static_cast<std::errc>(cond.value()))) return text;
     }
-    return detail::native_message(native);
+    return lowered(detail::native_message(native));
   }
 };
 
@@ -120,6 +160,19 @@ const std::error_category& socket_category() noexcept {
 const std::error_category& resolve_category() noexcept {
   static const resolve_category_impl instance;
   return instance;
+}
+
+std::string error_text(const std::error_code& ec) {
+  if (!ec) return "success";
+  const std::error_category& category = ec.category();
+  if (category == socket_category() || category == resolve_category()) return ec.message();
+  if (category == std::generic_category() || category == std::system_category()) {
+    const std::error_condition cond = ec.default_error_condition();
+    if (cond.category() == std::generic_category()) {
+      if (const char* text = portable_text(static_cast<std::errc>(cond.value()))) return text;
+    }
+  }
+  return lowered(ec.message());
 }
 
 std::error_code make_error_code(resolve_errc e) noexcept {
