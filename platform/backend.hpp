@@ -69,7 +69,10 @@ std::error_code pending_error(handle_t h) noexcept;
 void prepare_listener(handle_t h, bool reuse, std::error_code& ec) noexcept;
 void bind(handle_t h, const endpoint& where, std::error_code& ec) noexcept;
 void listen(handle_t h, int backlog, std::error_code& ec) noexcept;
-// One accept; the new socket is blocking, close-on-exec and SIGPIPE-free.
+// One accept; the new socket is blocking, close-on-exec and SIGPIPE-free. EINTR is
+// retried; every other failure is reported as the system gave it (a connection
+// aborted while queued included): core's classify_accept_error
+// (core/src/net/accept_policy.hpp) alone decides what a failure means.
 handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept;
 
 // One send/recv call (lengths clamped to what the system takes).
@@ -90,8 +93,14 @@ void set_linger(handle_t h, bool on, int seconds, std::error_code& ec) noexcept;
 endpoint local_endpoint(handle_t h, std::error_code& ec) noexcept;
 endpoint peer_endpoint(handle_t h, std::error_code& ec) noexcept;
 
-// Numeric address text (no brackets, no port; IPv6 may carry %scope) to an
-// endpoint with port 0, and back. parse_address returns false for bad text.
+// The index of the network interface named `name` (if_nametoindex), 0 when there is
+// none. For IPv6 scopes given by name ("fe80::1%eth0").
+std::uint32_t interface_index(std::string_view name) noexcept;
+
+// ---- core/src/net/address_text.cpp (portable, not a backend file) ---------------
+// Numeric address text (no brackets, no port; IPv6 may carry %scope, a number or an
+// interface name) to an endpoint with port 0, and back. The rules and output are
+// glibc's inet_pton/inet_ntop. parse_address returns false for bad text.
 bool parse_address(std::string_view text, endpoint& out) noexcept;
 std::string format_address(const endpoint& ep);
 

@@ -190,12 +190,7 @@ handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
     if (s < 0) {
       const int err = errno;
       if (err == EINTR) continue;
-      // A connection aborted while queued is not the listener's failure: report
-      // would-block so the caller waits for the next one.
-      if (err == ECONNABORTED || err == EPROTO) {
-        ec = make_error(std::errc::operation_would_block);
-        return invalid_handle;
-      }
+      // Reported as is: core/src/net/accept_policy.hpp decides what it means.
       ec = {err, socket_category()};
       return invalid_handle;
     }
@@ -364,50 +359,12 @@ endpoint peer_endpoint(handle_t h, std::error_code& ec) noexcept {
   return ep;
 }
 
-bool parse_address(std::string_view text, endpoint& out) noexcept {
-  // inet_pton needs a terminated string; anything longer than the longest valid
-  // form (IPv6 with an interface name) is invalid anyway.
-  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  if (text.empty() || text.size() >= sizeof buf) return false;
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
-  if (text.find(':') == std::string_view::npos) {
-    endpoint::bytes_v4 b;
-    if (::inet_pton(AF_INET, buf, b.data()) != 1) return false;
-    out = endpoint(b, 0);
-    return true;
-  }
-  std::uint32_t scope = 0;
-  if (char* percent = std::strchr(buf, '%')) {
-    *percent = '\0';
-    const char* name = percent + 1;
-    if (*name == '\0') return false;
-    if (std::strspn(name, "0123456789") == std::strlen(name)) {
-      if (std::strlen(name) > 9) return false;
-      scope = static_cast<std::uint32_t>(std::strtoul(name, nullptr, 10));
-    } else {
-      scope = ::if_nametoindex(name);
-      if (scope == 0) return false;
-    }
-  }
-  endpoint::bytes_v6 b;
-  if (::inet_pton(AF_INET6, buf, b.data()) != 1) return false;
-  out = endpoint(b, 0, scope);
-  return true;
-}
-
-std::string format_address(const endpoint& ep) {
-  char buf[INET6_ADDRSTRLEN];
-  if (ep.is_v4()) {
-    const auto b = ep.v4_bytes();
-    ::inet_ntop(AF_INET, b.data(), buf, sizeof buf);
-    return buf;
-  }
-  const auto b = ep.v6_bytes();
-  ::inet_ntop(AF_INET6, b.data(), buf, sizeof buf);
-  std::string text = buf;
-  if (ep.scope_id() != 0) text += "%" + std::to_string(ep.scope_id());
-  return text;
+std::uint32_t interface_index(std::string_view name) noexcept {
+  char buf[IF_NAMESIZE];
+  if (name.empty() || name.size() >= sizeof buf) return 0;
+  std::memcpy(buf, name.data(), name.size());
+  buf[name.size()] = '\0';
+  return ::if_nametoindex(buf);
 }
 
 std::vector<endpoint> resolve(std::string_view host, std::string_view service,

@@ -29,7 +29,7 @@ const poller::event* find_event(const std::vector<poller::event>& events, native
 }
 
 // Waits until `h` is reported (bounded), returning its readiness; 0 if it never was.
-unsigned wait_for_handle(poller& p, native_handle_type h, std::chrono::milliseconds limit = soon) {
+readiness wait_for_handle(poller& p, native_handle_type h, std::chrono::milliseconds limit = soon) {
   std::vector<poller::event> events;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -37,7 +37,7 @@ unsigned wait_for_handle(poller& p, native_handle_type h, std::chrono::milliseco
                        deadline - std::chrono::steady_clock::now()));
     if (const auto* e = find_event(events, h)) return e->ready;
   }
-  return 0;
+  return readiness::none;
 }
 
 class poller_test : public test::loopback_test {};
@@ -54,22 +54,22 @@ TEST_P(poller_test, reports_readable_only_when_data_is_there) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 42);
+  p.add(pair.server.native_handle(), readiness::readable, 42);
   std::vector<poller::event> events;
   EXPECT_EQ(p.wait(events, 0ms), 0u);
   EXPECT_TRUE(events.empty());
 
   pair.client.send_all("hi", 2);
-  const unsigned ready = wait_for_handle(p, pair.server.native_handle());
-  EXPECT_TRUE(ready & poller::readable);
-  EXPECT_FALSE(ready & poller::writable) << "writable was not asked for";
+  const readiness ready = wait_for_handle(p, pair.server.native_handle());
+  EXPECT_TRUE(any(ready & readiness::readable));
+  EXPECT_FALSE(any(ready & readiness::writable)) << "writable was not asked for";
 }
 
 TEST_P(poller_test, carries_the_tag) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 0xfeedface12345678ull);
+  p.add(pair.server.native_handle(), readiness::readable, 0xfeedface12345678ull);
   pair.client.send_all("x", 1);
   std::vector<poller::event> events;
   ASSERT_EQ(p.wait(events, soon), 1u);
@@ -81,9 +81,9 @@ TEST_P(poller_test, is_level_triggered) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 1);
+  p.add(pair.server.native_handle(), readiness::readable, 1);
   pair.client.send_all("abcdef", 6);
-  ASSERT_TRUE(wait_for_handle(p, pair.server.native_handle()) & poller::readable);
+  ASSERT_TRUE(any(wait_for_handle(p, pair.server.native_handle()) & readiness::readable));
   // Not reading at all: reported again.
   std::vector<poller::event> events;
   EXPECT_EQ(p.wait(events, 0ms), 1u);
@@ -100,24 +100,24 @@ TEST_P(poller_test, writable_until_interest_is_dropped) {
   auto pair = connect_pair(l);
   poller p;
   const auto h = pair.client.native_handle();
-  p.add(h, poller::readable | poller::writable, 7);
-  EXPECT_TRUE(wait_for_handle(p, h) & poller::writable);
+  p.add(h, readiness::readable | readiness::writable, 7);
+  EXPECT_TRUE(any(wait_for_handle(p, h) & readiness::writable));
   std::vector<poller::event> events;
   EXPECT_EQ(p.wait(events, 0ms), 1u) << "level-triggered: still writable";
-  p.modify(h, poller::readable);
+  p.modify(h, readiness::readable);
   EXPECT_EQ(p.wait(events, 0ms), 0u);
-  p.modify(h, poller::none);
+  p.modify(h, readiness::none);
   pair.server.send_all("z", 1);
   EXPECT_EQ(p.wait(events, 50ms), 0u) << "no interest: silent even with data pending";
-  p.modify(h, poller::readable);
-  EXPECT_TRUE(wait_for_handle(p, h) & poller::readable);
+  p.modify(h, readiness::readable);
+  EXPECT_TRUE(any(wait_for_handle(p, h) & readiness::readable));
 }
 
 TEST_P(poller_test, removed_handles_are_not_reported) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 1);
+  p.add(pair.server.native_handle(), readiness::readable, 1);
   EXPECT_EQ(p.size(), 1u);
   p.remove(pair.server.native_handle());
   EXPECT_EQ(p.size(), 0u);
@@ -131,17 +131,17 @@ TEST_P(poller_test, registration_errors) {
   auto pair = connect_pair(l);
   poller p;
   const auto h = pair.server.native_handle();
-  p.add(h, poller::readable, 1);
+  p.add(h, readiness::readable, 1);
   std::error_code ec;
-  p.add(h, poller::readable, 2, ec);
+  p.add(h, readiness::readable, 2, ec);
   EXPECT_EQ(ec, std::errc::file_exists);
   p.remove(h);
-  p.modify(h, poller::readable, ec);
+  p.modify(h, readiness::readable, ec);
   EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
   p.remove(h, ec);
   EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
   EXPECT_THROW(p.remove(h), xsock::error);
-  p.add(invalid_handle, poller::readable, 3, ec);
+  p.add(invalid_handle, readiness::readable, 3, ec);
   EXPECT_TRUE(ec);
 }
 
@@ -149,9 +149,9 @@ TEST_P(poller_test, end_of_stream_is_readable) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 1);
+  p.add(pair.server.native_handle(), readiness::readable, 1);
   pair.client.close();
-  EXPECT_TRUE(wait_for_handle(p, pair.server.native_handle()) & poller::readable);
+  EXPECT_TRUE(any(wait_for_handle(p, pair.server.native_handle()) & readiness::readable));
   char c;
   EXPECT_EQ(pair.server.receive(&c, 1), 0u);
 }
@@ -160,10 +160,10 @@ TEST_P(poller_test, reset_is_readable_and_receive_reports_it) {
   auto l = make_listener();
   auto pair = connect_pair(l);
   poller p;
-  p.add(pair.server.native_handle(), poller::readable, 1);
+  p.add(pair.server.native_handle(), readiness::readable, 1);
   pair.client.set_linger(true, 0);
   pair.client.close();
-  EXPECT_TRUE(wait_for_handle(p, pair.server.native_handle()) & poller::readable);
+  EXPECT_TRUE(any(wait_for_handle(p, pair.server.native_handle()) & readiness::readable));
   char c;
   std::error_code ec;
   const auto n = pair.server.receive(&c, 1, ec);
@@ -177,12 +177,12 @@ TEST_P(poller_test, reset_is_readable_and_receive_reports_it) {
 TEST_P(poller_test, listener_is_readable_with_a_pending_connection) {
   auto l = make_listener();
   poller p;
-  p.add(l.native_handle(), poller::readable, 9);
+  p.add(l.native_handle(), readiness::readable, 9);
   std::vector<poller::event> events;
   EXPECT_EQ(p.wait(events, 0ms), 0u);
   stream_socket client;
   client.connect(l.local_endpoint());
-  EXPECT_TRUE(wait_for_handle(p, l.native_handle()) & poller::readable);
+  EXPECT_TRUE(any(wait_for_handle(p, l.native_handle()) & readiness::readable));
 }
 
 TEST_P(poller_test, reports_exactly_the_ready_ones_among_many) {
@@ -193,7 +193,7 @@ TEST_P(poller_test, reports_exactly_the_ready_ones_among_many) {
   poller p;
   for (int i = 0; i < count; ++i) {
     pairs.push_back(connect_pair(l));
-    p.add(pairs.back().server.native_handle(), poller::readable, static_cast<std::uint64_t>(i));
+    p.add(pairs.back().server.native_handle(), readiness::readable, static_cast<std::uint64_t>(i));
   }
   // Every seventh gets data.
   std::vector<bool> expected(count, false);
@@ -230,7 +230,7 @@ TEST(poller_wake, interrupts_an_endless_wait_from_another_thread) {
   std::atomic<bool> returned{false};
   std::thread waiter([&] {
     std::vector<poller::event> events;
-    p.wait(events, poller::infinite);
+    p.wait(events, no_timeout);
     returned = true;
   });
   p.wake();

@@ -53,25 +53,25 @@ class running_server {
     l.listen(endpoint::loopback_v4(0));
     address_ = l.local_endpoint();
     server::callbacks cb;
-    cb.on_accept = [this](id_t id, const endpoint& peer) {
+    cb.on_accept = [this](server&, id_t id, const endpoint& peer) {
       std::lock_guard<std::mutex> lock(mutex_);
       peers_[id] = peer;
       accepted_.push_back(id);
       changed_.notify_all();
     };
-    cb.on_data = [this](id_t id, std::string_view bytes) {
+    cb.on_data = [this](server&, id_t id, std::string_view bytes) {
       if (echo_) srv_->send(id, bytes);
       std::lock_guard<std::mutex> lock(mutex_);
       data_[id].append(bytes.data(), bytes.size());
       max_output_ = std::max(max_output_, srv_->output_size(id));
       changed_.notify_all();
     };
-    cb.on_close = [this](id_t id, close_reason reason, const std::error_code&) {
+    cb.on_close = [this](server&, id_t id, close_reason reason, const std::error_code&) {
       std::lock_guard<std::mutex> lock(mutex_);
       closed_.push_back({id, reason});
       changed_.notify_all();
     };
-    cb.on_accept_error = [this](const std::error_code&) {
+    cb.on_accept_error = [this](server&, const std::error_code&) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++accept_errors_;
       changed_.notify_all();
@@ -277,11 +277,11 @@ TEST(server, stop_sends_what_is_queued_first) {
   const std::string reply(200 * 1024, 'r');  // more than one send() call moves
   close_reason reason = close_reason::error;
   server::callbacks cb;
-  cb.on_data = [&](id_t id, std::string_view) {
+  cb.on_data = [&](server&, id_t id, std::string_view) {
     sp->send(id, reply);
     sp->stop();  // from inside a callback: the loop ends after this turn
   };
-  cb.on_close = [&](id_t, close_reason r, const std::error_code&) { reason = r; };
+  cb.on_close = [&](server&, id_t, close_reason r, const std::error_code&) { reason = r; };
   server s(std::move(l), {}, cb);
   sp = &s;
   std::thread t([&] { s.run(); });
@@ -344,7 +344,7 @@ TEST(server, send_refuses_more_than_max_output) {
   server* sp = nullptr;
   server::callbacks cb;
   // Sends from the loop thread, on the first data.
-  cb.on_data = [&](id_t id, std::string_view) {
+  cb.on_data = [&](server&, id_t id, std::string_view) {
     sp->send(id, std::string(600, 'a'), accepted_ec);
     sp->send(id, std::string(600, 'b'), refused);
     sp->close(id);  // flushes the 600 accepted bytes, then closes
@@ -376,11 +376,13 @@ TEST(server, close_with_flush_delivers_queued_bytes_then_end_of_stream) {
   server* sp = nullptr;
   std::vector<close_reason> reasons;
   server::callbacks cb;
-  cb.on_accept = [&](id_t id, const endpoint&) {
+  cb.on_accept = [&](server&, id_t id, const endpoint&) {
     sp->send(id, "bye\n");
     sp->close(id);
   };
-  cb.on_close = [&](id_t, close_reason r, const std::error_code&) { reasons.push_back(r); };
+  cb.on_close = [&](server&, id_t, close_reason r, const std::error_code&) {
+    reasons.push_back(r);
+  };
   server s(std::move(l), {}, cb);
   sp = &s;
   std::thread t([&] { s.run(); });
@@ -421,11 +423,11 @@ TEST(server, timers_fire_once_and_can_be_replaced_or_cancelled) {
   std::condition_variable cv;
   std::vector<std::string> fired;
   server::callbacks cb;
-  cb.on_data = [&](id_t id, std::string_view bytes) {
+  cb.on_data = [&](server&, id_t id, std::string_view bytes) {
     if (bytes == "t") sp->set_timer(id, 50ms);
-    if (bytes == "c") sp->set_timer(id, -1ms);
+    if (bytes == "c") sp->cancel_timer(id);
   };
-  cb.on_timer = [&](id_t id) {
+  cb.on_timer = [&](server&, id_t id) {
     sp->send(id, "T");
     std::lock_guard<std::mutex> lock(m);
     fired.push_back("timer");
@@ -457,7 +459,7 @@ TEST(server, pause_and_resume_reading) {
   server* sp = nullptr;
   std::string seen;
   server::callbacks cb;
-  cb.on_data = [&](id_t id, std::string_view bytes) {
+  cb.on_data = [&](server&, id_t id, std::string_view bytes) {
     seen.append(bytes.data(), bytes.size());
     if (bytes.find('p') != std::string_view::npos) {
       sp->pause_reading(id);
@@ -465,7 +467,7 @@ TEST(server, pause_and_resume_reading) {
     }
     sp->send(id, bytes);
   };
-  cb.on_timer = [&](id_t id) { sp->resume_reading(id); };
+  cb.on_timer = [&](server&, id_t id) { sp->resume_reading(id); };
   server s(std::move(l), {}, cb);
   sp = &s;
   std::thread t([&] { s.run(); });

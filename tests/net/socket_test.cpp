@@ -126,10 +126,10 @@ TEST_P(socket_test, receive_timeout_loses_nothing) {
 TEST_P(socket_test, wait_reports_readiness) {
   auto l = make_listener();
   auto p = connect_pair(l);
-  EXPECT_TRUE(p.client.wait(wait_type::write, 10s));
-  EXPECT_FALSE(p.client.wait(wait_type::read, 20ms));
+  EXPECT_TRUE(p.client.wait(readiness::writable, 10s));
+  EXPECT_FALSE(p.client.wait(readiness::readable, 20ms));
   p.server.send_all("x");
-  EXPECT_TRUE(p.client.wait(wait_type::read, 10s));
+  EXPECT_TRUE(p.client.wait(readiness::readable, 10s));
 }
 
 TEST_P(socket_test, connect_by_host_name) {
@@ -174,7 +174,7 @@ TEST_P(socket_test, non_blocking_receive_would_block) {
   EXPECT_EQ(p.client.receive(buf, sizeof buf, ec), 0u);
   EXPECT_EQ(ec, std::errc::operation_would_block);
   p.server.send_all("z");
-  ASSERT_TRUE(p.client.wait(wait_type::read, 10s));
+  ASSERT_TRUE(p.client.wait(readiness::readable, 10s));
   EXPECT_EQ(p.client.receive(buf, sizeof buf, ec), 1u);
   EXPECT_FALSE(ec);
   EXPECT_EQ(buf[0], 'z');

@@ -171,7 +171,7 @@ TEST_P(transfer_test, send_to_a_closed_peer_fails_without_sigpipe) {
   for (int i = 0; i < 100 && !ec; ++i) {
     p.client.send(chunk.data(), chunk.size(), ec);
     // The peer answers data on a closed socket with a reset; wait for it to land.
-    if (!ec) p.client.wait(wait_type::read, 1s);
+    if (!ec) p.client.wait(readiness::readable, 1s);
   }
   EXPECT_TRUE(ec == std::errc::broken_pipe || ec == std::errc::connection_reset) << ec.message();
   const std::size_t n = p.client.send_all(chunk.data(), chunk.size(), ec);

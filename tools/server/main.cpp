@@ -194,7 +194,8 @@ int serve(const config& cfg) {
 
   server_options options;
   options.max_connections = cfg.max_clients;
-  options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.idle_timeout * 1000));
+  // 0 means no idle timeout on the command line; the library's zero means "at once".
+  if (cfg.idle_timeout > 0) options.idle_timeout = std::chrono::duration<double>(cfg.idle_timeout);
   // Smaller than the library default: bounds what one turn can produce for stdout.
   options.read_size = 16 * 1024;
 
@@ -202,7 +203,6 @@ int serve(const config& cfg) {
   std::unordered_map<server::connection_id, client> clients;
   std::vector<line> pieces;
   std::error_code output_error;
-  server* srv = nullptr;
   bool served_one = false;
 
   const auto emit = [&](client& c, server::connection_id id, const line& piece) {
@@ -212,17 +212,17 @@ int serve(const config& cfg) {
   };
 
   server::callbacks cb;
-  cb.on_accept = [&](server::connection_id id, const endpoint& peer) {
+  cb.on_accept = [&](server& s, server::connection_id id, const endpoint& peer) {
     if (cfg.once) {
       // Serve this one client only: later ones are refused, not queued.
-      srv->stop_accepting();
+      s.stop_accepting();
       served_one = true;
     }
     client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
     out.connected(id, c.peer);
     clients.emplace(id, std::move(c));
   };
-  cb.on_data = [&](server::connection_id id, std::string_view bytes) {
+  cb.on_data = [&](server& s, server::connection_id id, std::string_view bytes) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
     client& c = it->second;
@@ -230,22 +230,26 @@ int serve(const config& cfg) {
     if (cfg.echo) {
       // Cannot overflow: reading pauses long before the queue reaches its cap.
       std::error_code ignored;
-      srv->send(id, bytes, ignored);
+      s.send(id, bytes, ignored);
     }
     pieces.clear();
     c.lines.push(bytes, pieces);
     for (const line& piece : pieces)
       emit(c, id, piece);
-    if (cfg.flush_ms > 0)
-      srv->set_timer(id, c.lines.buffered() > 0 ? std::chrono::milliseconds(cfg.flush_ms)
-                                                : std::chrono::milliseconds(-1));
+    if (cfg.flush_ms > 0) {
+      if (c.lines.buffered() > 0)
+        s.set_timer(id, std::chrono::milliseconds(cfg.flush_ms));
+      else
+        s.cancel_timer(id);
+    }
   };
-  cb.on_timer = [&](server::connection_id id) {
+  cb.on_timer = [&](server&, server::connection_id id) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
     if (auto piece = it->second.lines.flush()) emit(it->second, id, *piece);
   };
-  cb.on_close = [&](server::connection_id id, close_reason reason, const std::error_code&) {
+  cb.on_close = [&](server& s, server::connection_id id, close_reason reason,
+                    const std::error_code&) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
     client& c = it->second;
@@ -260,14 +264,13 @@ int serve(const config& cfg) {
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
     out.disconnected(id, c.peer, c.bytes, c.lines.invalid_total(), why);
     clients.erase(it);
-    if (cfg.once && served_one) srv->stop();
+    if (cfg.once && served_one) s.stop();
   };
-  cb.on_turn = [&] {
-    if (!output_error && !out.flush(output_error)) srv->stop();
+  cb.on_turn = [&](server& s) {
+    if (!output_error && !out.flush(output_error)) s.stop();
   };
 
   server s(std::move(l), options, std::move(cb));
-  srv = &s;
   running.store(&s);
   if (interrupted.load()) s.stop();
   // Printed once everything is set up: whoever reads it can connect, signal, or count

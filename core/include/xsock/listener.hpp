@@ -1,11 +1,12 @@
 // xsock::listener: a listening TCP socket.
 #pragma once
 
-#include <chrono>
 #include <system_error>
 
 #include "xsock/endpoint.hpp"
+#include "xsock/native_handle.hpp"
 #include "xsock/stream_socket.hpp"
+#include "xsock/time_limit.hpp"
 
 namespace xsock {
 
@@ -22,12 +23,10 @@ struct listen_options {
   bool v6_only = false;
 };
 
-/// A listening TCP socket: move-only, closes on destruction. Errors as in
-/// `stream_socket`.
+/// A listening TCP socket: move-only, closes on destruction. Errors and time limits as
+/// in `stream_socket`: a throwing form and a `noexcept` error_code form each.
 class listener {
  public:
-  using duration = std::chrono::milliseconds;
-
   /// A connection taken by `accept`.
   struct accepted {
     stream_socket socket;
@@ -47,13 +46,16 @@ class listener {
   void listen(const endpoint& where, const listen_options& options = {});
   void listen(const endpoint& where, const listen_options& options, std::error_code& ec) noexcept;
 
-  /// Waits for and takes the next connection. With a timeout, fails with `timed_out`
-  /// when none arrives in time. On a non-blocking listener, fails with
-  /// `operation_would_block` when none is pending. The accepted socket is blocking.
-  accepted accept();
+  /// Waits for and takes the next connection, at most `timeout` (`no_timeout`: no
+  /// limit; zero: take one only if it is already pending), then fails with
+  /// `timed_out`. A pending connection that was aborted or reset before it was taken
+  /// is skipped, not reported. On a non-blocking listener, fails with
+  /// `operation_would_block` when none is pending. Out of descriptors: fails with
+  /// `too_many_files_open` (the connection stays queued). The accepted socket is
+  /// blocking.
+  accepted accept(time_limit timeout = no_timeout);
   accepted accept(std::error_code& ec) noexcept;
-  accepted accept(duration timeout);
-  accepted accept(duration timeout, std::error_code& ec) noexcept;
+  accepted accept(time_limit timeout, std::error_code& ec) noexcept;
 
   void close() noexcept;
   bool is_open() const noexcept { return handle_ != invalid_handle; }

@@ -1,21 +1,16 @@
 // xsock::poller: readiness of many sockets at once.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <system_error>
-#include <unordered_map>
 #include <vector>
 
-#include "xsock/stream_socket.hpp"
+#include "xsock/native_handle.hpp"
+#include "xsock/readiness.hpp"
+#include "xsock/time_limit.hpp"
 
 namespace xsock {
-
-namespace detail {
-struct poller_state;
-}
 
 /// Waits for readiness on many sockets: epoll on Linux, poll() on other POSIX systems
 /// (and on Linux when built with `-DXSOCK_POLLER=poll`), WSAPoll on Windows.
@@ -36,31 +31,18 @@ struct poller_state;
 /// Thread safety: one thread uses a poller (add/modify/remove/wait). `wake()` is the
 /// exception: any thread, and a signal handler, may call it at any time.
 ///
-/// Every operation has a throwing form (`xsock::error`) and a `std::error_code&` form.
+/// Every operation has a throwing form (`xsock::error`, naming the operation and the
+/// handle) and a `noexcept` `std::error_code&` form.
 class poller {
  public:
-  using duration = std::chrono::milliseconds;
-  /// Wait without a time limit.
-  static constexpr duration infinite{-1};
-
-  /// Interest and readiness flags (combine with `|`).
-  enum flags : unsigned {
-    none = 0,
-    readable = 1,  ///< data, end of stream or a pending error can be read
-    writable = 2,  ///< send would not block (a non-blocking connect has finished)
-    /// Reported only: the system flagged an error or a hang-up on the socket. A read
-    /// then returns end of stream or the error. Always watched, never requested.
-    error = 4,
-  };
-
   /// One ready socket.
   struct event {
     native_handle_type handle;
     /// The value given to `add` for this socket, as registered when `wait` returned
     /// (a socket removed and re-added later in the same turn does not change it).
     std::uint64_t tag;
-    /// `readable`, `writable` and/or `error`.
-    unsigned ready;
+    /// `readiness::readable`, `writable` and/or `error`.
+    readiness ready;
   };
 
   /// Creates the system object and the wake-up channel. Throws `xsock::error`.
@@ -73,35 +55,35 @@ class poller {
   ~poller();
 
   /// False when construction failed (error_code form) or after a move.
-  bool is_open() const noexcept { return state_ != nullptr; }
+  bool is_open() const noexcept { return impl_ != nullptr; }
 
-  /// Starts watching `handle` for `interest` (`readable` and/or `writable`; `none`
-  /// keeps it registered but silent, except for errors on some systems). `tag` comes
-  /// back in every event for it. Adding a handle twice fails with `file_exists`.
-  void add(native_handle_type handle, unsigned interest, std::uint64_t tag = 0);
-  void add(native_handle_type handle, unsigned interest, std::uint64_t tag,
+  /// Starts watching `handle` for `interest` (`readiness::readable` and/or `writable`;
+  /// `none` keeps it registered but silent, except for errors on some systems). `tag`
+  /// comes back in every event for it. Adding a handle twice fails with `file_exists`.
+  void add(native_handle_type handle, readiness interest, std::uint64_t tag = 0);
+  void add(native_handle_type handle, readiness interest, std::uint64_t tag,
            std::error_code& ec) noexcept;
 
   /// Changes the interest set of a registered handle (the tag stays). Unknown handle:
   /// `no_such_file_or_directory`.
-  void modify(native_handle_type handle, unsigned interest);
-  void modify(native_handle_type handle, unsigned interest, std::error_code& ec) noexcept;
+  void modify(native_handle_type handle, readiness interest);
+  void modify(native_handle_type handle, readiness interest, std::error_code& ec) noexcept;
 
   /// Stops watching `handle`. Unknown handle: `no_such_file_or_directory`.
   void remove(native_handle_type handle);
   void remove(native_handle_type handle, std::error_code& ec) noexcept;
 
   /// Number of registered handles.
-  std::size_t size() const noexcept { return tags_.size(); }
+  std::size_t size() const noexcept;
 
   /// Waits until at least one registered socket is ready, `wake()` is called, or
-  /// `timeout` elapses (`infinite`: no limit; zero: just look). Replaces the contents
-  /// of `events` with the ready sockets and returns how many there are: 0 on timeout
-  /// or on a wake-up with nothing ready. Interrupted system calls are retried with
-  /// the remaining time. A backend may return only a batch of the ready sockets (epoll:
-  /// up to 1024); level-triggered, the others are reported by the next `wait`.
-  std::size_t wait(std::vector<event>& events, duration timeout);
-  std::size_t wait(std::vector<event>& events, duration timeout, std::error_code& ec) noexcept;
+  /// `timeout` elapses (`no_timeout`: no limit; zero: just look). Replaces the
+  /// contents of `events` with the ready sockets and returns how many there are: 0 on
+  /// timeout or on a wake-up with nothing ready. Interrupted system calls are retried
+  /// with the remaining time. A backend may return only a batch of the ready sockets
+  /// (epoll: up to 1024); level-triggered, the others are reported by the next `wait`.
+  std::size_t wait(std::vector<event>& events, time_limit timeout = no_timeout);
+  std::size_t wait(std::vector<event>& events, time_limit timeout, std::error_code& ec) noexcept;
 
   /// Makes the current or the next `wait` return. Safe from any thread and from a
   /// signal handler (it only writes to a pipe/socket and preserves errno). Several
@@ -112,11 +94,10 @@ class poller {
   static const char* backend_name() noexcept;
 
  private:
+  struct impl;
   void close() noexcept;
 
-  detail::poller_state* state_ = nullptr;
-  // handle -> tag; kept here (portable) so backends deal only in handles.
-  std::unordered_map<native_handle_type, std::uint64_t> tags_;
+  impl* impl_ = nullptr;
 };
 
 }  // namespace xsock

@@ -24,7 +24,10 @@ std::error_code make_error_code(resolve_errc e) noexcept;
 
 /// Every TCP endpoint `getaddrinfo(host, service)` returns, in its order (the order in
 /// which `stream_socket::connect(host, ...)` tries them). `service` is a port number or
-/// a service name. Never returns an empty list without an error.
+/// a service name. Never returns an empty list without an error. An empty host, or a
+/// host or service holding a NUL byte, is refused with `std::errc::invalid_argument`
+/// (the system would read them as "this machine" or cut them short). The error_code
+/// form may throw only `std::bad_alloc`.
 std::vector<endpoint> resolve(std::string_view host, std::string_view service);
 std::vector<endpoint> resolve(std::string_view host, std::string_view service, std::error_code& ec);
 

@@ -1,39 +1,32 @@
 // xsock::stream_socket: a connected TCP socket.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <system_error>
 
 #include "xsock/endpoint.hpp"
+#include "xsock/native_handle.hpp"
+#include "xsock/readiness.hpp"
+#include "xsock/time_limit.hpp"
 
 namespace xsock {
-
-/// The native socket handle as an integer wide enough for every platform: a file
-/// descriptor on POSIX, a `SOCKET` on Windows. `invalid_handle` is -1 / INVALID_SOCKET.
-using native_handle_type = std::uintptr_t;
-inline constexpr native_handle_type invalid_handle = ~native_handle_type{0};
 
 /// Which direction(s) `shutdown` closes.
 enum class shutdown_type { receive, send, both };
 
-/// What `wait` waits for.
-enum class wait_type { read, write };
-
 /// A TCP stream socket: move-only, closes on destruction.
 ///
 /// Every operation has two forms: one throws `xsock::error` (message names the
-/// operation and the address), one takes `std::error_code&` and never throws. Errors
-/// compare equal to `std::errc` conditions on every platform. Timeouts report
-/// `std::errc::timed_out`. On a socket put in non-blocking mode, `send` and `receive`
-/// report `std::errc::operation_would_block` instead of waiting.
+/// operation and the address), one takes `std::error_code&` and is `noexcept` (the
+/// name-resolving `connect` may throw only `std::bad_alloc`). Errors compare equal to
+/// `std::errc` conditions on every platform. Timed calls take a `time_limit` (any
+/// `std::chrono` duration, or `no_timeout`; zero: just look) and report
+/// `std::errc::timed_out` when it elapses. On a socket put in non-blocking mode, `send`
+/// and `receive` report `std::errc::operation_would_block` instead of waiting.
 class stream_socket {
  public:
-  using duration = std::chrono::milliseconds;
-
   stream_socket() noexcept = default;
   /// Takes ownership of a connected native socket.
   explicit stream_socket(native_handle_type handle) noexcept : handle_(handle) {}
@@ -44,26 +37,28 @@ class stream_socket {
   ~stream_socket();
 
   /// Opens a socket of the endpoint's family and connects it. Blocks until the
-  /// connection is made or fails; with a timeout, fails with `timed_out` when it
-  /// elapses (the socket is then closed). A socket that is already open is closed
-  /// first.
-  void connect(const endpoint& peer);
+  /// connection is made or fails, at most `timeout` (then `timed_out`, and the socket
+  /// is closed). A socket that is already open is closed first.
+  void connect(const endpoint& peer, time_limit timeout = no_timeout);
   void connect(const endpoint& peer, std::error_code& ec) noexcept;
-  void connect(const endpoint& peer, duration timeout);
-  void connect(const endpoint& peer, duration timeout, std::error_code& ec) noexcept;
+  void connect(const endpoint& peer, time_limit timeout, std::error_code& ec) noexcept;
 
-  /// Resolves `host` and tries each address in order until one connects. The timeout
-  /// applies to each attempt. On failure the error is the last attempt's, and the
-  /// message names the host, the port and the last address tried.
-  void connect(std::string_view host, std::uint16_t port);
+  /// Resolves `host` (a name or a numeric address, without brackets or NUL bytes; an
+  /// empty host is refused with `invalid_argument`) and tries each address in order
+  /// until one connects. The timeout applies to each attempt. On failure the error is
+  /// the last attempt's, and the message names the host, the port and the last address
+  /// tried. The error_code form may throw only `std::bad_alloc`.
+  void connect(std::string_view host, std::uint16_t port, time_limit timeout = no_timeout);
   void connect(std::string_view host, std::uint16_t port, std::error_code& ec);
-  void connect(std::string_view host, std::uint16_t port, duration timeout);
-  void connect(std::string_view host, std::uint16_t port, duration timeout, std::error_code& ec);
+  void connect(std::string_view host, std::uint16_t port, time_limit timeout, std::error_code& ec);
 
   /// Sends some of the bytes; returns how many were sent (may be fewer than `size`).
   std::size_t send(const void* data, std::size_t size);
   std::size_t send(const void* data, std::size_t size, std::error_code& ec) noexcept;
   std::size_t send(std::string_view bytes) { return send(bytes.data(), bytes.size()); }
+  std::size_t send(std::string_view bytes, std::error_code& ec) noexcept {
+    return send(bytes.data(), bytes.size(), ec);
+  }
 
   /// Sends all the bytes, waiting for the socket to become writable as needed (also
   /// in non-blocking mode). Returns the number of bytes sent, which is less than
@@ -71,22 +66,28 @@ class stream_socket {
   std::size_t send_all(const void* data, std::size_t size);
   std::size_t send_all(const void* data, std::size_t size, std::error_code& ec) noexcept;
   std::size_t send_all(std::string_view bytes) { return send_all(bytes.data(), bytes.size()); }
+  std::size_t send_all(std::string_view bytes, std::error_code& ec) noexcept {
+    return send_all(bytes.data(), bytes.size(), ec);
+  }
 
-  /// Receives up to `size` bytes; returns how many arrived. 0 (with no error) means
-  /// end of stream: the peer closed or shut down its sending side. With a timeout,
-  /// fails with `timed_out` if nothing arrives in time (nothing is lost: later calls
-  /// receive what comes after).
-  std::size_t receive(void* data, std::size_t size);
+  /// Receives up to `size` bytes; returns how many arrived (possibly fewer than
+  /// `size`). 0 with no error means end of stream: the peer closed or shut down its
+  /// sending side. With a time limit, fails with `timed_out` if nothing arrives in time
+  /// (nothing is lost: later calls receive what comes after). A zero `size` returns 0
+  /// at once without waiting or touching the socket (that 0 is not end of stream).
+  std::size_t receive(void* data, std::size_t size, time_limit timeout = no_timeout);
   std::size_t receive(void* data, std::size_t size, std::error_code& ec) noexcept;
-  std::size_t receive(void* data, std::size_t size, duration timeout);
-  std::size_t receive(void* data, std::size_t size, duration timeout, std::error_code& ec) noexcept;
+  std::size_t receive(void* data, std::size_t size, time_limit timeout,
+                      std::error_code& ec) noexcept;
 
-  /// Waits until the socket is readable (data, end of stream or an error pending) or
-  /// writable. Returns false when the timeout elapses first.
-  bool wait(wait_type what, duration timeout);
-  bool wait(wait_type what, duration timeout, std::error_code& ec) noexcept;
+  /// Waits until the socket is `readiness::readable` (data, end of stream or an error
+  /// pending) or `readiness::writable`, as `what` asks (either, when both). Returns
+  /// false when the time limit elapses first; an error or hang-up counts as ready.
+  bool wait(readiness what, time_limit timeout = no_timeout);
+  bool wait(readiness what, time_limit timeout, std::error_code& ec) noexcept;
 
-  /// Half-close: `send` makes the peer read end of stream after what was sent.
+  /// Half-close: `send` makes the peer read end of stream after what was sent; the
+  /// socket can still receive. `receive` discards what arrives later.
   void shutdown(shutdown_type what);
   void shutdown(shutdown_type what, std::error_code& ec) noexcept;
 
@@ -98,7 +99,8 @@ class stream_socket {
   native_handle_type release() noexcept;
   native_handle_type native_handle() const noexcept { return handle_; }
 
-  // Options. Getters report errors through `ec` or throw.
+  // Options (TCP_NODELAY, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, SO_LINGER, non-blocking
+  // mode). Getters report errors through `ec` or throw.
   void set_no_delay(bool on);
   void set_no_delay(bool on, std::error_code& ec) noexcept;
   bool no_delay() const;
@@ -128,18 +130,15 @@ class stream_socket {
   endpoint peer_endpoint(std::error_code& ec) const noexcept;
 
  private:
-  // Names the peer in error messages; getpeername() no longer works once the
-  // connection has been reset.
-  std::string describe(const char* operation) const;
-  // Integer socket options; `opt` is the backend's option number.
-  void set_int_option(int opt, int value, std::error_code& ec) noexcept;
-  int get_int_option(int opt, std::error_code& ec) const noexcept;
-  void set_int_option(int opt, int value, const char* name);
-  int get_int_option(int opt, const char* name) const;
+  // Throws xsock::error for `ec`, naming `operation` and the peer: called only after a
+  // failure, so the success path builds no text.
+  [[noreturn]] void fail(const std::error_code& ec, const char* operation) const;
 
   native_handle_type handle_ = invalid_handle;
   bool non_blocking_ = false;
   bool has_remote_ = false;
+  // The peer, for error messages: getpeername() no longer works once the connection
+  // has been reset.
   endpoint remote_;
 
   friend class listener;

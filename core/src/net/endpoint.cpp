@@ -25,13 +25,6 @@ bool parse_port(std::string_view text, std::uint16_t& port) noexcept {
   return true;
 }
 
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  out.append(text.data(), text.size());
-  out += '"';
-  return out;
-}
-
 }  // namespace
 
 endpoint::endpoint(const bytes_v4& address, std::uint16_t port) noexcept : port_(port) {
@@ -80,7 +73,7 @@ endpoint endpoint::parse(std::string_view text, std::error_code& ec) noexcept {
 endpoint endpoint::parse(std::string_view text) {
   std::error_code ec;
   auto result = parse(text, ec);
-  detail::throw_if(ec, "parse endpoint " + quoted(text));
+  if (ec) detail::throw_error(ec, "parse endpoint", detail::quoted(text));
   return result;
 }
 
@@ -99,7 +92,7 @@ endpoint endpoint::from_address(std::string_view address, std::uint16_t port,
 endpoint endpoint::from_address(std::string_view address, std::uint16_t port) {
   std::error_code ec;
   auto result = from_address(address, port, ec);
-  detail::throw_if(ec, "parse address " + quoted(address));
+  if (ec) detail::throw_error(ec, "parse address", detail::quoted(address));
   return result;
 }
 

@@ -3,7 +3,9 @@
 #include <utility>
 
 #include "backend.hpp"
+#include "net/accept_policy.hpp"
 #include "net/throw.hpp"
+#include "net/timing.hpp"
 
 namespace xsock {
 namespace {
@@ -77,18 +79,17 @@ void listener::listen(const endpoint& where, const listen_options& options) {
   close();
   std::error_code ec;
   const char* step = open_listener(where, options, handle_, ec);
-  if (step) detail::throw_if(ec, std::string(step) + " " + where.to_string());
+  if (step) detail::throw_error(ec, step, where);
 }
 
-listener::accepted listener::accept(duration timeout, std::error_code& ec) noexcept {
+listener::accepted listener::accept(time_limit timeout, std::error_code& ec) noexcept {
   ec.clear();
   accepted result;
   if (!is_open()) {
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return result;
   }
-  const bool limited = timeout.count() >= 0;
-  const int timeout_ms = limited ? detail::to_timeout_ms(timeout) : -1;
+  const auto deadline = detail::deadline_after(detail::steady::now(), timeout);
   for (;;) {
     auto h = detail::accept(handle_, result.peer, ec);
     if (!ec) {
@@ -97,10 +98,22 @@ listener::accepted listener::accept(duration timeout, std::error_code& ec) noexc
       result.socket.remote_ = result.peer;
       return result;
     }
-    if (ec != std::errc::operation_would_block || non_blocking_) return result;
-    // One wait per attempt: a connection reset while queued only costs another wait.
-    if (detail::wait_one(handle_, detail::wait_read, timeout_ms, ec) == 0) {
-      if (!ec) ec = detail::make_error(std::errc::timed_out);
+    switch (detail::classify_accept_error(ec)) {
+      case detail::accept_outcome::skip:
+        continue;  // that connection is gone; the next may be waiting already
+      case detail::accept_outcome::no_connection:
+        break;
+      case detail::accept_outcome::back_off:
+      case detail::accept_outcome::fail:
+        return result;
+    }
+    if (non_blocking_) return result;
+    const time_limit left = detail::remaining(deadline, detail::steady::now());
+    if (detail::wait_one(handle_, detail::wait_read, detail::to_wait_ms(left), ec) == 0) {
+      if (ec) return result;
+      // A wait longer than the backend takes at once wakes up early: wait again.
+      if (detail::steady::now() < deadline) continue;
+      ec = detail::make_error(std::errc::timed_out);
       return result;
     }
     if (ec) return result;
@@ -108,25 +121,15 @@ listener::accepted listener::accept(duration timeout, std::error_code& ec) noexc
 }
 
 listener::accepted listener::accept(std::error_code& ec) noexcept {
-  return accept(duration(-1), ec);
+  return accept(no_timeout, ec);
 }
 
-listener::accepted listener::accept(duration timeout) {
+listener::accepted listener::accept(time_limit timeout) {
   std::error_code ec;
-  auto result = accept(timeout.count() < 0 ? duration(0) : timeout, ec);
+  auto result = accept(timeout, ec);
   if (ec) {
     std::error_code ignored;
-    detail::throw_if(ec, "accept " + local_endpoint(ignored).to_string());
-  }
-  return result;
-}
-
-listener::accepted listener::accept() {
-  std::error_code ec;
-  auto result = accept(duration(-1), ec);
-  if (ec) {
-    std::error_code ignored;
-    detail::throw_if(ec, "accept " + local_endpoint(ignored).to_string());
+    detail::throw_error(ec, "accept", local_endpoint(ignored));
   }
   return result;
 }
@@ -148,7 +151,7 @@ void listener::set_non_blocking(bool on, std::error_code& ec) noexcept {
 void listener::set_non_blocking(bool on) {
   std::error_code ec;
   set_non_blocking(on, ec);
-  detail::throw_if(ec, "set non_blocking");
+  if (ec) detail::throw_error(ec, "set non_blocking");
 }
 
 endpoint listener::local_endpoint(std::error_code& ec) const noexcept {
@@ -163,7 +166,7 @@ endpoint listener::local_endpoint(std::error_code& ec) const noexcept {
 endpoint listener::local_endpoint() const {
   std::error_code ec;
   auto ep = local_endpoint(ec);
-  detail::throw_if(ec, "local_endpoint");
+  if (ec) detail::throw_error(ec, "local_endpoint");
   return ep;
 }
 

@@ -1,26 +1,39 @@
 #include "xsock/poller.hpp"
 
+#include <new>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "backend.hpp"
 #include "net/throw.hpp"
+#include "net/timing.hpp"
 
 namespace xsock {
+
+// The backend's object plus the handle -> tag map, kept here (portable) so backends
+// deal only in handles.
+struct poller::impl {
+  detail::poller_state* state = nullptr;
+  std::unordered_map<native_handle_type, std::uint64_t> tags;
+  // Reused between calls so a busy loop does not allocate every turn.
+  std::vector<detail::poller_ready> ready;
+};
+
 namespace {
 
-unsigned to_backend(unsigned interest) noexcept {
+unsigned to_backend(readiness interest) noexcept {
   unsigned out = 0;
-  if (interest & poller::readable) out |= detail::wait_read;
-  if (interest & poller::writable) out |= detail::wait_write;
+  if (any(interest & readiness::readable)) out |= detail::wait_read;
+  if (any(interest & readiness::writable)) out |= detail::wait_write;
   return out;
 }
 
-unsigned from_backend(unsigned ready) noexcept {
-  unsigned out = 0;
-  if (ready & detail::wait_read) out |= poller::readable;
-  if (ready & detail::wait_write) out |= poller::writable;
-  if (ready & detail::wait_error) out |= poller::error;
+readiness from_backend(unsigned ready) noexcept {
+  readiness out = readiness::none;
+  if (ready & detail::wait_read) out |= readiness::readable;
+  if (ready & detail::wait_write) out |= readiness::writable;
+  if (ready & detail::wait_error) out |= readiness::error;
   return out;
 }
 
@@ -28,8 +41,9 @@ std::error_code closed_poller() noexcept {
   return detail::make_error(std::errc::bad_file_descriptor);
 }
 
-std::string describe(const char* operation, native_handle_type handle) {
-  return std::string(operation) + " " + std::to_string(handle);
+[[noreturn]] void fail(const std::error_code& ec, const char* operation,
+                       native_handle_type handle) {
+  detail::throw_error(ec, operation, std::to_string(handle));
 }
 
 }  // namespace
@@ -37,26 +51,31 @@ std::string describe(const char* operation, native_handle_type handle) {
 poller::poller() {
   std::error_code ec;
   *this = poller(ec);
-  detail::throw_if(ec, "poller");
+  if (ec) detail::throw_error(ec, "create poller");
 }
 
 poller::poller(std::error_code& ec) noexcept {
   detail::ensure_initialized(ec);
   if (ec) return;
-  state_ = detail::poller_create(ec);
+  impl* p = new (std::nothrow) impl;
+  if (p == nullptr) {
+    ec = detail::make_error(std::errc::not_enough_memory);
+    return;
+  }
+  p->state = detail::poller_create(ec);
+  if (ec) {
+    delete p;
+    return;
+  }
+  impl_ = p;
 }
 
-poller::poller(poller&& other) noexcept
-    : state_(std::exchange(other.state_, nullptr)), tags_(std::move(other.tags_)) {
-  other.tags_.clear();
-}
+poller::poller(poller&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
 
 poller& poller::operator=(poller&& other) noexcept {
   if (this != &other) {
     close();
-    state_ = std::exchange(other.state_, nullptr);
-    tags_ = std::move(other.tags_);
-    other.tags_.clear();
+    impl_ = std::exchange(other.impl_, nullptr);
   }
   return *this;
 }
@@ -66,21 +85,25 @@ poller::~poller() {
 }
 
 void poller::close() noexcept {
-  detail::poller_destroy(state_);
-  state_ = nullptr;
-  tags_.clear();
+  if (impl_ == nullptr) return;
+  detail::poller_destroy(impl_->state);
+  delete std::exchange(impl_, nullptr);
 }
 
-void poller::add(native_handle_type handle, unsigned interest, std::uint64_t tag) {
+std::size_t poller::size() const noexcept {
+  return impl_ == nullptr ? 0 : impl_->tags.size();
+}
+
+void poller::add(native_handle_type handle, readiness interest, std::uint64_t tag) {
   std::error_code ec;
   add(handle, interest, tag, ec);
-  detail::throw_if(ec, describe("poller add", handle));
+  if (ec) fail(ec, "poller add", handle);
 }
 
-void poller::add(native_handle_type handle, unsigned interest, std::uint64_t tag,
+void poller::add(native_handle_type handle, readiness interest, std::uint64_t tag,
                  std::error_code& ec) noexcept {
   ec.clear();
-  if (state_ == nullptr) {
+  if (impl_ == nullptr) {
     ec = closed_poller();
     return;
   }
@@ -88,100 +111,97 @@ void poller::add(native_handle_type handle, unsigned interest, std::uint64_t tag
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return;
   }
-  if (tags_.count(handle) != 0) {
+  if (impl_->tags.count(handle) != 0) {
     ec = detail::make_error(std::errc::file_exists);
     return;
   }
   try {
-    tags_.emplace(handle, tag);
+    impl_->tags.emplace(handle, tag);
   } catch (...) {
     ec = detail::make_error(std::errc::not_enough_memory);
     return;
   }
-  detail::poller_add(state_, handle, to_backend(interest), ec);
-  if (ec) tags_.erase(handle);
+  detail::poller_add(impl_->state, handle, to_backend(interest), ec);
+  if (ec) impl_->tags.erase(handle);
 }
 
-void poller::modify(native_handle_type handle, unsigned interest) {
+void poller::modify(native_handle_type handle, readiness interest) {
   std::error_code ec;
   modify(handle, interest, ec);
-  detail::throw_if(ec, describe("poller modify", handle));
+  if (ec) fail(ec, "poller modify", handle);
 }
 
-void poller::modify(native_handle_type handle, unsigned interest, std::error_code& ec) noexcept {
+void poller::modify(native_handle_type handle, readiness interest, std::error_code& ec) noexcept {
   ec.clear();
-  if (state_ == nullptr) {
+  if (impl_ == nullptr) {
     ec = closed_poller();
     return;
   }
-  if (tags_.count(handle) == 0) {
+  if (impl_->tags.count(handle) == 0) {
     ec = detail::make_error(std::errc::no_such_file_or_directory);
     return;
   }
-  detail::poller_modify(state_, handle, to_backend(interest), ec);
+  detail::poller_modify(impl_->state, handle, to_backend(interest), ec);
 }
 
 void poller::remove(native_handle_type handle) {
   std::error_code ec;
   remove(handle, ec);
-  detail::throw_if(ec, describe("poller remove", handle));
+  if (ec) fail(ec, "poller remove", handle);
 }
 
 void poller::remove(native_handle_type handle, std::error_code& ec) noexcept {
   ec.clear();
-  if (state_ == nullptr) {
+  if (impl_ == nullptr) {
     ec = closed_poller();
     return;
   }
-  const auto it = tags_.find(handle);
-  if (it == tags_.end()) {
+  const auto it = impl_->tags.find(handle);
+  if (it == impl_->tags.end()) {
     ec = detail::make_error(std::errc::no_such_file_or_directory);
     return;
   }
-  tags_.erase(it);
+  impl_->tags.erase(it);
   // Forgotten here even if the system refuses (a handle closed before removal is
   // already gone from epoll); report the error all the same.
-  detail::poller_remove(state_, handle, ec);
+  detail::poller_remove(impl_->state, handle, ec);
 }
 
-std::size_t poller::wait(std::vector<event>& events, duration timeout) {
+std::size_t poller::wait(std::vector<event>& events, time_limit timeout) {
   std::error_code ec;
   const std::size_t n = wait(events, timeout, ec);
-  detail::throw_if(ec, "poller wait");
+  if (ec) detail::throw_error(ec, "poller wait");
   return n;
 }
 
-std::size_t poller::wait(std::vector<event>& events, duration timeout,
+std::size_t poller::wait(std::vector<event>& events, time_limit timeout,
                          std::error_code& ec) noexcept {
   ec.clear();
   events.clear();
-  if (state_ == nullptr) {
+  if (impl_ == nullptr) {
     ec = closed_poller();
     return 0;
   }
-  // Reused between calls so a busy loop does not allocate every turn.
-  thread_local std::vector<detail::poller_ready> ready;
-  const int timeout_ms = timeout.count() < 0 ? -1 : detail::to_timeout_ms(timeout);
-  detail::poller_wait(state_, ready, timeout_ms, ec);
+  detail::poller_wait(impl_->state, impl_->ready, detail::to_wait_ms(timeout), ec);
   if (ec) return 0;
   try {
-    events.reserve(ready.size());
+    events.reserve(impl_->ready.size());
   } catch (...) {
     ec = detail::make_error(std::errc::not_enough_memory);
     return 0;
   }
-  for (const detail::poller_ready& r : ready) {
-    const auto it = tags_.find(r.handle);
+  for (const detail::poller_ready& r : impl_->ready) {
+    const auto it = impl_->tags.find(r.handle);
     // A handle the backend still knows but core does not (removed after a failed
     // system call) is not the caller's business.
-    if (it == tags_.end()) continue;
+    if (it == impl_->tags.end()) continue;
     events.push_back(event{r.handle, it->second, from_backend(r.events)});
   }
   return events.size();
 }
 
 void poller::wake() noexcept {
-  detail::poller_wake(state_);
+  if (impl_ != nullptr) detail::poller_wake(impl_->state);
 }
 
 const char* poller::backend_name() noexcept {

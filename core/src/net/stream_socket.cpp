@@ -5,6 +5,7 @@
 
 #include "backend.hpp"
 #include "net/throw.hpp"
+#include "net/timing.hpp"
 #include "xsock/resolve.hpp"
 
 namespace xsock {
@@ -14,17 +15,18 @@ std::error_code not_open() noexcept {
   return detail::make_error(std::errc::bad_file_descriptor);
 }
 
-// Completes a connect on `h` within timeout_ms (negative: no limit). The socket is
-// non-blocking during the attempt when a limit is given.
-void connect_handle(detail::handle_t h, const endpoint& peer, int timeout_ms,
+// Completes a connect on `h` within `timeout`. The socket is non-blocking during a
+// limited attempt.
+void connect_handle(detail::handle_t h, const endpoint& peer, time_limit timeout,
                     std::error_code& ec) noexcept {
-  if (timeout_ms >= 0) {
+  const bool limited = !timeout.unlimited();
+  if (limited) {
     detail::set_non_blocking(h, true, ec);
     if (ec) return;
   }
   const bool done = detail::connect(h, peer, ec);
   if (ec || done) return;
-  const unsigned ready = detail::wait_one(h, detail::wait_write, timeout_ms, ec);
+  const unsigned ready = detail::wait_one(h, detail::wait_write, detail::to_wait_ms(timeout), ec);
   if (ec) return;
   if (ready == 0) {
     ec = detail::make_error(std::errc::timed_out);
@@ -32,7 +34,14 @@ void connect_handle(detail::handle_t h, const endpoint& peer, int timeout_ms,
   }
   ec = detail::pending_error(h);
   if (ec) return;
-  if (timeout_ms >= 0) detail::set_non_blocking(h, false, ec);
+  if (limited) detail::set_non_blocking(h, false, ec);
+}
+
+unsigned to_wait_events(readiness what) noexcept {
+  unsigned events = 0;
+  if (any(what & readiness::readable)) events |= detail::wait_read;
+  if (any(what & readiness::writable)) events |= detail::wait_write;
+  return events;
 }
 
 }  // namespace
@@ -58,21 +67,21 @@ stream_socket::~stream_socket() {
   close();
 }
 
-std::string stream_socket::describe(const char* operation) const {
-  std::string text = operation;
-  if (has_remote_) text += " " + remote_.to_string();
-  return text;
+void stream_socket::fail(const std::error_code& ec, const char* operation) const {
+  if (has_remote_) detail::throw_error(ec, operation, remote_);
+  detail::throw_error(ec, operation);
 }
 
 // ---- connect ----------------------------------------------------------------------
 
-void stream_socket::connect(const endpoint& peer, duration timeout, std::error_code& ec) noexcept {
+void stream_socket::connect(const endpoint& peer, time_limit timeout,
+                            std::error_code& ec) noexcept {
   close();
   detail::ensure_initialized(ec);
   if (ec) return;
   const auto h = detail::open_stream(peer, ec);
   if (ec) return;
-  connect_handle(h, peer, timeout.count() < 0 ? 0 : detail::to_timeout_ms(timeout), ec);
+  connect_handle(h, peer, timeout, ec);
   if (ec) {
     detail::close_handle(h);
     return;
@@ -83,94 +92,62 @@ void stream_socket::connect(const endpoint& peer, duration timeout, std::error_c
 }
 
 void stream_socket::connect(const endpoint& peer, std::error_code& ec) noexcept {
-  close();
-  detail::ensure_initialized(ec);
-  if (ec) return;
-  const auto h = detail::open_stream(peer, ec);
-  if (ec) return;
-  connect_handle(h, peer, -1, ec);
-  if (ec) {
-    detail::close_handle(h);
-    return;
-  }
-  handle_ = h;
-  has_remote_ = true;
-  remote_ = peer;
+  connect(peer, no_timeout, ec);
 }
 
-void stream_socket::connect(const endpoint& peer) {
-  std::error_code ec;
-  connect(peer, ec);
-  detail::throw_if(ec, "connect " + peer.to_string());
-}
-
-void stream_socket::connect(const endpoint& peer, duration timeout) {
+void stream_socket::connect(const endpoint& peer, time_limit timeout) {
   std::error_code ec;
   connect(peer, timeout, ec);
-  detail::throw_if(ec, "connect " + peer.to_string());
+  if (ec) detail::throw_error(ec, "connect", peer);
 }
 
 namespace {
 
 // Tries each resolved address in turn; `last` receives the last address tried.
 void connect_by_name(stream_socket& s, std::string_view host, std::uint16_t port,
-                     const stream_socket::duration* timeout, endpoint& last, bool& resolved,
-                     std::error_code& ec) {
+                     time_limit timeout, endpoint& last, bool& resolved, std::error_code& ec) {
   resolved = false;
   const auto candidates = resolve(host, std::to_string(port), ec);
   if (ec) return;
   resolved = true;
   for (const auto& candidate : candidates) {
     last = candidate;
-    if (timeout) {
-      s.connect(candidate, *timeout, ec);
-    } else {
-      s.connect(candidate, ec);
-    }
+    s.connect(candidate, timeout, ec);
     if (!ec) return;
   }
 }
 
-std::string describe_attempt(std::string_view host, std::uint16_t port, bool resolved,
-                             const endpoint& last) {
-  const std::string named = std::string(host) + ":" + std::to_string(port);
-  if (!resolved) return "resolve " + named;
+[[noreturn]] void throw_connect_failure(const std::error_code& ec, std::string_view host,
+                                        std::uint16_t port, bool resolved, const endpoint& last) {
+  const std::string port_text = std::to_string(port);
+  std::string named = detail::printable(host);
+  if (named.find(':') != std::string::npos) named = "[" + named + "]";
+  named += ":" + port_text;
+  if (!resolved) detail::throw_error(ec, "resolve", named);
   const std::string tried = last.to_string();
-  if (named == tried || "[" + std::string(host) + "]:" + std::to_string(port) == tried) {
-    return "connect " + tried;
-  }
-  return "connect " + named + " (" + tried + ")";
+  if (named == tried) detail::throw_error(ec, "connect", tried);
+  detail::throw_error(ec, "connect", named + " (" + tried + ")");
 }
 
 }  // namespace
 
 void stream_socket::connect(std::string_view host, std::uint16_t port, std::error_code& ec) {
-  endpoint last;
-  bool resolved = false;
-  connect_by_name(*this, host, port, nullptr, last, resolved, ec);
+  connect(host, port, no_timeout, ec);
 }
 
-void stream_socket::connect(std::string_view host, std::uint16_t port, duration timeout,
+void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout,
                             std::error_code& ec) {
   endpoint last;
   bool resolved = false;
-  connect_by_name(*this, host, port, &timeout, last, resolved, ec);
+  connect_by_name(*this, host, port, timeout, last, resolved, ec);
 }
 
-void stream_socket::connect(std::string_view host, std::uint16_t port) {
+void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
   std::error_code ec;
   endpoint last;
   bool resolved = false;
-  connect_by_name(*this, host, port, nullptr, last, resolved, ec);
-  detail::throw_if(ec, describe_attempt(host, port, resolved, last));
-}
-
-void stream_socket::connect(std::string_view host, std::uint16_t port, duration timeout) {
-  std::error_code ec;
-  endpoint last;
-  bool resolved = false;
-  connect_by_name(*this, host, port, &timeout, last, resolved, ec);
-  detail::throw_if(ec, describe_attempt(host, port, resolved, last));
+  connect_by_name(*this, host, port, timeout, last, resolved, ec);
+  if (ec) throw_connect_failure(ec, host, port, resolved, last);
 }
 
 // ---- data transfer ----------------------------------------------------------------
@@ -187,7 +164,7 @@ std::size_t stream_socket::send(const void* data, std::size_t size, std::error_c
 std::size_t stream_socket::send(const void* data, std::size_t size) {
   std::error_code ec;
   const auto n = send(data, size, ec);
-  if (ec) detail::throw_if(ec, describe("send"));
+  if (ec) fail(ec, "send");
   return n;
 }
 
@@ -218,8 +195,10 @@ std::size_t stream_socket::send_all(const void* data, std::size_t size) {
   std::error_code ec;
   const auto n = send_all(data, size, ec);
   if (ec) {
-    detail::throw_if(ec, describe("send") + " (after " + std::to_string(n) + " of " +
-                             std::to_string(size) + " bytes)");
+    std::string what;
+    if (has_remote_) what = remote_.to_string() + " ";
+    what += "(after " + std::to_string(n) + " of " + std::to_string(size) + " bytes)";
+    detail::throw_error(ec, "send", what);
   }
   return n;
 }
@@ -230,47 +209,44 @@ std::size_t stream_socket::receive(void* data, std::size_t size, std::error_code
     ec = not_open();
     return 0;
   }
+  // recv() with a zero length would block until data arrives and then return 0,
+  // which reads as end of stream.
+  if (size == 0) return 0;
   return detail::receive(handle_, data, size, ec);
 }
 
-std::size_t stream_socket::receive(void* data, std::size_t size) {
-  std::error_code ec;
-  const auto n = receive(data, size, ec);
-  detail::throw_if(ec, describe("receive"));
-  return n;
-}
-
-std::size_t stream_socket::receive(void* data, std::size_t size, duration timeout,
+std::size_t stream_socket::receive(void* data, std::size_t size, time_limit timeout,
                                    std::error_code& ec) noexcept {
-  if (!wait(wait_type::read, timeout, ec)) {
+  if (size == 0 || timeout.unlimited()) return receive(data, size, ec);
+  if (!wait(readiness::readable, timeout, ec)) {
     if (!ec) ec = detail::make_error(std::errc::timed_out);
     return 0;
   }
   return receive(data, size, ec);
 }
 
-std::size_t stream_socket::receive(void* data, std::size_t size, duration timeout) {
+std::size_t stream_socket::receive(void* data, std::size_t size, time_limit timeout) {
   std::error_code ec;
   const auto n = receive(data, size, timeout, ec);
-  detail::throw_if(ec, describe("receive"));
+  if (ec) fail(ec, "receive");
   return n;
 }
 
-bool stream_socket::wait(wait_type what, duration timeout, std::error_code& ec) noexcept {
+bool stream_socket::wait(readiness what, time_limit timeout, std::error_code& ec) noexcept {
   ec.clear();
   if (!is_open()) {
     ec = not_open();
     return false;
   }
-  const unsigned events = what == wait_type::read ? detail::wait_read : detail::wait_write;
   // An error or hang-up counts as ready: the next receive/send reports it.
-  return detail::wait_one(handle_, events, detail::to_timeout_ms(timeout), ec) != 0 && !ec;
+  return detail::wait_one(handle_, to_wait_events(what), detail::to_wait_ms(timeout), ec) != 0 &&
+         !ec;
 }
 
-bool stream_socket::wait(wait_type what, duration timeout) {
+bool stream_socket::wait(readiness what, time_limit timeout) {
   std::error_code ec;
   const bool ready = wait(what, timeout, ec);
-  detail::throw_if(ec, describe("wait"));
+  if (ec) fail(ec, "wait");
   return ready;
 }
 
@@ -286,7 +262,7 @@ void stream_socket::shutdown(shutdown_type what, std::error_code& ec) noexcept {
 void stream_socket::shutdown(shutdown_type what) {
   std::error_code ec;
   shutdown(what, ec);
-  detail::throw_if(ec, describe("shutdown"));
+  if (ec) fail(ec, "shutdown");
 }
 
 void stream_socket::close() noexcept {
@@ -303,94 +279,98 @@ native_handle_type stream_socket::release() noexcept {
 
 // ---- options ----------------------------------------------------------------------
 
-void stream_socket::set_int_option(int opt, int value, std::error_code& ec) noexcept {
+namespace {
+
+void set_int(native_handle_type h, detail::option opt, int value, std::error_code& ec) noexcept {
   ec.clear();
-  if (!is_open()) {
+  if (h == invalid_handle) {
     ec = not_open();
     return;
   }
-  detail::set_option(handle_, static_cast<detail::option>(opt), value, ec);
+  detail::set_option(h, opt, value, ec);
 }
 
-int stream_socket::get_int_option(int opt, std::error_code& ec) const noexcept {
+int get_int(native_handle_type h, detail::option opt, std::error_code& ec) noexcept {
   ec.clear();
-  if (!is_open()) {
+  if (h == invalid_handle) {
     ec = not_open();
     return 0;
   }
-  return detail::get_option(handle_, static_cast<detail::option>(opt), ec);
+  return detail::get_option(h, opt, ec);
 }
 
-void stream_socket::set_int_option(int opt, int value, const char* name) {
-  std::error_code ec;
-  set_int_option(opt, value, ec);
-  detail::throw_if(ec, describe("set") + " " + name);
-}
-
-int stream_socket::get_int_option(int opt, const char* name) const {
-  std::error_code ec;
-  const int value = get_int_option(opt, ec);
-  detail::throw_if(ec, describe("get") + " " + name);
-  return value;
-}
-
-namespace {
-constexpr int no_delay_opt = static_cast<int>(detail::option::no_delay);
-constexpr int keep_alive_opt = static_cast<int>(detail::option::keep_alive);
-constexpr int receive_buffer_opt = static_cast<int>(detail::option::receive_buffer);
-constexpr int send_buffer_opt = static_cast<int>(detail::option::send_buffer);
 }  // namespace
 
 void stream_socket::set_no_delay(bool on, std::error_code& ec) noexcept {
-  set_int_option(no_delay_opt, on ? 1 : 0, ec);
+  set_int(handle_, detail::option::no_delay, on ? 1 : 0, ec);
 }
 void stream_socket::set_no_delay(bool on) {
-  set_int_option(no_delay_opt, on ? 1 : 0, "no_delay");
+  std::error_code ec;
+  set_no_delay(on, ec);
+  if (ec) fail(ec, "set no_delay");
 }
 bool stream_socket::no_delay(std::error_code& ec) const noexcept {
-  return get_int_option(no_delay_opt, ec) != 0;
+  return get_int(handle_, detail::option::no_delay, ec) != 0;
 }
 bool stream_socket::no_delay() const {
-  return get_int_option(no_delay_opt, "no_delay") != 0;
+  std::error_code ec;
+  const bool on = no_delay(ec);
+  if (ec) fail(ec, "get no_delay");
+  return on;
 }
 
 void stream_socket::set_keep_alive(bool on, std::error_code& ec) noexcept {
-  set_int_option(keep_alive_opt, on ? 1 : 0, ec);
+  set_int(handle_, detail::option::keep_alive, on ? 1 : 0, ec);
 }
 void stream_socket::set_keep_alive(bool on) {
-  set_int_option(keep_alive_opt, on ? 1 : 0, "keep_alive");
+  std::error_code ec;
+  set_keep_alive(on, ec);
+  if (ec) fail(ec, "set keep_alive");
 }
 bool stream_socket::keep_alive(std::error_code& ec) const noexcept {
-  return get_int_option(keep_alive_opt, ec) != 0;
+  return get_int(handle_, detail::option::keep_alive, ec) != 0;
 }
 bool stream_socket::keep_alive() const {
-  return get_int_option(keep_alive_opt, "keep_alive") != 0;
+  std::error_code ec;
+  const bool on = keep_alive(ec);
+  if (ec) fail(ec, "get keep_alive");
+  return on;
 }
 
 void stream_socket::set_receive_buffer_size(int bytes, std::error_code& ec) noexcept {
-  set_int_option(receive_buffer_opt, bytes, ec);
+  set_int(handle_, detail::option::receive_buffer, bytes, ec);
 }
 void stream_socket::set_receive_buffer_size(int bytes) {
-  set_int_option(receive_buffer_opt, bytes, "receive_buffer_size");
+  std::error_code ec;
+  set_receive_buffer_size(bytes, ec);
+  if (ec) fail(ec, "set receive_buffer_size");
 }
 int stream_socket::receive_buffer_size(std::error_code& ec) const noexcept {
-  return get_int_option(receive_buffer_opt, ec);
+  return get_int(handle_, detail::option::receive_buffer, ec);
 }
 int stream_socket::receive_buffer_size() const {
-  return get_int_option(receive_buffer_opt, "receive_buffer_size");
+  std::error_code ec;
+  const int size = receive_buffer_size(ec);
+  if (ec) fail(ec, "get receive_buffer_size");
+  return size;
 }
 
 void stream_socket::set_send_buffer_size(int bytes, std::error_code& ec) noexcept {
-  set_int_option(send_buffer_opt, bytes, ec);
+  set_int(handle_, detail::option::send_buffer, bytes, ec);
 }
 void stream_socket::set_send_buffer_size(int bytes) {
-  set_int_option(send_buffer_opt, bytes, "send_buffer_size");
+  std::error_code ec;
+  set_send_buffer_size(bytes, ec);
+  if (ec) fail(ec, "set send_buffer_size");
 }
 int stream_socket::send_buffer_size(std::error_code& ec) const noexcept {
-  return get_int_option(send_buffer_opt, ec);
+  return get_int(handle_, detail::option::send_buffer, ec);
 }
 int stream_socket::send_buffer_size() const {
-  return get_int_option(send_buffer_opt, "send_buffer_size");
+  std::error_code ec;
+  const int size = send_buffer_size(ec);
+  if (ec) fail(ec, "get send_buffer_size");
+  return size;
 }
 
 void stream_socket::set_linger(bool on, int seconds, std::error_code& ec) noexcept {
@@ -404,7 +384,7 @@ void stream_socket::set_linger(bool on, int seconds, std::error_code& ec) noexce
 void stream_socket::set_linger(bool on, int seconds) {
   std::error_code ec;
   set_linger(on, seconds, ec);
-  detail::throw_if(ec, describe("set linger"));
+  if (ec) fail(ec, "set linger");
 }
 
 void stream_socket::set_non_blocking(bool on, std::error_code& ec) noexcept {
@@ -419,7 +399,7 @@ void stream_socket::set_non_blocking(bool on, std::error_code& ec) noexcept {
 void stream_socket::set_non_blocking(bool on) {
   std::error_code ec;
   set_non_blocking(on, ec);
-  detail::throw_if(ec, describe("set non_blocking"));
+  if (ec) fail(ec, "set non_blocking");
 }
 
 endpoint stream_socket::local_endpoint(std::error_code& ec) const noexcept {
@@ -433,7 +413,7 @@ endpoint stream_socket::local_endpoint(std::error_code& ec) const noexcept {
 endpoint stream_socket::local_endpoint() const {
   std::error_code ec;
   auto ep = local_endpoint(ec);
-  detail::throw_if(ec, describe("local_endpoint"));
+  if (ec) fail(ec, "local_endpoint");
   return ep;
 }
 
@@ -448,7 +428,7 @@ endpoint stream_socket::peer_endpoint(std::error_code& ec) const noexcept {
 endpoint stream_socket::peer_endpoint() const {
   std::error_code ec;
   auto ep = peer_endpoint(ec);
-  detail::throw_if(ec, describe("peer_endpoint"));
+  if (ec) fail(ec, "peer_endpoint");
   return ep;
 }
 

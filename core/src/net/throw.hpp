@@ -1,26 +1,31 @@
-// Internal helpers shared by the core sources.
+// Internal helpers shared by the core sources: the throwing forms' error messages.
 #pragma once
 
-#include <chrono>
-#include <climits>
 #include <string>
+#include <string_view>
 #include <system_error>
 
+#include "xsock/endpoint.hpp"
 #include "xsock/error.hpp"
 
 namespace xsock::detail {
 
-// The throwing form of every operation: "<what>: <portable reason>".
-inline void throw_if(const std::error_code& ec, const std::string& what) {
-  if (ec) throw xsock::error(ec, what);
-}
+// The throwing form of every operation: "<operation>: <portable reason>". Called only
+// once an error was seen ([[noreturn]], out of line), so success costs no text.
+[[noreturn]] void throw_error(const std::error_code& ec, const char* operation);
+// "<operation> <address>: <reason>" (the address as endpoint::to_string).
+[[noreturn]] void throw_error(const std::error_code& ec, const char* operation,
+                              const endpoint& where);
+// "<operation> <what>: <reason>", for messages that name something else (a handle, a
+// connection id, a host and port).
+[[noreturn]] void throw_error(const std::error_code& ec, const char* operation,
+                              std::string_view what);
 
-// A timeout for the backend: milliseconds clamped to int, negative treated as 0.
-inline int to_timeout_ms(std::chrono::milliseconds timeout) noexcept {
-  const auto count = timeout.count();
-  if (count <= 0) return 0;
-  if (count > INT_MAX) return INT_MAX;
-  return static_cast<int>(count);
-}
+// `text` with bytes that a terminal would act on (controls, DEL, NUL), the quote and
+// the backslash escaped as \xHH: an error message quoting untrusted input stays one
+// harmless line.
+std::string printable(std::string_view text);
+// `printable(text)` in double quotes.
+std::string quoted(std::string_view text);
 
 }  // namespace xsock::detail
