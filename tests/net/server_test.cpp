@@ -298,8 +298,116 @@ TEST(server, stop_before_run_returns_at_once) {
   l.listen(endpoint::loopback_v4(0));
   server s(std::move(l), {}, {});
   s.stop();
+  // If stop() were not sticky, run() would wait until this rescuer's second stop()
+  // and count a turn; a sticky one returns without waiting at all.
+  std::mutex m;
+  std::condition_variable cv;
+  bool returned = false;
+  std::thread rescuer([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, 5s, [&] { return returned; })) s.stop();
+  });
   s.run();
-  SUCCEED();
+  {
+    std::lock_guard<std::mutex> lock(m);
+    returned = true;
+  }
+  cv.notify_all();
+  rescuer.join();
+  EXPECT_EQ(s.stats().turns, 0u);
+}
+
+// A request/response service answers a client that sends its request and then shuts
+// down its sending side (as `xsock-client -m` does); the connection stays open for the
+// reply until the server closes it, and its timer keeps running.
+TEST(server, answers_after_the_peers_half_close) {
+  listener l;
+  l.listen(endpoint::loopback_v4(0));
+  const auto where = l.local_endpoint();
+  std::string request;
+  std::vector<close_reason> reasons;
+  int timer_fired = 0;
+  server::callbacks cb;
+  cb.on_data = [&](server&, id_t, std::string_view bytes) {
+    request.append(bytes.data(), bytes.size());
+  };
+  cb.on_end_of_stream = [&](server& srv, id_t id) {
+    // The reply goes out later, from a timer: end of stream must not drop it.
+    srv.send(id, "got " + std::to_string(request.size()) + " bytes;");
+    srv.set_timer(id, 30ms);
+  };
+  cb.on_timer = [&](server& srv, id_t id) {
+    ++timer_fired;
+    srv.send(id, "done");
+    srv.close(id);
+  };
+  cb.on_close = [&](server& srv, id_t, close_reason r, const std::error_code&) {
+    reasons.push_back(r);
+    srv.stop();
+  };
+  server s(std::move(l), {}, cb);
+  std::thread t([&] { s.run(); });
+  stream_socket c;
+  c.connect(where);
+  c.send_all("request");
+  c.shutdown(shutdown_type::send);
+  EXPECT_EQ(receive_exactly(c, 100), "got 7 bytes;done");  // then end of stream
+  t.join();
+  EXPECT_EQ(timer_fired, 1);
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], close_reason::local);
+}
+
+// Without on_end_of_stream the connection ends once its output is sent, as before.
+TEST(server, without_an_end_of_stream_handler_the_half_closed_connection_ends) {
+  running_server rs;
+  stream_socket c;
+  c.connect(rs.address());
+  c.send_all("abc");
+  c.shutdown(shutdown_type::send);
+  EXPECT_EQ(receive_exactly(c, 100), "abc");
+  ASSERT_TRUE(rs.wait_closed(1));
+  EXPECT_EQ(rs.closed()[0].reason, close_reason::closed);
+}
+
+// Durations too long to add to the clock saturate: milliseconds::max() once wrapped
+// into the past (an idle timeout that closed at once; a timer that fired at once).
+TEST(server, huge_durations_saturate_instead_of_wrapping) {
+  server_options o;
+  o.idle_timeout = std::chrono::milliseconds::max();
+  listener l;
+  l.listen(endpoint::loopback_v4(0));
+  const auto where = l.local_endpoint();
+  std::mutex m;
+  std::vector<std::string> seen;
+  server::callbacks cb;
+  cb.on_data = [&](server& srv, id_t id, std::string_view bytes) {
+    if (bytes == "m") srv.set_timer(id, std::chrono::milliseconds::max());
+    if (bytes == "h") srv.set_timer(id, std::chrono::hours::max());
+    srv.send(id, bytes);
+  };
+  cb.on_timer = [&](server&, id_t) {
+    std::lock_guard<std::mutex> lock(m);
+    seen.push_back("timer");
+  };
+  cb.on_close = [&](server&, id_t, close_reason r, const std::error_code&) {
+    std::lock_guard<std::mutex> lock(m);
+    seen.push_back(to_string(r));
+  };
+  server s(std::move(l), o, cb);
+  std::thread t([&] { s.run(); });
+  stream_socket c;
+  c.connect(where);
+  // Each echo is a later loop turn than the timer was set in: a timer due "now" would
+  // have fired before it.
+  for (const char* msg : {"m", "p", "h", "p", "p"}) {
+    c.send_all(msg);
+    EXPECT_EQ(receive_exactly(c, 1), msg);
+  }
+  s.stop();
+  t.join();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], "shutdown") << "timer fired or idle-closed early";
 }
 
 TEST(server, a_client_that_does_not_read_is_paused_not_buffered) {

@@ -3,9 +3,20 @@
 // endpoint::from_address and address_string() are the same on Linux and Windows.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "xsock/endpoint.hpp"
+
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+// After winsock2.h: if_indextoname (netioapi.h).
+#include <iphlpapi.h>
+#else
+#include <net/if.h>
+#endif
 
 namespace {
 
@@ -89,6 +100,31 @@ TEST(address_text, round_trips_through_to_string_and_parse) {
     const auto again = xsock::endpoint::parse(ep.to_string());
     EXPECT_EQ(again.to_string(), ep.to_string()) << c.text;
   }
+}
+
+// The first network interface the system names, as (index, name): taken from the
+// system directly, not through xsock, so the parse below is checked independently.
+std::pair<std::uint32_t, std::string> some_interface() {
+  for (unsigned index = 1; index <= 256; ++index) {
+    char name[256] = {};
+    if (::if_indextoname(index, name) != nullptr && name[0] != '\0') return {index, name};
+  }
+  return {0, ""};
+}
+
+TEST(address_text, a_scope_given_by_interface_name_is_that_interfaces_index) {
+  const auto [index, name] = some_interface();
+  ASSERT_NE(index, 0u) << "the system names no network interface";
+  const auto ep = xsock::endpoint::from_address("fe80::1%" + name, 80);
+  EXPECT_EQ(ep.scope_id(), index) << name;
+  // Printed with the number: a name means something on one machine only.
+  EXPECT_EQ(ep.address_string(), "fe80::1%" + std::to_string(index));
+  EXPECT_EQ(xsock::endpoint::parse("[fe80::1%" + name + "]:80"), ep);
+  std::error_code ec;
+  xsock::endpoint::from_address("fe80::1%no-such-interface-xsock", 80, ec);
+  EXPECT_EQ(ec, std::errc::invalid_argument);
+  xsock::endpoint::from_address("fe80::1%" + std::string(300, 'x'), 80, ec);
+  EXPECT_EQ(ec, std::errc::invalid_argument);
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ void connect_by_name(stream_socket& s, std::string_view host, std::uint16_t port
 [[noreturn]] void throw_connect_failure(const std::error_code& ec, std::string_view host,
                                         std::uint16_t port, bool resolved, const endpoint& last) {
   const std::string port_text = std::to_string(port);
-  std::string named = detail::printable(host);
+  std::string named = host.empty() ? std::string("\"\"") : detail::printable(host);
   if (named.find(':') != std::string::npos) named = "[" + named + "]";
   named += ":" + port_text;
   if (!resolved) detail::throw_error(ec, "resolve", named);
