@@ -140,6 +140,9 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
 // Preserves errno / WSAGetLastError. Wake-ups that arrive while one is already
 // pending coalesce (a full pipe is fine).
 void poller_wake(poller_state* p) noexcept;
+// False when poller_wait may never report a failed non-blocking connect (WSAPoll before
+// Windows 10 2004): callers then read SO_ERROR of pending connects periodically.
+bool poller_reports_failed_connect() noexcept;
 // "epoll", "poll" or "WSAPoll".
 const char* poller_backend_name() noexcept;
 

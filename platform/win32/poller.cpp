@@ -261,4 +261,9 @@ const char* poller_backend_name() noexcept {
   return "WSAPoll";
 }
 
+// WSAPoll reports a failed connect only from Windows 10 2004 on.
+bool poller_reports_failed_connect() noexcept {
+  return false;
+}
+
 }  // namespace xsock::detail

@@ -10,73 +10,24 @@
 #include <system_error>
 
 #include "xsock/endpoint.hpp"
+#include "xsock/event_loop.hpp"
 #include "xsock/listener.hpp"
 #include "xsock/time_limit.hpp"
 
 namespace xsock {
 
-/// Why a connection of a `server` ended.
-enum class close_reason {
-  closed,        ///< the peer closed (end of stream) and pending output was sent
-  reset,         ///< the peer reset the connection, or a send found it gone
-  idle_timeout,  ///< nothing was received or sent for `server_options::idle_timeout`
-  shutdown,      ///< `server::stop()` ended it
-  error,         ///< any other socket error
-  local,         ///< `server::close(id)` was called
-};
+/// Tuning of a `server`: the loop's options (`max_connections`, `idle_timeout`,
+/// backpressure limits, `accept_retry`, `stop_linger`, ...).
+using server_options = loop_options;
+/// Counters of a `server`.
+using server_stats = loop_stats;
 
-/// "closed", "reset", "idle-timeout", "shutdown", "error", "local".
-const char* to_string(close_reason reason) noexcept;
-
-/// How `server::close` treats output still queued for the connection.
-enum class close_mode {
-  graceful,  ///< send what is queued first (reading stops at once), then close
-  abort,     ///< drop what is queued and close at the end of this loop turn
-};
-
-/// Tuning of a `server`. Every limit is per connection unless said otherwise. Time
-/// limits follow `time_limit`'s rule (`no_timeout`: never; zero: at once).
-struct server_options {
-  /// Connections served at once (0: no limit). At the limit the server stops
-  /// accepting; new clients wait in the listen backlog until a connection ends.
-  std::size_t max_connections = 0;
-  /// A connection with no bytes received or sent for this long is handed to
-  /// `on_idle` (by default: closed with `close_reason::idle_timeout`).
-  time_limit idle_timeout = no_timeout;
-  /// Bytes read from one connection per readiness (one read per loop turn, so a
-  /// fast sender cannot starve the others).
-  std::size_t read_size = 64 * 1024;
-  /// While a connection has more than this many bytes queued for sending, the server
-  /// stops reading from it (backpressure: a client that does not read its replies is
-  /// paused, not buffered without limit). Reading resumes once the queue is empty.
-  std::size_t pause_reading_above = 256 * 1024;
-  /// Hard cap on the bytes queued for one connection: `send` refuses more.
-  std::size_t max_output = 1024 * 1024;
-  /// After accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
-  /// ENOMEM), the listener is left alone this long before trying again (sooner when
-  /// one of our own connections closes): no busy loop, the others keep being served.
-  time_limit accept_retry = std::chrono::milliseconds(250);
-  /// On `stop()`: how long queued output may still be sent before every connection
-  /// is closed.
-  time_limit stop_linger = std::chrono::seconds(1);
-  /// TCP_NODELAY on accepted sockets: output is already coalesced per loop turn.
-  bool no_delay = true;
-};
-
-/// Counters, for monitoring and tests.
-struct server_stats {
-  std::uint64_t accepted = 0;       ///< connections accepted
-  std::uint64_t accept_errors = 0;  ///< failed accept calls (EMFILE, ...)
-  std::uint64_t accept_pauses = 0;  ///< times the listener was paused by errors
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t turns = 0;  ///< loop iterations (each one waited on the poller)
-};
-
-/// A single-threaded, non-blocking TCP server: one thread, one poller, any number of
-/// connections, each with its own output queue, idle timer and optional timer. It
-/// deals in bytes; framing, decoding and replies are the embedder's, through
-/// callbacks, each of which is given the server it belongs to.
+/// A single-threaded, non-blocking TCP server: an `event_loop` with one listener, for
+/// programs that only serve. One thread, one poller, any number of connections, each
+/// with its own output queue, idle timer and optional timer. It deals in bytes;
+/// framing, decoding and replies are the embedder's, through callbacks, each of which
+/// is given the server it belongs to. `loop()` gives the event loop underneath, for
+/// timers, posted work and outbound connections on the same thread.
 ///
 /// Callbacks run on the thread that called `run()`. From inside them (and only from
 /// that thread) the embedder may call `send`, `close`, `pause_reading`,
@@ -180,6 +131,8 @@ class server {
   /// The listener's address (port 0 resolved). Empty endpoint once it is closed.
   endpoint local_endpoint() const noexcept;
   const server_stats& stats() const noexcept;
+  /// The event loop underneath (loop timers, `post`, outbound connects).
+  event_loop& loop() noexcept;
 
  private:
   struct impl;

@@ -1,0 +1,254 @@
+// xsock::event_loop: one thread, one poller, every kind of connection.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "xsock/endpoint.hpp"
+#include "xsock/listener.hpp"
+#include "xsock/stream_socket.hpp"
+#include "xsock/time_limit.hpp"
+
+namespace xsock {
+
+/// Why a connection of an `event_loop` (or a `server`) ended.
+enum class close_reason {
+  closed,        ///< the peer closed (end of stream) and pending output was sent
+  reset,         ///< the peer reset the connection, or a send found it gone
+  idle_timeout,  ///< nothing was received or sent for `loop_options::idle_timeout`
+  shutdown,      ///< `stop()` ended it
+  error,         ///< any other socket error
+  local,         ///< `close(id)` was called
+};
+
+/// "closed", "reset", "idle-timeout", "shutdown", "error", "local".
+const char* to_string(close_reason reason) noexcept;
+
+/// How `close` treats output still queued for the connection.
+enum class close_mode {
+  graceful,  ///< send what is queued first (reading stops at once), then close
+  abort,     ///< drop what is queued and close at the end of this loop turn
+};
+
+/// Tuning of an `event_loop`. Every limit is per connection unless said otherwise.
+/// Time limits follow `time_limit`'s rule (`no_timeout`: never; zero: at once).
+struct loop_options {
+  /// Connections served at once, accepted and outbound together (0: no limit). At the
+  /// limit the loop stops accepting; new clients wait in the listen backlog.
+  std::size_t max_connections = 0;
+  /// A connection with no bytes received or sent for this long is handed to
+  /// `on_idle` (by default: closed with `close_reason::idle_timeout`).
+  time_limit idle_timeout = no_timeout;
+  /// Bytes read from one connection per readiness (one read per loop turn, so a
+  /// fast sender cannot starve the others).
+  std::size_t read_size = 64 * 1024;
+  /// While a connection has more than this many bytes queued for sending, the loop
+  /// stops reading from it (backpressure: a peer that does not read its replies is
+  /// paused, not buffered without limit). Reading resumes once the queue is empty.
+  std::size_t pause_reading_above = 256 * 1024;
+  /// Hard cap on the bytes queued for one connection: `send` refuses more.
+  std::size_t max_output = 1024 * 1024;
+  /// After accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
+  /// ENOMEM), listeners are left alone this long before trying again (sooner when a
+  /// connection closes): no busy loop, the others keep being served.
+  time_limit accept_retry = std::chrono::milliseconds(250);
+  /// On `stop()`: how long queued output may still be sent before every connection
+  /// is closed.
+  time_limit stop_linger = std::chrono::seconds(1);
+  /// Happy Eyeballs (RFC 8305): while an outbound attempt is still pending, the next
+  /// address is tried after this long.
+  time_limit attempt_delay = std::chrono::milliseconds(250);
+  /// TCP_NODELAY on every connection: output is already coalesced per loop turn.
+  bool no_delay = true;
+};
+
+/// Counters, for monitoring and tests.
+struct loop_stats {
+  std::uint64_t accepted = 0;       ///< connections accepted
+  std::uint64_t connected = 0;      ///< outbound connections established
+  std::uint64_t accept_errors = 0;  ///< failed accept calls (EMFILE, ...)
+  std::uint64_t accept_pauses = 0;  ///< times the listeners were paused by errors
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t turns = 0;  ///< loop iterations (each one waited on the poller)
+};
+
+/// How an outbound `connect` ended.
+struct connect_result {
+  /// Empty on success; otherwise the reason (`timed_out`, `connection_refused`,
+  /// `operation_canceled` when the id was closed first, a `resolve_errc`...).
+  std::error_code error;
+  /// The address connected to (success), or the last one tried.
+  endpoint peer;
+  /// On failure, one line naming the host and every address tried with its own
+  /// error: "connect example.com:80: connection refused ([::1]:80: connection
+  /// refused, 127.0.0.1:80: timed out)". Empty on success.
+  std::string message;
+};
+
+/// A single-threaded, non-blocking event loop: one thread, one poller, any number of
+/// listeners, accepted and outbound connections (the same per-connection machinery:
+/// output queue with backpressure, idle timer, timer, end-of-stream reporting), loop
+/// timers, and functions posted by other threads. It deals in bytes; framing and
+/// replies are the embedder's, through callbacks, each given the loop.
+///
+/// Ids are never reused. Connections (accepted, adopted, and outbound: a connect's id
+/// is the id of the connection it becomes) count up from 1; listeners and loop timers
+/// take theirs from a separate range (high bit set), so no two things share an id.
+///
+/// Threads: `run()` runs the loop on the calling thread; callbacks run there. From
+/// that thread the embedder may call everything. From any other thread, only `post`
+/// and `stop` (and `stop` from a signal handler). Several loops may run in several
+/// threads. A callback must not block; an exception it throws leaves `run()`.
+///
+/// Output is queued by `send` and written at the end of the loop turn (several sends
+/// in one turn cost one system call). End of stream is not hang-up: with
+/// `on_end_of_stream` set, a connection whose peer shut down its sending side stays
+/// open for replies until it is closed (or idle for `idle_timeout`); without it the
+/// connection ends once its queued output is sent (`close_reason::closed`).
+class event_loop {
+ public:
+  using id_type = std::uint64_t;
+
+  /// Called for each accepted connection: its id and the peer's address.
+  using accept_handler = std::function<void(event_loop& loop, id_type id, const endpoint& peer)>;
+  /// Called once when an outbound connect ends: on success the connection `id` is
+  /// open and served; on failure `id` is gone.
+  using connect_handler =
+      std::function<void(event_loop& loop, id_type id, const connect_result& result)>;
+  /// A loop timer or a posted function.
+  using task = std::function<void(event_loop& loop)>;
+
+  /// What happens on connections, whatever their origin.
+  struct callbacks {
+    /// Bytes arrived (never empty).
+    std::function<void(event_loop& loop, id_type id, std::string_view bytes)> on_data;
+    /// The peer shut down its sending side: no more data will arrive. The connection
+    /// stays open for `send` until `close(id)` (or the idle timeout); its timer keeps
+    /// running. Not set: the connection ends once its queued output is sent.
+    std::function<void(event_loop& loop, id_type id)> on_end_of_stream;
+    /// The connection is gone (its socket closed, its queued output sent or dropped
+    /// as the reason implies). `ec` carries the socket error for `reset`/`error`.
+    std::function<void(event_loop& loop, id_type id, close_reason reason,
+                       const std::error_code& ec)>
+        on_close;
+    /// The connection was idle for `idle_timeout`. Not set: close it with
+    /// `close_reason::idle_timeout`. Set: the callback decides (if it does not close
+    /// the connection, its idle timer starts again).
+    std::function<void(event_loop& loop, id_type id)> on_idle;
+    /// The connection's timer (`set_timer`) expired.
+    std::function<void(event_loop& loop, id_type id)> on_timer;
+    /// End of every loop turn, right before the loop waits again: the place to
+    /// flush output that the callbacks of this turn produced.
+    std::function<void(event_loop& loop)> on_turn;
+    /// accept failed on a listener (after it was paused when the error was a lack of
+    /// descriptors). For logging; the loop carries on.
+    std::function<void(event_loop& loop, id_type listener, const std::error_code& ec)>
+        on_accept_error;
+  };
+
+  /// Creates the poller and the wake-up channel. Throws `xsock::error`.
+  explicit event_loop(const loop_options& options = {}, callbacks handlers = {});
+  /// As above; reports the failure through `ec`. May throw only `std::bad_alloc`.
+  event_loop(const loop_options& options, callbacks handlers, std::error_code& ec);
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+  /// Closes every socket without calling callbacks; pending name lookups are
+  /// abandoned (their threads finish on their own and find the loop gone).
+  ~event_loop();
+
+  /// Adds a listening socket (made non-blocking here); `on_accept` is called for each
+  /// connection it accepts. Returns the listener's id (`close(id)` stops it).
+  id_type listen(listener&& socket, accept_handler on_accept);
+  id_type listen(listener&& socket, accept_handler on_accept, std::error_code& ec);
+
+  /// Adopts a connected socket (made non-blocking here) as a connection.
+  id_type adopt(stream_socket&& socket);
+  id_type adopt(stream_socket&& socket, std::error_code& ec);
+
+  /// Starts a non-blocking connect; `on_done` reports how it ended (within
+  /// `timeout`, then `timed_out`). Returns the id the connection will have; closing it
+  /// before `on_done` cancels the attempt (`on_done` then reports
+  /// `operation_canceled`). Never blocks, never throws but `std::bad_alloc`.
+  id_type connect(const endpoint& peer, time_limit timeout, connect_handler on_done);
+  /// Happy Eyeballs (RFC 8305) to the first of `candidates` that answers: addresses
+  /// interleaved by family (the first address's family first), a new attempt every
+  /// `attempt_delay` while earlier ones are pending (at once when one fails), the
+  /// first to connect wins and the others are closed; `timeout` is the total budget.
+  id_type connect(const std::vector<endpoint>& candidates, time_limit timeout,
+                  connect_handler on_done);
+  /// Resolves `host` on another thread (getaddrinfo blocks), then as above. A numeric
+  /// host (`::1`, `[::1]`, `127.0.0.1`) is not resolved. On failure the message names
+  /// the host and every address tried.
+  id_type connect(std::string_view host, std::uint16_t port, time_limit timeout,
+                  connect_handler on_done);
+
+  /// Calls `fn` once on the loop thread after `delay` (zero: this turn's end or the
+  /// next). Returns its id; `cancel(id)` or `close(id)` cancels it.
+  id_type after(time_limit delay, task fn);
+  /// Cancels a loop timer; false when it already ran or is unknown.
+  bool cancel(id_type timer) noexcept;
+
+  /// Queues `fn` to run on the loop thread (during the next turn), from any thread.
+  /// Functions posted from one thread run in the order they were posted. May throw
+  /// only `std::bad_alloc`.
+  void post(task fn);
+
+  /// Runs until `stop()`: then stops accepting and reading, lets queued output drain
+  /// for at most `stop_linger`, closes every connection (`on_close` with
+  /// `close_reason::shutdown`), cancels pending connects and returns. Poller failures
+  /// end it with an error. The error_code form throws only what a callback throws.
+  void run();
+  void run(std::error_code& ec);
+
+  /// Asks `run()` to finish. Async-signal-safe and thread-safe; sticky.
+  void stop() noexcept;
+  /// True once `stop()` was called.
+  bool stopping() const noexcept;
+
+  /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
+  /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
+  /// with `no_buffer_space` when the queue would exceed `max_output`, with
+  /// `not_connected` for an unknown connection or one being closed.
+  void send(id_type id, std::string_view bytes);
+  bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
+
+  /// Ends whatever `id` is: a connection (`close_mode::graceful` sends what is queued
+  /// first, `abort` drops it; `on_close` reports `close_reason::local`), a listener
+  /// (stops accepting), a pending connect (cancelled), a loop timer (cancelled).
+  /// Unknown ids are ignored.
+  void close(id_type id, close_mode how = close_mode::graceful) noexcept;
+
+  /// Stops / resumes reading from a connection (the embedder's own backpressure).
+  void pause_reading(id_type id) noexcept;
+  void resume_reading(id_type id) noexcept;
+
+  /// Calls `on_timer(id)` once, `after` from now, replacing an earlier timer of the
+  /// connection. `no_timeout` cancels it.
+  void set_timer(id_type id, time_limit after) noexcept;
+  void cancel_timer(id_type id) noexcept;
+
+  /// Bytes queued for sending (0 for unknown ids).
+  std::size_t output_size(id_type id) const noexcept;
+  /// The peer of a connection (empty endpoint for unknown ids).
+  endpoint peer(id_type id) const noexcept;
+  /// Connections open now (accepted and outbound, not pending connects).
+  std::size_t connection_count() const noexcept;
+  /// A listener's address (port 0 resolved); empty endpoint for unknown ids.
+  endpoint local_endpoint(id_type listener) const noexcept;
+  const loop_stats& stats() const noexcept;
+  const loop_options& options() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace xsock

@@ -1,0 +1,1036 @@
+#include "xsock/event_loop.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <list>
+#include <map>
+#include <mutex>
+#include <new>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "backend.hpp"
+#include "net/accept_policy.hpp"
+#include "net/happy_eyeballs.hpp"
+#include "net/throw.hpp"
+#include "net/timing.hpp"
+#include "xsock/poller.hpp"
+#include "xsock/resolve.hpp"
+
+namespace xsock {
+namespace {
+
+using clock = detail::steady;
+using id_type = event_loop::id_type;
+
+// Accepts per listener readiness: bounded so a connection storm cannot starve the
+// connections already served.
+constexpr int accepts_per_turn = 64;
+// How often pending connects are checked for failure when the poller does not report
+// a failed connect (WSAPoll before Windows 10 2004).
+constexpr auto failed_connect_poll = std::chrono::milliseconds(50);
+
+bool would_block(const std::error_code& ec) noexcept {
+  return ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again;
+}
+
+close_reason reason_for(const std::error_code& ec) noexcept {
+  if (ec == std::errc::connection_reset || ec == std::errc::broken_pipe ||
+      ec == std::errc::connection_aborted)
+    return close_reason::reset;
+  return close_reason::error;
+}
+
+// Where a connection is in its life. Reading happens only while `open`.
+enum class conn_state : std::uint8_t {
+  open,         // reading and writing
+  peer_closed,  // end of stream read; the embedder (on_end_of_stream) still sends
+  draining,     // ending: what is queued is sent, then the connection finishes
+  finished,     // finishes at the end of this turn, queued output dropped
+};
+
+struct connection {
+  id_type id = 0;
+  stream_socket socket;
+  endpoint peer;
+  // Queued output: bytes [out_pos, out.size()) are still to be sent.
+  std::string out;
+  std::size_t out_pos = 0;
+
+  conn_state state = conn_state::open;
+  close_reason reason = close_reason::closed;
+  std::error_code error;
+  readiness interest = readiness::none;
+  bool registered = false;    // in the poller (interest not none)
+  bool dirty = false;         // queued for end_turn
+  bool user_paused = false;   // pause_reading()
+  bool backpressure = false;  // paused because `out` grew past pause_reading_above
+  bool timer_set = false;
+
+  clock::time_point last_active{};
+  std::list<id_type>::iterator idle_pos;
+  clock::time_point timer_at{};
+
+  std::size_t pending() const noexcept { return out.size() - out_pos; }
+  bool finished() const noexcept { return state == conn_state::finished; }
+  // send() is refused once the embedder asked to close, or the connection is ending.
+  bool accepts_output() const noexcept {
+    return state == conn_state::open || state == conn_state::peer_closed ||
+           (state == conn_state::draining && reason == close_reason::closed);
+  }
+  void end(close_reason why, std::error_code ec = {}) noexcept {
+    state = conn_state::finished;
+    reason = why;
+    error = ec;
+  }
+};
+
+struct listen_entry {
+  id_type id = 0;
+  listener socket;
+  event_loop::accept_handler on_accept;
+  bool watched = false;
+};
+
+struct connect_entry {
+  id_type id = 0;
+  event_loop::connect_handler on_done;
+  std::string label;             // "host:port" for messages
+  clock::time_point deadline{};  // of the whole attempt
+  bool resolving = false;
+  std::unique_ptr<detail::happy_eyeballs> engine;
+};
+
+// The name-lookup threads' way back to the loop: they may outlive it.
+struct mailbox {
+  std::mutex mutex;
+  event_loop* loop = nullptr;
+};
+
+}  // namespace
+
+const char* to_string(close_reason reason) noexcept {
+  switch (reason) {
+    case close_reason::closed:
+      return "closed";
+    case close_reason::reset:
+      return "reset";
+    case close_reason::idle_timeout:
+      return "idle-timeout";
+    case close_reason::shutdown:
+      return "shutdown";
+    case close_reason::error:
+      return "error";
+    case close_reason::local:
+      return "local";
+  }
+  return "error";
+}
+
+struct event_loop::impl {
+  impl(event_loop& owner, const loop_options& opts, callbacks cb, std::error_code& ec)
+      : self(owner), loop_poller(ec), options(opts), handlers(std::move(cb)) {
+    if (ec) return;
+    read_buffer.resize(std::max<std::size_t>(options.read_size, 1));
+    box = std::make_shared<mailbox>();
+    box->loop = &owner;
+  }
+
+  ~impl() {
+    if (box) {
+      std::lock_guard<std::mutex> lock(box->mutex);
+      box->loop = nullptr;
+    }
+    // Sockets close with their owners; the poller goes last.
+    for (auto& entry : connects) {
+      if (entry.second->engine) {
+        std::vector<detail::handle_t> closed;
+        forget_handles(*entry.second, closed);
+      }
+    }
+  }
+
+  event_loop& self;
+  poller loop_poller;
+  loop_options options;
+  callbacks handlers;
+  loop_stats stats;
+  std::atomic<bool> stop_requested{false};
+  std::shared_ptr<mailbox> box;
+
+  id_type next_id = 1;
+  // Listeners and loop timers: a range of their own, so connection ids count 1, 2, 3...
+  id_type next_aux_id = (id_type{1} << 63) + 1;
+  std::unordered_map<id_type, std::unique_ptr<connection>> connections;
+  std::map<id_type, std::unique_ptr<listen_entry>> listeners;
+  std::map<id_type, std::unique_ptr<connect_entry>> connects;
+  // Least recently active first: idle expiry looks only at the front.
+  std::list<id_type> idle_order;
+  std::set<std::pair<clock::time_point, id_type>> conn_timers;
+  std::set<std::pair<clock::time_point, id_type>> loop_timers;
+  std::unordered_map<id_type, std::pair<clock::time_point, task>> loop_tasks;
+  // Posted from any thread.
+  std::mutex post_mutex;
+  std::vector<task> posted;
+  std::vector<task> running_posted;
+  // Connections whose output, interest or state changed this turn.
+  std::vector<id_type> dirty;
+  std::vector<id_type> work;
+  std::vector<poller::event> events;
+  std::string read_buffer;
+
+  bool accept_paused_by_error = false;
+  clock::time_point accept_retry_at{};
+
+  connection* find(id_type id) const noexcept {
+    const auto it = connections.find(id);
+    return it == connections.end() ? nullptr : it->second.get();
+  }
+
+  // ---- connections ------------------------------------------------------------
+
+  // Queues `c` for end_turn. Only an allocation failure can lose the entry, and that
+  // merely delays the update to the connection's next event.
+  void mark_dirty(connection& c) noexcept {
+    if (c.dirty) return;
+    try {
+      dirty.push_back(c.id);
+      c.dirty = true;
+    } catch (...) {
+    }
+  }
+
+  void touch(connection& c, clock::time_point now) noexcept {
+    c.last_active = now;
+    idle_order.splice(idle_order.end(), idle_order, c.idle_pos);
+  }
+
+  void cancel_conn_timer(connection& c) noexcept {
+    if (!c.timer_set) return;
+    conn_timers.erase({c.timer_at, c.id});
+    c.timer_set = false;
+  }
+
+  // Interest follows state: read only while open and not paused or stopping; write
+  // while output is queued. A connection interested in nothing is taken out of the
+  // poller altogether, because error/hang-up is reported even for an empty interest
+  // set and would make a level-triggered wait return at once, forever.
+  void update_interest(connection& c) noexcept {
+    if (c.backpressure && c.pending() == 0) c.backpressure = false;
+    readiness want = readiness::none;
+    if (c.state == conn_state::open && !c.user_paused && !c.backpressure && !stop_requested.load())
+      want |= readiness::readable;
+    if (!c.finished() && c.pending() > 0) want |= readiness::writable;
+    if (want == c.interest && c.registered == (want != readiness::none)) return;
+    std::error_code ec;
+    const native_handle_type h = c.socket.native_handle();
+    if (want == readiness::none) {
+      if (c.registered) loop_poller.remove(h, ec);
+      c.registered = false;
+    } else if (!c.registered) {
+      loop_poller.add(h, want, c.id, ec);
+      c.registered = !ec;
+    } else {
+      loop_poller.modify(h, want, ec);
+    }
+    c.interest = want;
+    if (ec && !c.finished()) {
+      c.end(close_reason::error, ec);
+      mark_dirty(c);
+    }
+  }
+
+  // Takes a connected socket in. The caller reports it (on_accept, on_done).
+  connection& add_connection(id_type id, stream_socket&& socket, const endpoint& peer,
+                             clock::time_point now) {
+    auto c = std::make_unique<connection>();
+    c->id = id;
+    c->socket = std::move(socket);
+    c->peer = peer;
+    c->last_active = now;
+    std::error_code ec;
+    c->socket.set_non_blocking(true, ec);
+    if (!ec && options.no_delay) c->socket.set_no_delay(true, ec);
+    idle_order.push_back(id);
+    c->idle_pos = std::prev(idle_order.end());
+    connection& ref = *c;
+    try {
+      connections.emplace(id, std::move(c));
+    } catch (...) {
+      idle_order.pop_back();
+      throw;
+    }
+    update_interest(ref);
+    return ref;
+  }
+
+  void read_some(connection& c, clock::time_point now) {
+    std::error_code ec;
+    const std::size_t n = c.socket.receive(&read_buffer[0], read_buffer.size(), ec);
+    if (ec) {
+      if (would_block(ec)) return;
+      c.end(reason_for(ec), ec);
+    } else if (n == 0) {
+      if (handlers.on_end_of_stream) {
+        c.state = conn_state::peer_closed;
+        mark_dirty(c);
+        handlers.on_end_of_stream(self, c.id);
+        return;
+      }
+      // End of stream: finish once what is queued for the peer is sent.
+      c.state = conn_state::draining;
+      c.reason = close_reason::closed;
+    } else {
+      stats.bytes_received += n;
+      touch(c, now);
+      mark_dirty(c);
+      if (handlers.on_data) handlers.on_data(self, c.id, std::string_view(read_buffer.data(), n));
+      return;
+    }
+    mark_dirty(c);
+  }
+
+  void flush(connection& c, clock::time_point now) {
+    while (c.pending() > 0) {
+      std::error_code ec;
+      const std::size_t n = c.socket.send(c.out.data() + c.out_pos, c.pending(), ec);
+      if (ec) {
+        if (would_block(ec)) break;
+        c.end(reason_for(ec), ec);
+        return;
+      }
+      c.out_pos += n;
+      stats.bytes_sent += n;
+      touch(c, now);
+    }
+    if (c.pending() == 0) {
+      // Gives the memory back: an idle connection keeps no output buffer.
+      std::string().swap(c.out);
+      c.out_pos = 0;
+    }
+  }
+
+  void on_ready(connection& c, readiness ready, clock::time_point now) {
+    if (any(ready & (readiness::writable | readiness::error)) && c.pending() > 0) flush(c, now);
+    if (c.finished()) {
+      mark_dirty(c);
+      return;
+    }
+    if (any(c.interest & readiness::readable) &&
+        any(ready & (readiness::readable | readiness::error)))
+      read_some(c, now);
+    else
+      mark_dirty(c);
+  }
+
+  void finish(connection& c, close_reason reason, std::error_code ec) {
+    const id_type id = c.id;
+    if (c.registered) {
+      std::error_code ignored;
+      loop_poller.remove(c.socket.native_handle(), ignored);
+    }
+    cancel_conn_timer(c);
+    idle_order.erase(c.idle_pos);
+    c.socket.close();
+    connections.erase(id);  // `c` is gone from here on
+    // A descriptor was freed: listeners paused for EMFILE may succeed now.
+    accept_paused_by_error = false;
+    update_listeners(clock::now());
+    if (handlers.on_close) handlers.on_close(self, id, reason, ec);
+  }
+
+  void end_turn(clock::time_point now) {
+    while (!dirty.empty()) {
+      work.clear();
+      work.swap(dirty);
+      for (const id_type id : work) {
+        connection* c = find(id);
+        if (c == nullptr) continue;
+        c->dirty = false;
+        if (!c->finished() && c->pending() > 0) flush(*c, now);
+        if (c->finished() || (c->state == conn_state::draining && c->pending() == 0)) {
+          finish(*c, c->reason, c->error);
+          continue;
+        }
+        update_interest(*c);
+        if (c->finished()) finish(*c, c->reason, c->error);
+      }
+    }
+  }
+
+  // ---- listeners ----------------------------------------------------------------
+
+  bool room_for_more() const noexcept {
+    return options.max_connections == 0 || connections.size() < options.max_connections;
+  }
+
+  void update_listeners(clock::time_point now) {
+    if (accept_paused_by_error && now >= accept_retry_at) accept_paused_by_error = false;
+    const bool want = !stop_requested.load() && !accept_paused_by_error && room_for_more();
+    for (auto& entry : listeners) {
+      listen_entry& l = *entry.second;
+      if (want == l.watched) continue;
+      std::error_code ec;
+      if (want) {
+        loop_poller.add(l.socket.native_handle(), readiness::readable, l.id, ec);
+      } else {
+        loop_poller.remove(l.socket.native_handle(), ec);
+      }
+      l.watched = want && !ec;
+      if (ec && handlers.on_accept_error) handlers.on_accept_error(self, l.id, ec);
+    }
+  }
+
+  void close_listener(id_type id) noexcept {
+    const auto it = listeners.find(id);
+    if (it == listeners.end()) return;
+    if (it->second->watched) {
+      std::error_code ignored;
+      loop_poller.remove(it->second->socket.native_handle(), ignored);
+    }
+    listeners.erase(it);
+  }
+
+  void accept_some(listen_entry& l, clock::time_point now) {
+    const id_type listener_id = l.id;
+    for (int i = 0; i < accepts_per_turn; ++i) {
+      if (!room_for_more()) break;
+      // on_accept may have closed this listener.
+      const auto it = listeners.find(listener_id);
+      if (it == listeners.end()) return;
+      listen_entry& current = *it->second;
+      std::error_code ec;
+      listener::accepted a = current.socket.accept(ec);
+      if (ec) {
+        const detail::accept_outcome outcome = detail::classify_accept_error(ec);
+        if (outcome == detail::accept_outcome::no_connection) break;
+        ++stats.accept_errors;
+        if (outcome == detail::accept_outcome::skip) continue;
+        // Out of descriptors or memory, or a failure we do not understand: retrying
+        // at once would fail again, so listeners are paused for accept_retry instead
+        // of being retried on every turn.
+        accept_paused_by_error = true;
+        accept_retry_at = detail::deadline_after(now, options.accept_retry);
+        ++stats.accept_pauses;
+        update_listeners(now);
+        if (handlers.on_accept_error) handlers.on_accept_error(self, listener_id, ec);
+        return;
+      }
+      const id_type id = next_id++;
+      add_connection(id, std::move(a.socket), a.peer, now);
+      ++stats.accepted;
+      // Copied: the handler may close its own listener.
+      const accept_handler on_accept = current.on_accept;
+      if (on_accept) on_accept(self, id, a.peer);
+    }
+    update_listeners(now);
+  }
+
+  // ---- outbound connects ----------------------------------------------------------
+
+  // Closes the engine's pending sockets and takes them out of the poller.
+  void forget_handles(connect_entry& e, std::vector<detail::handle_t>& closed) noexcept {
+    for (const auto& a : e.engine->pending()) {
+      std::error_code ignored;
+      loop_poller.remove(a.handle, ignored);
+    }
+    e.engine->abandon(closed);
+  }
+
+  void watch(const std::vector<detail::handle_t>& opened, id_type id) noexcept {
+    for (const detail::handle_t h : opened) {
+      std::error_code ignored;
+      loop_poller.add(h, readiness::writable, id, ignored);
+    }
+  }
+
+  void unwatch(const std::vector<detail::handle_t>& closed) noexcept {
+    for (const detail::handle_t h : closed) {
+      std::error_code ignored;
+      loop_poller.remove(h, ignored);
+    }
+  }
+
+  // Reports the end of a connect and forgets it. `result.error` empty: `winner` is
+  // the new connection.
+  void complete(id_type id, connect_result result, stream_socket winner, clock::time_point now) {
+    const auto it = connects.find(id);
+    if (it == connects.end()) return;
+    std::unique_ptr<connect_entry> e = std::move(it->second);
+    connects.erase(it);
+    if (!result.error) {
+      add_connection(id, std::move(winner), result.peer, now);
+      ++stats.connected;
+    }
+    if (e->on_done) e->on_done(self, id, result);
+  }
+
+  void fail_connect(connect_entry& e, std::error_code ec, clock::time_point now) {
+    connect_result result;
+    result.error = ec;
+    std::string tried;
+    if (e.engine) {
+      std::vector<detail::handle_t> closed;
+      forget_handles(e, closed);
+      result.peer = e.engine->last_tried();
+      // One address named by the label already: no list to add.
+      if (e.engine->candidate_count() > 1 || e.label != result.peer.to_string())
+        tried = e.engine->attempts_text();
+    }
+    result.message = "connect " + e.label + ": " + error_text(ec);
+    if (!tried.empty()) result.message += " (" + tried + ")";
+    complete(e.id, std::move(result), stream_socket(), now);
+  }
+
+  // Drives one connect: starts due attempts, takes a winner, reports exhaustion.
+  void advance(connect_entry& e, clock::time_point now) {
+    if (!e.engine) return;
+    std::vector<detail::handle_t> opened;
+    e.engine->start_due(now, opened);
+    watch(opened, e.id);
+    if (e.engine->won()) {
+      std::vector<detail::handle_t> closed;
+      for (const auto& a : e.engine->pending()) {
+        std::error_code ignored;
+        loop_poller.remove(a.handle, ignored);
+      }
+      detail::happy_eyeballs::attempt a = e.engine->take_winner(closed);
+      std::error_code ignored;
+      loop_poller.remove(a.handle, ignored);
+      connect_result result;
+      result.peer = a.where;
+      complete(e.id, std::move(result), stream_socket(a.handle), now);
+      return;
+    }
+    if (e.engine->exhausted()) fail_connect(e, e.engine->failure(), now);
+  }
+
+  id_type start_connect(std::vector<endpoint> candidates, std::string label, time_limit timeout,
+                        connect_handler on_done) {
+    auto e = std::make_unique<connect_entry>();
+    e->id = next_id++;
+    e->on_done = std::move(on_done);
+    e->label = std::move(label);
+    e->deadline = detail::deadline_after(clock::now(), timeout);
+    connect_entry& ref = *e;
+    connects.emplace(ref.id, std::move(e));
+    if (candidates.empty()) {
+      ref.resolving = true;  // the caller resolves and calls resolved()
+      return ref.id;
+    }
+    ref.engine =
+        std::make_unique<detail::happy_eyeballs>(std::move(candidates), options.attempt_delay);
+    // Started on the loop's next turn, so on_done never runs inside connect().
+    return ref.id;
+  }
+
+  void resolved(id_type id, std::vector<endpoint> candidates, std::error_code ec) {
+    const auto it = connects.find(id);
+    if (it == connects.end()) return;  // cancelled meanwhile
+    connect_entry& e = *it->second;
+    e.resolving = false;
+    const clock::time_point now = clock::now();
+    if (ec) {
+      connect_result result;
+      result.error = ec;
+      result.message = "resolve " + e.label + ": " + error_text(ec);
+      complete(id, std::move(result), stream_socket(), now);
+      return;
+    }
+    e.engine =
+        std::make_unique<detail::happy_eyeballs>(std::move(candidates), options.attempt_delay);
+    advance(e, now);
+  }
+
+  void on_connect_ready(connect_entry& e, native_handle_type h, clock::time_point now) {
+    std::vector<detail::handle_t> closed;
+    e.engine->check(h, now, closed);
+    unwatch(closed);
+    advance(e, now);
+  }
+
+  void drive_connects(clock::time_point now) {
+    if (connects.empty()) return;
+    std::vector<id_type> ids;
+    for (const auto& entry : connects)
+      ids.push_back(entry.first);
+    for (const id_type id : ids) {
+      const auto it = connects.find(id);
+      if (it == connects.end()) continue;
+      connect_entry& e = *it->second;
+      if (now >= e.deadline) {
+        fail_connect(e, detail::make_error(std::errc::timed_out), now);
+        continue;
+      }
+      if (!e.engine) continue;
+      if (!detail::poller_reports_failed_connect()) {
+        std::vector<detail::handle_t> closed;
+        e.engine->check_all_failed(now, closed);
+        unwatch(closed);
+      }
+      advance(e, now);
+    }
+  }
+
+  void cancel_connect(id_type id) {
+    const auto it = connects.find(id);
+    if (it == connects.end()) return;
+    fail_connect(*it->second, detail::make_error(std::errc::operation_canceled), clock::now());
+  }
+
+  // ---- timers and posted work ----------------------------------------------------
+
+  void fire_timers(clock::time_point now) {
+    while (!conn_timers.empty() && conn_timers.begin()->first <= now) {
+      const id_type id = conn_timers.begin()->second;
+      conn_timers.erase(conn_timers.begin());
+      connection* c = find(id);
+      if (c == nullptr) continue;
+      c->timer_set = false;
+      if (!c->finished() && handlers.on_timer) handlers.on_timer(self, id);
+    }
+    while (!loop_timers.empty() && loop_timers.begin()->first <= now) {
+      const id_type id = loop_timers.begin()->second;
+      loop_timers.erase(loop_timers.begin());
+      const auto it = loop_tasks.find(id);
+      if (it == loop_tasks.end()) continue;
+      task fn = std::move(it->second.second);
+      loop_tasks.erase(it);
+      if (fn) fn(self);
+    }
+    if (!options.idle_timeout.unlimited()) {
+      while (!idle_order.empty()) {
+        connection* c = find(idle_order.front());
+        if (c == nullptr || detail::deadline_after(c->last_active, options.idle_timeout) > now)
+          break;
+        // Moving it to the back first guarantees the loop ends.
+        touch(*c, now);
+        if (c->finished()) continue;
+        if (handlers.on_idle && c->accepts_output()) {
+          handlers.on_idle(self, c->id);
+          continue;
+        }
+        c->end(close_reason::idle_timeout);
+        mark_dirty(*c);
+      }
+    }
+    if (accept_paused_by_error && now >= accept_retry_at) update_listeners(now);
+  }
+
+  void run_posted() {
+    {
+      std::lock_guard<std::mutex> lock(post_mutex);
+      running_posted.swap(posted);
+    }
+    for (task& fn : running_posted)
+      if (fn) fn(self);
+    running_posted.clear();
+  }
+
+  time_limit next_timeout(clock::time_point now) const {
+    clock::time_point next = clock::time_point::max();
+    if (!conn_timers.empty()) next = std::min(next, conn_timers.begin()->first);
+    if (!loop_timers.empty()) next = std::min(next, loop_timers.begin()->first);
+    if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
+      const connection* c = find(idle_order.front());
+      if (c != nullptr)
+        next = std::min(next, detail::deadline_after(c->last_active, options.idle_timeout));
+    }
+    if (accept_paused_by_error) next = std::min(next, accept_retry_at);
+    for (const auto& entry : connects) {
+      const connect_entry& e = *entry.second;
+      next = std::min(next, e.deadline);
+      if (!e.engine) continue;
+      next = std::min(next, e.engine->next_attempt_at());
+      if (!detail::poller_reports_failed_connect() && !e.engine->pending().empty())
+        next = std::min(next, now + failed_connect_poll);
+    }
+    // Rounded up: waking a little early would make a zero-timeout spin until the
+    // deadline really passes.
+    return detail::remaining(next, now);
+  }
+
+  void shut_down(std::error_code& ec) {
+    stop_requested.store(true);
+    while (!listeners.empty())
+      close_listener(listeners.begin()->first);
+    while (!connects.empty())
+      cancel_connect(connects.begin()->first);
+    // Stop reading everywhere; keep writing what is queued, for stop_linger at most.
+    const clock::time_point deadline = detail::deadline_after(clock::now(), options.stop_linger);
+    for (auto& entry : connections) {
+      connection& c = *entry.second;
+      if (!c.finished() && c.pending() > 0) flush(c, clock::now());
+      update_interest(c);
+    }
+    for (;;) {
+      bool waiting = false;
+      for (auto& entry : connections) {
+        const connection& c = *entry.second;
+        if (!c.finished() && c.pending() > 0) waiting = true;
+      }
+      const clock::time_point now = clock::now();
+      if (!waiting || now >= deadline) break;
+      loop_poller.wait(events, detail::remaining(deadline, now), ec);
+      if (ec) break;
+      for (const poller::event& ev : events) {
+        connection* c = find(ev.tag);
+        if (c == nullptr || c->finished()) continue;
+        flush(*c, clock::now());
+        update_interest(*c);
+      }
+    }
+    while (!connections.empty()) {
+      connection& c = *connections.begin()->second;
+      if (c.finished()) {
+        finish(c, c.reason, c.error);
+      } else {
+        finish(c, close_reason::shutdown, {});
+      }
+    }
+    dirty.clear();
+    loop_timers.clear();
+    loop_tasks.clear();
+    if (handlers.on_turn) handlers.on_turn(self);
+  }
+};
+
+// ---- event_loop -------------------------------------------------------------------
+
+event_loop::event_loop(const loop_options& options, callbacks handlers) {
+  std::error_code ec;
+  impl_ = std::make_unique<impl>(*this, options, std::move(handlers), ec);
+  if (ec) detail::throw_error(ec, "create event loop");
+}
+
+event_loop::event_loop(const loop_options& options, callbacks handlers, std::error_code& ec)
+    : impl_(std::make_unique<impl>(*this, options, std::move(handlers), ec)) {}
+
+event_loop::~event_loop() = default;
+
+event_loop::id_type event_loop::listen(listener&& socket, accept_handler on_accept,
+                                       std::error_code& ec) {
+  ec.clear();
+  if (!socket.is_open()) {
+    ec = detail::make_error(std::errc::bad_file_descriptor);
+    return 0;
+  }
+  socket.set_non_blocking(true, ec);
+  if (ec) return 0;
+  auto entry = std::make_unique<listen_entry>();
+  entry->id = impl_->next_aux_id++;
+  entry->socket = std::move(socket);
+  entry->on_accept = std::move(on_accept);
+  const id_type id = entry->id;
+  impl_->listeners.emplace(id, std::move(entry));
+  impl_->update_listeners(clock::now());
+  return id;
+}
+
+event_loop::id_type event_loop::listen(listener&& socket, accept_handler on_accept) {
+  std::error_code ec;
+  const id_type id = listen(std::move(socket), std::move(on_accept), ec);
+  if (ec) detail::throw_error(ec, "listen");
+  return id;
+}
+
+event_loop::id_type event_loop::adopt(stream_socket&& socket, std::error_code& ec) {
+  ec.clear();
+  if (!socket.is_open()) {
+    ec = detail::make_error(std::errc::bad_file_descriptor);
+    return 0;
+  }
+  std::error_code ignored;
+  const endpoint peer = socket.peer_endpoint(ignored);
+  const id_type id = impl_->next_id++;
+  impl_->add_connection(id, std::move(socket), peer, clock::now());
+  return id;
+}
+
+event_loop::id_type event_loop::adopt(stream_socket&& socket) {
+  std::error_code ec;
+  const id_type id = adopt(std::move(socket), ec);
+  if (ec) detail::throw_error(ec, "adopt");
+  return id;
+}
+
+event_loop::id_type event_loop::connect(const endpoint& peer, time_limit timeout,
+                                        connect_handler on_done) {
+  return impl_->start_connect({peer}, peer.to_string(), timeout, std::move(on_done));
+}
+
+event_loop::id_type event_loop::connect(const std::vector<endpoint>& candidates, time_limit timeout,
+                                        connect_handler on_done) {
+  std::string label;
+  for (const endpoint& ep : candidates) {
+    if (!label.empty()) label += ", ";
+    label += ep.to_string();
+  }
+  if (candidates.empty()) {
+    // Nothing to try: reported on the next turn like any other failure.
+    const id_type id = impl_->start_connect({}, "(no address)", timeout, std::move(on_done));
+    post([id](event_loop& loop) {
+      loop.impl_->resolved(id, {}, detail::make_error(std::errc::invalid_argument));
+    });
+    return id;
+  }
+  return impl_->start_connect(candidates, std::move(label), timeout, std::move(on_done));
+}
+
+event_loop::id_type event_loop::connect(std::string_view host, std::uint16_t port,
+                                        time_limit timeout, connect_handler on_done) {
+  std::string label = detail::host_label(host, port);
+  // A numeric address (bracketed or not) needs no lookup.
+  std::string_view bare = host;
+  if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']')
+    bare = bare.substr(1, bare.size() - 2);
+  std::error_code parse_ec;
+  const endpoint numeric = endpoint::from_address(bare, port, parse_ec);
+  if (!parse_ec)
+    return impl_->start_connect({numeric}, std::move(label), timeout, std::move(on_done));
+
+  const id_type id = impl_->start_connect({}, std::move(label), timeout, std::move(on_done));
+  std::shared_ptr<mailbox> box = impl_->box;
+  std::string host_copy(bare);
+  try {
+    std::thread([box, id, host_copy, port] {
+      std::error_code ec;
+      std::vector<endpoint> found;
+      try {
+        found = resolve(host_copy, std::to_string(port), ec);
+      } catch (const std::bad_alloc&) {
+        ec = detail::make_error(std::errc::not_enough_memory);
+      }
+      std::lock_guard<std::mutex> lock(box->mutex);
+      if (box->loop == nullptr) return;
+      try {
+        box->loop->post([id, found = std::move(found), ec](event_loop& loop) mutable {
+          loop.impl_->resolved(id, std::move(found), ec);
+        });
+      } catch (...) {
+      }
+    }).detach();
+  } catch (const std::system_error& e) {
+    // No thread to be had: report it like a failed lookup, on the next turn.
+    const std::error_code ec = e.code();
+    post([id, ec](event_loop& loop) { loop.impl_->resolved(id, {}, ec); });
+  }
+  return id;
+}
+
+event_loop::id_type event_loop::after(time_limit delay, task fn) {
+  const id_type id = impl_->next_aux_id++;
+  const clock::time_point at =
+      delay.unlimited() ? clock::time_point::max() : detail::deadline_after(clock::now(), delay);
+  if (at == clock::time_point::max()) return id;  // never: nothing to schedule
+  impl_->loop_tasks.emplace(id, std::make_pair(at, std::move(fn)));
+  try {
+    impl_->loop_timers.emplace(at, id);
+  } catch (...) {
+    impl_->loop_tasks.erase(id);
+    throw;
+  }
+  return id;
+}
+
+bool event_loop::cancel(id_type timer) noexcept {
+  const auto it = impl_->loop_tasks.find(timer);
+  if (it == impl_->loop_tasks.end()) return false;
+  impl_->loop_timers.erase({it->second.first, timer});
+  impl_->loop_tasks.erase(it);
+  return true;
+}
+
+void event_loop::post(task fn) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->post_mutex);
+    impl_->posted.push_back(std::move(fn));
+  }
+  impl_->loop_poller.wake();
+}
+
+void event_loop::stop() noexcept {
+  impl_->stop_requested.store(true);
+  impl_->loop_poller.wake();
+}
+
+bool event_loop::stopping() const noexcept {
+  return impl_->stop_requested.load();
+}
+
+void event_loop::send(id_type id, std::string_view bytes) {
+  std::error_code ec;
+  send(id, bytes, ec);
+  if (ec) detail::throw_error(ec, "send to connection", std::to_string(id));
+}
+
+bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) noexcept {
+  ec.clear();
+  connection* c = impl_->find(id);
+  if (c == nullptr || !c->accepts_output()) {
+    ec = std::make_error_code(std::errc::not_connected);
+    return false;
+  }
+  if (c->pending() + bytes.size() > impl_->options.max_output) {
+    ec = std::make_error_code(std::errc::no_buffer_space);
+    return false;
+  }
+  try {
+    // Compact before growing: the sent prefix is dead weight.
+    if (c->out_pos > 0) {
+      c->out.erase(0, c->out_pos);
+      c->out_pos = 0;
+    }
+    c->out.append(bytes.data(), bytes.size());
+    if (c->pending() > impl_->options.pause_reading_above) c->backpressure = true;
+    impl_->mark_dirty(*c);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return false;
+  }
+  return true;
+}
+
+void event_loop::close(id_type id, close_mode how) noexcept {
+  if (connection* c = impl_->find(id)) {
+    if (c->finished()) return;
+    if (how == close_mode::abort) {
+      c->end(close_reason::local);
+    } else if (c->state != conn_state::draining || c->reason != close_reason::local) {
+      c->state = conn_state::draining;
+      c->reason = close_reason::local;
+    }
+    impl_->mark_dirty(*c);
+    return;
+  }
+  if (impl_->listeners.count(id) != 0) {
+    impl_->close_listener(id);
+    return;
+  }
+  if (impl_->connects.count(id) != 0) {
+    try {
+      impl_->cancel_connect(id);
+    } catch (...) {
+      // on_done threw: dropped here, close() promises not to throw.
+    }
+    return;
+  }
+  cancel(id);
+}
+
+void event_loop::pause_reading(id_type id) noexcept {
+  if (connection* c = impl_->find(id)) {
+    c->user_paused = true;
+    impl_->update_interest(*c);
+  }
+}
+
+void event_loop::resume_reading(id_type id) noexcept {
+  if (connection* c = impl_->find(id)) {
+    c->user_paused = false;
+    impl_->update_interest(*c);
+  }
+}
+
+void event_loop::set_timer(id_type id, time_limit after) noexcept {
+  connection* c = impl_->find(id);
+  if (c == nullptr) return;
+  impl_->cancel_conn_timer(*c);
+  const clock::time_point at = detail::deadline_after(clock::now(), after);
+  if (at == clock::time_point::max()) return;  // never: nothing to schedule
+  try {
+    impl_->conn_timers.emplace(at, id);
+    c->timer_at = at;
+    c->timer_set = true;
+  } catch (...) {
+  }
+}
+
+void event_loop::cancel_timer(id_type id) noexcept {
+  if (connection* c = impl_->find(id)) impl_->cancel_conn_timer(*c);
+}
+
+std::size_t event_loop::output_size(id_type id) const noexcept {
+  const connection* c = impl_->find(id);
+  return c == nullptr ? 0 : c->pending();
+}
+
+endpoint event_loop::peer(id_type id) const noexcept {
+  const connection* c = impl_->find(id);
+  return c == nullptr ? endpoint{} : c->peer;
+}
+
+std::size_t event_loop::connection_count() const noexcept {
+  return impl_->connections.size();
+}
+
+endpoint event_loop::local_endpoint(id_type listener) const noexcept {
+  const auto it = impl_->listeners.find(listener);
+  if (it == impl_->listeners.end()) return endpoint{};
+  std::error_code ec;
+  return it->second->socket.local_endpoint(ec);
+}
+
+const loop_stats& event_loop::stats() const noexcept {
+  return impl_->stats;
+}
+
+const loop_options& event_loop::options() const noexcept {
+  return impl_->options;
+}
+
+void event_loop::run() {
+  std::error_code ec;
+  run(ec);
+  if (ec) detail::throw_error(ec, "event loop");
+}
+
+void event_loop::run(std::error_code& ec) {
+  ec.clear();
+  impl& m = *impl_;
+  if (!m.loop_poller.is_open()) {
+    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return;
+  }
+  m.update_listeners(clock::now());
+  // Work queued before run() (connects, posts) starts on the first turn.
+  bool first = true;
+  while (!m.stop_requested.load()) {
+    if (!first) {
+      m.loop_poller.wait(m.events, m.next_timeout(clock::now()), ec);
+      if (ec) break;
+    } else {
+      m.events.clear();
+    }
+    first = false;
+    ++m.stats.turns;
+    const clock::time_point now = clock::now();
+    for (const poller::event& ev : m.events) {
+      if (connection* c = m.find(ev.tag)) {
+        if (!c->finished()) m.on_ready(*c, ev.ready, now);
+        continue;
+      }
+      const auto l = m.listeners.find(ev.tag);
+      if (l != m.listeners.end()) {
+        if (l->second->watched) m.accept_some(*l->second, now);
+        continue;
+      }
+      const auto k = m.connects.find(ev.tag);
+      if (k != m.connects.end() && k->second->engine)
+        m.on_connect_ready(*k->second, ev.handle, now);
+    }
+    m.run_posted();
+    m.drive_connects(clock::now());
+    m.fire_timers(clock::now());
+    m.end_turn(clock::now());
+    if (m.handlers.on_turn) m.handlers.on_turn(*this);
+  }
+  std::error_code ignored;
+  m.shut_down(ignored);
+}
+
+}  // namespace xsock
