@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "xsock/endpoint.hpp"
 #include "xsock/native_handle.hpp"
@@ -43,14 +44,23 @@ class stream_socket {
   void connect(const endpoint& peer, std::error_code& ec) noexcept;
   void connect(const endpoint& peer, time_limit timeout, std::error_code& ec) noexcept;
 
-  /// Resolves `host` (a name or a numeric address, without brackets or NUL bytes; an
-  /// empty host is refused with `invalid_argument`) and tries each address in order
-  /// until one connects. The timeout applies to each attempt. On failure the error is
-  /// the last attempt's, and the message names the host, the port and the last address
-  /// tried. The error_code form may throw only `std::bad_alloc`.
+  /// Resolves `host` (a name or a numeric address, without NUL bytes; an empty host is
+  /// refused with `invalid_argument`) and connects to the first address that answers,
+  /// by Happy Eyeballs (RFC 8305): addresses interleaved by family, a new attempt every
+  /// 250 ms while earlier ones are still pending, the first to connect wins. `timeout`
+  /// is the budget for all of it, not per address. On failure the message names the
+  /// host and every address tried with its error. The error_code form may throw only
+  /// `std::bad_alloc`.
   void connect(std::string_view host, std::uint16_t port, time_limit timeout = no_timeout);
   void connect(std::string_view host, std::uint16_t port, std::error_code& ec);
   void connect(std::string_view host, std::uint16_t port, time_limit timeout, std::error_code& ec);
+
+  /// Connects to the first of `candidates` that answers, by the same Happy Eyeballs
+  /// race (interleaved by family, the first address's family first); `timeout` is the
+  /// budget for all of them. An empty list fails with `invalid_argument`. The
+  /// error_code form may throw only `std::bad_alloc`.
+  void connect(const std::vector<endpoint>& candidates, time_limit timeout = no_timeout);
+  void connect(const std::vector<endpoint>& candidates, time_limit timeout, std::error_code& ec);
 
   /// Sends some of the bytes; returns how many were sent (may be fewer than `size`).
   std::size_t send(const void* data, std::size_t size);
@@ -133,6 +143,8 @@ class stream_socket {
   // Throws xsock::error for `ec`, naming `operation` and the peer: called only after a
   // failure, so the success path builds no text.
   [[noreturn]] void fail(const std::error_code& ec, const char* operation) const;
+  // Takes a handle connected to `peer` (by Happy Eyeballs).
+  void adopt_connected(native_handle_type h, const endpoint& peer) noexcept;
 
   native_handle_type handle_ = invalid_handle;
   bool non_blocking_ = false;

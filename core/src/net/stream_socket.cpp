@@ -1,11 +1,15 @@
 #include "xsock/stream_socket.hpp"
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "backend.hpp"
+#include "net/happy_eyeballs.hpp"
 #include "net/throw.hpp"
 #include "net/timing.hpp"
+#include "xsock/poller.hpp"
 #include "xsock/resolve.hpp"
 
 namespace xsock {
@@ -103,30 +107,95 @@ void stream_socket::connect(const endpoint& peer, time_limit timeout) {
 
 namespace {
 
-// Tries each resolved address in turn; `last` receives the last address tried.
+// Happy Eyeballs over `candidates` with one poller, until `deadline` for all of them.
+// With several addresses the winner comes back in `won` (blocking again) for the
+// caller to take; with one, `s` connects it itself. On failure `tried` lists every
+// address with its error.
+void race(stream_socket& s, const std::vector<endpoint>& candidates,
+          detail::steady::time_point deadline, endpoint& last, std::string& tried,
+          detail::handle_t& won, std::error_code& ec) {
+  won = invalid_handle;
+  if (candidates.empty()) {
+    ec = detail::make_error(std::errc::invalid_argument);
+    return;
+  }
+  if (candidates.size() == 1) {
+    last = candidates.front();
+    s.connect(last, detail::remaining(deadline, detail::steady::now()), ec);
+    return;
+  }
+  poller watch(ec);
+  if (ec) return;
+  detail::happy_eyeballs engine(candidates, std::chrono::milliseconds(250));
+  std::vector<poller::event> events;
+  std::vector<detail::handle_t> changed;
+  for (;;) {
+    auto now = detail::steady::now();
+    changed.clear();
+    engine.start_due(now, changed);
+    for (const detail::handle_t h : changed)
+      watch.add(h, readiness::writable, 0, ec);
+    if (engine.won() || engine.exhausted() || now >= deadline) break;
+    auto wake_at = std::min(deadline, engine.next_attempt_at());
+    if (!detail::poller_reports_failed_connect())
+      wake_at = std::min(wake_at, now + std::chrono::milliseconds(50));
+    watch.wait(events, detail::remaining(wake_at, now), ec);
+    if (ec) break;
+    now = detail::steady::now();
+    changed.clear();
+    for (const poller::event& e : events)
+      engine.check(e.handle, now, changed);
+    if (!detail::poller_reports_failed_connect()) engine.check_all_failed(now, changed);
+    for (const detail::handle_t h : changed)
+      watch.remove(h, ec);
+    ec.clear();
+  }
+  // Forgotten by the poller before the engine closes them.
+  for (const auto& a : engine.pending()) {
+    std::error_code ignored;
+    watch.remove(a.handle, ignored);
+  }
+  if (engine.won()) {
+    changed.clear();
+    const auto winner = engine.take_winner(changed);
+    std::error_code ignored;
+    watch.remove(winner.handle, ignored);
+    last = winner.where;
+    detail::set_non_blocking(winner.handle, false, ec);
+    if (ec) {
+      detail::close_handle(winner.handle);
+      return;
+    }
+    won = winner.handle;
+    return;
+  }
+  changed.clear();
+  engine.abandon(changed);
+  last = engine.last_tried();
+  tried = engine.attempts_text();
+  if (!ec) ec = engine.failure();
+}
+
 void connect_by_name(stream_socket& s, std::string_view host, std::uint16_t port,
-                     time_limit timeout, endpoint& last, bool& resolved, std::error_code& ec) {
+                     time_limit timeout, endpoint& last, bool& resolved, std::string& tried,
+                     detail::handle_t& won, std::error_code& ec) {
+  won = invalid_handle;
   resolved = false;
+  const auto deadline = detail::deadline_after(detail::steady::now(), timeout);
   const auto candidates = resolve(host, std::to_string(port), ec);
   if (ec) return;
   resolved = true;
-  for (const auto& candidate : candidates) {
-    last = candidate;
-    s.connect(candidate, timeout, ec);
-    if (!ec) return;
-  }
+  race(s, candidates, deadline, last, tried, won, ec);
 }
 
 [[noreturn]] void throw_connect_failure(const std::error_code& ec, std::string_view host,
-                                        std::uint16_t port, bool resolved, const endpoint& last) {
-  const std::string port_text = std::to_string(port);
-  std::string named = host.empty() ? std::string("\"\"") : detail::printable(host);
-  if (named.find(':') != std::string::npos) named = "[" + named + "]";
-  named += ":" + port_text;
+                                        std::uint16_t port, bool resolved, const endpoint& last,
+                                        const std::string& tried) {
+  const std::string named = detail::host_label(host, port);
   if (!resolved) detail::throw_error(ec, "resolve", named);
-  const std::string tried = last.to_string();
-  if (named == tried) detail::throw_error(ec, "connect", tried);
-  detail::throw_error(ec, "connect", named + " (" + tried + ")");
+  if (!tried.empty()) detail::throw_error(ec, "connect", named + " (" + tried + ")");
+  if (named == last.to_string()) detail::throw_error(ec, "connect", named);
+  detail::throw_error(ec, "connect", named + " (" + last.to_string() + ")");
 }
 
 }  // namespace
@@ -137,17 +206,70 @@ void stream_socket::connect(std::string_view host, std::uint16_t port, std::erro
 
 void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout,
                             std::error_code& ec) {
+  close();
   endpoint last;
   bool resolved = false;
-  connect_by_name(*this, host, port, timeout, last, resolved, ec);
+  std::string tried;
+  detail::handle_t won = invalid_handle;
+  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  if (ec) close();
+  if (won != invalid_handle) adopt_connected(won, last);
 }
 
 void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
+  close();
   std::error_code ec;
   endpoint last;
   bool resolved = false;
-  connect_by_name(*this, host, port, timeout, last, resolved, ec);
-  if (ec) throw_connect_failure(ec, host, port, resolved, last);
+  std::string tried;
+  detail::handle_t won = invalid_handle;
+  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  if (ec) {
+    close();
+    throw_connect_failure(ec, host, port, resolved, last, tried);
+  }
+  if (won != invalid_handle) adopt_connected(won, last);
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout,
+                            std::error_code& ec) {
+  close();
+  endpoint last;
+  std::string tried;
+  detail::handle_t won = invalid_handle;
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
+       ec);
+  if (ec) close();
+  if (won != invalid_handle) adopt_connected(won, last);
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout) {
+  close();
+  std::error_code ec;
+  endpoint last;
+  std::string tried;
+  detail::handle_t won = invalid_handle;
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
+       ec);
+  if (ec) {
+    close();
+    std::string what;
+    for (const endpoint& ep : candidates) {
+      if (!what.empty()) what += ", ";
+      what += ep.to_string();
+    }
+    if (what.empty()) what = "(no address)";
+    if (!tried.empty() && candidates.size() > 1) what += " (" + tried + ")";
+    detail::throw_error(ec, "connect", what);
+  }
+  if (won != invalid_handle) adopt_connected(won, last);
+}
+
+void stream_socket::adopt_connected(native_handle_type h, const endpoint& peer) noexcept {
+  close();
+  handle_ = h;
+  has_remote_ = true;
+  remote_ = peer;
 }
 
 // ---- data transfer ----------------------------------------------------------------
