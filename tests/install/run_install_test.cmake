@@ -8,7 +8,7 @@
 #   pkg_config      cmake --install, prefix moved; plain compiler command lines from
 #                   pkg-config --cflags --libs xsock (and xsock-text)
 #   deb             cpack -G DEB; dpkg-deb -x into a scratch root; its contents, the
-#                   tools' --version and the consumer against that root
+#                   tools' --version and the consumer (find_package) against that root
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -83,16 +83,6 @@ function(build_and_run_consumer name with_text)
   message(STATUS "${name}: built and ran")
 endfunction()
 
-# The package as installed by `cmake --install`, used three ways.
-function(check_find_package prefix with_text)
-  configure_consumer(plain ${prefix} -DWITH_TEXT=${with_text})
-  build_and_run_consumer(plain ${with_text})
-  # ICU made unfindable: COMPONENTS net must not look for it.
-  configure_consumer(net_without_icu ${prefix} HIDE_ICU -DXSOCK_COMPONENTS=net
-                     -DXSOCK_REQUIRE_VERSION=${VERSION})
-  build_and_run_consumer(net_without_icu FALSE)
-endfunction()
-
 string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ "${VERSION}")
 math(EXPR next_minor "${CMAKE_MATCH_2} + 1")
 set(incompatible_version "${CMAKE_MATCH_1}.${next_minor}")
@@ -105,7 +95,12 @@ if(MODE STREQUAL "find_package")
   if(NOT targets MATCHES "INTERFACE_INCLUDE_DIRECTORIES \"\\\${_IMPORT_PREFIX}/${INCLUDEDIR}\"\n")
     message(FATAL_ERROR "xsock::net's installed include directory is not <prefix>/${INCLUDEDIR}:\n${targets}")
   endif()
-  check_find_package(${prefix} ${WITH_TEXT})
+  configure_consumer(plain ${prefix} -DWITH_TEXT=${WITH_TEXT})
+  build_and_run_consumer(plain ${WITH_TEXT})
+  # ICU made unfindable: COMPONENTS net must not look for it.
+  configure_consumer(net_without_icu ${prefix} HIDE_ICU -DXSOCK_COMPONENTS=net
+                     -DXSOCK_REQUIRE_VERSION=${VERSION})
+  build_and_run_consumer(net_without_icu FALSE)
   if(WITH_TEXT)
     # Also proves HIDE_ICU hides it.
     configure_consumer(text_without_icu ${prefix} HIDE_ICU FAIL "component text needs ICU"
@@ -212,7 +207,9 @@ elseif(MODE STREQUAL "deb")
       endif()
     endforeach()
   endif()
-  check_find_package(${usr} ${WITH_TEXT})
+  # As a user of the package writes it; the variants are install.find_package's.
+  configure_consumer(plain ${usr} -DWITH_TEXT=${WITH_TEXT})
+  build_and_run_consumer(plain ${WITH_TEXT})
 
 else()
   message(FATAL_ERROR "run_install_test.cmake: unknown MODE '${MODE}'")
