@@ -39,6 +39,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xsock-config.cmake
 # pkg-config: xsock.pc is the net library, xsock-text.pc the text library (and ICU).
 # Paths are relative to the .pc file, so an unpacked .deb or a moved prefix works.
 file(RELATIVE_PATH XSOCK_PC_PREFIX_FROM_PCDIR /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" XSOCK_PC_PREFIX_FROM_PCDIR "${XSOCK_PC_PREFIX_FROM_PCDIR}")
 set(xsock_pc_system_libs "")
 if(WIN32)
   set(xsock_pc_system_libs "-lws2_32")
