@@ -1,24 +1,68 @@
-include(GNUInstallDirs)
+# Install rules: the libraries, headers, the CMake package (components net and text)
+# and pkg-config files. GNUInstallDirs is included by the top-level CMakeLists.txt.
 include(CMakePackageConfigHelpers)
 
-set(_xsock_targets xsock_net)
-if(TARGET xsock_text)
-  list(APPEND _xsock_targets xsock_text)
-endif()
+set(XSOCK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/xsock)
 
-install(TARGETS ${_xsock_targets} EXPORT xsock-targets
+# One export set per component, so a net-only consumer never loads the text targets
+# (whose static library names ICU::uc, which it need not have).
+install(TARGETS xsock_net EXPORT xsock-net-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(EXPORT xsock-net-targets NAMESPACE xsock:: FILE xsock-net-targets.cmake
+        DESTINATION ${XSOCK_CMAKE_DIR})
+set(XSOCK_COMPONENTS net)
+if(TARGET xsock_text)
+  install(TARGETS xsock_text EXPORT xsock-text-targets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(EXPORT xsock-text-targets NAMESPACE xsock:: FILE xsock-text-targets.cmake
+          DESTINATION ${XSOCK_CMAKE_DIR})
+  list(APPEND XSOCK_COMPONENTS text)
+endif()
+
+# All headers: the text ones only declare, so they do no harm without the library.
 install(DIRECTORY core/include/xsock DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(EXPORT xsock-targets NAMESPACE xsock:: FILE xsock-targets.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsock)
+
 configure_package_config_file(cmake/xsock-config.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/xsock-config.cmake
-  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsock)
+  INSTALL_DESTINATION ${XSOCK_CMAKE_DIR})
+# 0.x: a minor version may break the API, so 0.1 accepts 0.1.y only.
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/xsock-config-version.cmake
-  COMPATIBILITY SameMinorVersion)
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xsock-config.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/xsock-config-version.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/xsock)
+        DESTINATION ${XSOCK_CMAKE_DIR})
+
+# pkg-config: xsock.pc is the net library, xsock-text.pc the text library (and ICU).
+# Paths are relative to the .pc file, so an unpacked .deb or a moved prefix works.
+file(RELATIVE_PATH XSOCK_PC_PREFIX_FROM_PCDIR /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" XSOCK_PC_PREFIX_FROM_PCDIR "${XSOCK_PC_PREFIX_FROM_PCDIR}")
+# System libraries xsock::net links (ws2_32 ... on Windows), as -l flags.
+set(xsock_pc_system_libs "")
+get_target_property(xsock_net_links xsock_net INTERFACE_LINK_LIBRARIES)
+foreach(library IN LISTS xsock_net_links)
+  if(library MATCHES "^[A-Za-z0-9_]+$")
+    string(APPEND xsock_pc_system_libs " -l${library}")
+  endif()
+endforeach()
+get_target_property(xsock_net_type xsock_net TYPE)
+if(xsock_net_type STREQUAL "STATIC_LIBRARY")
+  # A static library's dependencies are the consumer's to link.
+  set(XSOCK_PC_NET_LIBS "Libs: -L\${libdir} -lxsock_net${xsock_pc_system_libs}")
+  set(XSOCK_PC_TEXT_REQUIRES "Requires: icu-uc")
+else()
+  set(XSOCK_PC_NET_LIBS "Libs: -L\${libdir} -lxsock_net\nLibs.private:${xsock_pc_system_libs}")
+  set(XSOCK_PC_TEXT_REQUIRES "Requires.private: icu-uc")
+endif()
+string(STRIP "${XSOCK_PC_NET_LIBS}" XSOCK_PC_NET_LIBS)
+configure_file(cmake/xsock.pc.in ${CMAKE_CURRENT_BINARY_DIR}/xsock.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xsock.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(TARGET xsock_text)
+  configure_file(cmake/xsock-text.pc.in ${CMAKE_CURRENT_BINARY_DIR}/xsock-text.pc @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xsock-text.pc
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -1,4 +1,12 @@
 # xsock_set_warnings(target): the project's warning level, errors when asked.
+#
+# XSOCK_STRICT_WARNINGS adds what MSVC's /W4 reports and GCC/clang's -Wall -Wextra do
+# not: narrowing (C4244, C4267 ~ -Wconversion), signed/unsigned mixing (C4245, C4389 ~
+# -Wsign-conversion) and shadowing (C4456-C4459 ~ -Wshadow). With
+# XSOCK_WARNINGS_AS_ERRORS they are errors like the rest. Intended narrowings take an
+# explicit cast. The `clang-libcxx-strict` preset turns it on.
+option(XSOCK_STRICT_WARNINGS "Also warn on narrowing, sign conversion and shadowing (MSVC /W4's set)" OFF)
+
 function(xsock_set_warnings target)
   if(MSVC)
     target_compile_options(${target} PRIVATE /W4 /permissive- /utf-8)
@@ -7,6 +15,9 @@ function(xsock_set_warnings target)
     endif()
   else()
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+    if(XSOCK_STRICT_WARNINGS)
+      target_compile_options(${target} PRIVATE -Wconversion -Wsign-conversion -Wshadow)
+    endif()
     if(XSOCK_WARNINGS_AS_ERRORS)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -4,14 +4,19 @@
 #   scripts/install-deps.sh           build + test dependencies
 #   scripts/install-deps.sh --bench   also Google Benchmark
 #   scripts/install-deps.sh --fuzz    also clang and its libFuzzer runtime
+#   scripts/install-deps.sh --libcxx  also clang, libc++ and GoogleTest's sources (the
+#                                     clang-libcxx preset builds GoogleTest with libc++)
+#   scripts/install-deps.sh --docs    also Doxygen (the xsock_docs target)
 set -euo pipefail
 
-packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3)
+packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libbenchmark-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (use --bench or --fuzz)" >&2; exit 2 ;;
+    --libcxx) packages+=(clang libc++-dev libc++abi-dev googletest) ;;
+    --docs) packages+=(doxygen) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (use --bench, --fuzz, --libcxx or --docs)" >&2; exit 2 ;;
   esac
 done
 
