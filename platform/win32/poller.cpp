@@ -94,6 +94,8 @@ using nt_status = LONG;
 constexpr nt_status status_success = 0;
 constexpr nt_status status_pending = 0x103;
 constexpr nt_status status_cancelled = static_cast<nt_status>(0xC0000120L);
+constexpr nt_status status_invalid_handle = static_cast<nt_status>(0xC0000008L);
+constexpr nt_status status_object_type_mismatch = static_cast<nt_status>(0xC0000024L);
 constexpr ULONG ioctl_afd_poll = 0x00012024;
 
 // AFD_POLL_* event bits.
@@ -457,8 +459,7 @@ class afd_poller final : public poller_state {
       return;
     }
     for (;;) {
-      issue_polls(out, ec);
-      if (ec) return;
+      issue_polls(out);
       // A closed socket is reported on every wait while it stays registered (as
       // poll() reports POLLNVAL): no point in sleeping then.
       const DWORD wait_ms = out.empty() ? remaining_ms(limited, deadline) : 0;
@@ -506,7 +507,7 @@ class afd_poller final : public poller_state {
     return true;
   }
 
-  // Reports a closed socket (again, until it is removed), when there is room.
+  // Reports a socket whose poll failed or ended with its close, when there is room.
   static void report_closed(const afd_socket* s, std::vector<poller_ready>& out) noexcept {
     if (out.size() < out.capacity())
       out.push_back(poller_ready{static_cast<handle_t>(s->socket), wait_error | wait_read});
@@ -514,10 +515,9 @@ class afd_poller final : public poller_state {
 
   // Brings every socket in the update list to one poll watching its interest set.
   // Closed sockets stay in the list (reported at every wait); the others leave it.
-  void issue_polls(std::vector<poller_ready>& out, std::error_code& ec) noexcept {
+  void issue_polls(std::vector<poller_ready>& out) noexcept {
     std::size_t keep = 0;
-    std::size_t i = 0;
-    for (; i < updates_.size(); ++i) {
+    for (std::size_t i = 0; i < updates_.size(); ++i) {
       afd_socket* s = updates_[i];
       if (s->removed) {
         s->queued = false;
@@ -553,19 +553,15 @@ class afd_poller final : public poller_state {
         s->polled = wanted;
         continue;
       }
-      if (nt().status_to_dos_error(status) == ERROR_INVALID_HANDLE) {
-        // Closed by the caller without removing it first.
+      // The poll was refused for this socket alone: report it, never fail the wait
+      // for the others. A handle that is no longer a socket (closed without being
+      // removed; Windows says invalid handle, Wine 8 object type mismatch) stays
+      // reported until removed; anything else is tried again at the next wait.
+      if (status == status_invalid_handle || status == status_object_type_mismatch)
         s->closed = true;
-        report_closed(s, out);
-        updates_[keep++] = s;
-        continue;
-      }
-      ec = nt_error(status);
-      break;
+      report_closed(s, out);
+      updates_[keep++] = s;
     }
-    // After an error, the rest stays for the next wait.
-    for (; i < updates_.size(); ++i)
-      updates_[keep++] = updates_[i];
     updates_.resize(keep);
   }
 
