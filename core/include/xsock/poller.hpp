@@ -108,7 +108,10 @@ class poller {
   /// wake-ups before a `wait` count as one. Never fails; a no-op on a closed poller.
   void wake() noexcept;
 
-  /// The backend in use: "epoll", "poll" or "WSAPoll".
+  /// The backend in use: "epoll", "poll", "afd" (Windows default) or "WSAPoll" (Windows
+  /// fallback: when the AFD device cannot be opened, or XSOCK_POLLER=wsapoll is in the
+  /// environment when the poller is created); on Windows, the one a poller created now
+  /// gets.
   static const char* backend_name() noexcept;
 
  private:
