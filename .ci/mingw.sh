@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # .ci/mingw.sh - the Windows stage of .ci/run: cross-build xsock for Windows with
-# MinGW-w64 and run the whole test suite under Wine (`cmake --workflow --preset mingw`).
+# MinGW-w64 and run the whole test suite under Wine (`cmake --workflow --preset mingw`),
+# with the AFD poller; the poller and loop tests (CTest names `wsapoll.*`) and the
+# tool tests run once more on the WSAPoll fallback (XSOCK_POLLER=wsapoll).
 #
 # Fresh machine: installs g++-mingw-w64-x86-64-posix, wine, wine64, googletest,
 # libcli11-dev and dpkg-dev (+ a deb-src entry) with apt-get, builds GoogleTest and a
@@ -41,7 +43,12 @@ t1=$SECONDS
 status=0
 cmake --workflow --preset mingw || status=$?
 t_build=$((SECONDS - t1))
+
+step "tool tests again on the WSAPoll fallback (XSOCK_POLLER=wsapoll)"
+t2=$SECONDS
+XSOCK_POLLER=wsapoll ctest --preset mingw -L tools -LE stress || status=$?
+t_fallback=$((SECONDS - t2))
 "$WINESERVER" -k 2>/dev/null || true
 
-step "timings: dependencies ${t_deps}s, configure+build+tests ${t_build}s, total $((SECONDS - t0))s"
+step "timings: dependencies ${t_deps}s, configure+build+tests ${t_build}s, tool tests on WSAPoll ${t_fallback}s, total $((SECONDS - t0))s"
 exit $status

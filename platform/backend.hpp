@@ -110,7 +110,8 @@ std::vector<endpoint> resolve(std::string_view host, std::string_view service, s
 // ---- poller.cpp ----------------------------------------------------------------
 // Readiness for many sockets, level-triggered (see xsock/poller.hpp). Backends:
 // epoll (Linux, unless XSOCK_POLLER_POLL is defined), poll() (other POSIX systems,
-// or XSOCK_POLLER_POLL), WSAPoll (Windows). Core keeps the handle -> tag map; the
+// or XSOCK_POLLER_POLL), AFD polls on a completion port or WSAPoll (Windows, chosen at
+// run time, see platform/win32/poller.cpp). Core keeps the handle -> tag map; the
 // backend deals only in handles. Interest and readiness use the wait_* flags above.
 struct poller_state;  // defined by the backend
 
@@ -120,7 +121,8 @@ struct poller_ready {
 };
 
 // The system object plus a wake-up channel (a non-blocking, close-on-exec pipe on
-// POSIX; a connected loopback socket pair on Windows). nullptr with `ec` on failure.
+// POSIX; a posted completion, or a connected loopback socket pair for WSAPoll, on
+// Windows). nullptr with `ec` on failure.
 poller_state* poller_create(std::error_code& ec) noexcept;
 void poller_destroy(poller_state* p) noexcept;
 // Registration. `events` may be 0 (registered, not interested). Adding a handle that
@@ -140,10 +142,7 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
 // Preserves errno / WSAGetLastError. Wake-ups that arrive while one is already
 // pending coalesce (a full pipe is fine).
 void poller_wake(poller_state* p) noexcept;
-// False when poller_wait may never report a failed non-blocking connect (WSAPoll before
-// Windows 10 2004): callers then read SO_ERROR of pending connects periodically.
-bool poller_reports_failed_connect() noexcept;
-// "epoll", "poll" or "WSAPoll".
+// "epoll", "poll", "afd" or "WSAPoll" (the one a poller created now gets).
 const char* poller_backend_name() noexcept;
 
 }  // namespace xsock::detail

@@ -349,9 +349,4 @@ void poller_wake(poller_state* p) noexcept {
   errno = saved;
 }
 
-// epoll and poll() report a refused connect as POLLERR/POLLHUP (EPOLLERR).
-bool poller_reports_failed_connect() noexcept {
-  return true;
-}
-
 }  // namespace xsock::detail

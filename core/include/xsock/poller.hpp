@@ -13,7 +13,12 @@
 namespace xsock {
 
 /// Waits for readiness on many sockets: epoll on Linux, poll() on other POSIX systems
-/// (and on Linux when built with `-DXSOCK_POLLER=poll`), WSAPoll on Windows.
+/// (and on Linux when built with `-DXSOCK_POLLER=poll`), `IOCTL_AFD_POLL` on an I/O
+/// completion port on Windows (WSAPoll when the AFD device cannot be opened, or when
+/// the environment has `XSOCK_POLLER=wsapoll`).
+///
+/// A failed non-blocking connect is reported (`error`, and `writable` when asked for)
+/// on every backend, WSAPoll on old Windows versions included.
 ///
 /// Semantics are **level-triggered** on every backend: `wait` reports a socket as
 /// readable for as long as unread data (or end of stream, or an error) is pending, and
@@ -90,7 +95,10 @@ class poller {
   /// wake-ups before a `wait` count as one. Never fails; a no-op on a closed poller.
   void wake() noexcept;
 
-  /// The backend in use: "epoll", "poll" or "WSAPoll".
+  /// The backend in use: "epoll", "poll", "afd" (Windows default) or "WSAPoll" (Windows
+  /// fallback: when the AFD device cannot be opened, or XSOCK_POLLER=wsapoll is in the
+  /// environment when the poller is created); on Windows, the one a poller created now
+  /// gets.
   static const char* backend_name() noexcept;
 
  private:

@@ -30,9 +30,6 @@ using id_type = event_loop::id_type;
 // Accepts per listener readiness: bounded so a connection storm cannot starve the
 // connections already served.
 constexpr int accepts_per_turn = 64;
-// How often pending connects are checked for failure when the poller does not report
-// a failed connect (WSAPoll before Windows 10 2004).
-constexpr auto failed_connect_poll = std::chrono::milliseconds(50);
 
 bool would_block(const std::error_code& ec) noexcept {
   return ec == std::errc::operation_would_block || ec == std::errc::resource_unavailable_try_again;
@@ -567,11 +564,6 @@ struct event_loop::impl {
         continue;
       }
       if (!e.engine) continue;
-      if (!detail::poller_reports_failed_connect()) {
-        std::vector<detail::handle_t> closed;
-        e.engine->check_all_failed(now, closed);
-        unwatch(closed);
-      }
       advance(e, now);
     }
   }
@@ -646,8 +638,6 @@ struct event_loop::impl {
       next = std::min(next, e.deadline);
       if (!e.engine) continue;
       next = std::min(next, e.engine->next_attempt_at());
-      if (!detail::poller_reports_failed_connect() && !e.engine->pending().empty())
-        next = std::min(next, now + failed_connect_poll);
     }
     // Rounded up: waking a little early would make a zero-timeout spin until the
     // deadline really passes.

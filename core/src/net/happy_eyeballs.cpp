@@ -103,18 +103,6 @@ void happy_eyeballs::check(handle_t h, steady::time_point now,
   }
 }
 
-void happy_eyeballs::check_all_failed(steady::time_point now,
-                                      std::vector<handle_t>& closed) noexcept {
-  for (std::size_t i = 0; i < pending_.size();) {
-    const std::error_code ec = pending_error(pending_[i].handle);
-    if (ec) {
-      fail(i, ec, now, closed);
-    } else {
-      ++i;
-    }
-  }
-}
-
 steady::time_point happy_eyeballs::next_attempt_at() const noexcept {
   if (won() || next_ >= order_.size()) return steady::time_point::max();
   return pending_.empty() ? steady::time_point::min() : next_at_;

@@ -43,9 +43,6 @@ class happy_eyeballs {
   // failure the handle is closed (appended to `closed`, so the driver can forget it)
   // and the next attempt becomes due at once.
   void check(handle_t h, steady::time_point now, std::vector<handle_t>& closed) noexcept;
-  // For pollers that do not report failed connects (WSAPoll before Windows 10 2004):
-  // reads SO_ERROR of every pending attempt, as `check` does for a failed one.
-  void check_all_failed(steady::time_point now, std::vector<handle_t>& closed) noexcept;
 
   // When the next attempt is due (time_point::max() when none is left to start).
   steady::time_point next_attempt_at() const noexcept;

@@ -136,16 +136,13 @@ void race(stream_socket& s, const std::vector<endpoint>& candidates,
     for (const detail::handle_t h : changed)
       watch.add(h, readiness::writable, 0, ec);
     if (engine.won() || engine.exhausted() || now >= deadline) break;
-    auto wake_at = std::min(deadline, engine.next_attempt_at());
-    if (!detail::poller_reports_failed_connect())
-      wake_at = std::min(wake_at, now + std::chrono::milliseconds(50));
+    const auto wake_at = std::min(deadline, engine.next_attempt_at());
     watch.wait(events, detail::remaining(wake_at, now), ec);
     if (ec) break;
     now = detail::steady::now();
     changed.clear();
     for (const poller::event& e : events)
       engine.check(e.handle, now, changed);
-    if (!detail::poller_reports_failed_connect()) engine.check_all_failed(now, changed);
     for (const detail::handle_t h : changed)
       watch.remove(h, ec);
     ec.clear();
