@@ -265,6 +265,11 @@ int run_client(const config& cfg) {
         failure = "read standard input: " + error_text(ec);
         break;
       }
+      {
+        // Replies can no longer be printed (standard output gone): stop sending too.
+        std::lock_guard<std::mutex> lock(mutex);
+        if (finished && print_error_code) break;
+      }
       pieces.clear();
       if (n == 0) {
         lines.finish(pieces);
