@@ -56,10 +56,11 @@ struct config {
                                          std::uint64_t bytes_before = 0, std::uint64_t sent = 0) {
   std::string what = e.what();
   const std::size_t at = what.find(" at character ");
-  if (e.code() == text_errc::unmappable_character && at != std::string::npos) {
+  const std::size_t after = what.find(')', at == std::string::npos ? what.size() : at);
+  if (e.code() == text_errc::unmappable_character && after != std::string::npos) {
     what = what.substr(0, at) + " at character " +
            std::to_string(chars_before + e.character_number()) + " (byte offset " +
-           std::to_string(bytes_before + e.offset()) + ")";
+           std::to_string(bytes_before + e.offset()) + what.substr(after);
   }
   std::string text = "message " + std::to_string(message_number);
   text += sent == 0
