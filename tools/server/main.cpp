@@ -85,7 +85,13 @@ class event_writer {
     } else if (cfg_.hex) {
       text_line(peer, to_hex(payload));
     } else {
-      text_line(peer, cfg_.raw ? std::string(payload) : escape_for_terminal(payload));
+      // Escaped straight into the output: a long line is not copied once more.
+      text_line_with(peer, [&](std::string& out) {
+        if (cfg_.raw)
+          out.append(payload.data(), payload.size());
+        else
+          escape_for_terminal(payload, out);
+      });
     }
   }
 
@@ -131,19 +137,30 @@ class event_writer {
   }
 
   void text_line(const std::string& peer, const std::string& utf8) {
-    std::string line = "[" + peer + "] " + utf8 + "\n";
-    if (to_local_) {
-      std::error_code ec;
-      to_local_->encode(line, buffer_, ec);
-      if (!ec) return;
-    }
-    buffer_ += line;
+    text_line_with(peer, [&](std::string& out) { out += utf8; });
+  }
+
+  // `append(target)` adds the UTF-8 text of the line.
+  template <typename Append>
+  void text_line_with(const std::string& peer, Append&& append) {
+    std::string& target = to_local_ ? scratch_ : buffer_;
+    target += '[';
+    target += peer;
+    target += "] ";
+    append(target);
+    target += '\n';
+    if (!to_local_) return;
+    std::error_code ec;
+    to_local_->encode(scratch_, buffer_, ec);
+    if (ec) buffer_ += scratch_;
+    scratch_.clear();
   }
 
   const config& cfg_;
   bool json_;
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
+  std::string scratch_;  // a text line before its conversion to the local charset
 };
 
 // What the tool keeps per connection: the peer's text and its own line framing and
@@ -246,8 +263,10 @@ int serve(const config& cfg) {
     }
     pieces.clear();
     c.lines.push(bytes, pieces);
-    for (const line& piece : pieces)
+    for (line& piece : pieces) {
       emit(c, id, piece);
+      std::string().swap(piece.bytes);  // one long line is held once, not twice
+    }
     if (cfg.flush_ms > 0)
       srv->set_timer(id, c.lines.buffered() > 0 ? std::chrono::milliseconds(cfg.flush_ms)
                                                 : std::chrono::milliseconds(-1));
