@@ -345,11 +345,13 @@ int run(int argc, char** argv) {
   app.add_option("--timeout", cfg.timeout_ms,
                  "Seconds allowed for connecting, and for each send to make progress")
       ->default_str("10")
+      ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, true));
   app.add_option("--wait", cfg.wait_ms,
                  "Seconds to keep printing replies after the input ends (until the server "
                  "closes)")
       ->default_str("2")
+      ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, false));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
   app.add_option("--local-encoding", cfg.local_encoding,

@@ -155,7 +155,8 @@ CLI::Validator decimal_duration(time_unit unit, bool positive) {
         text = std::to_string(ms);
         return std::string();
       },
-      unit == time_unit::seconds ? "SEC" : "MS", "DECIMAL_DURATION");
+      // No description: the option's type name (SEC, MS) says it all in --help.
+      std::string(), "DECIMAL_DURATION");
 }
 
 std::string unbracketed_host(std::string_view host) {

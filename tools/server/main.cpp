@@ -352,12 +352,14 @@ int run(int argc, char** argv) {
       ->transform(decimal_integer(0, 4294967295));
   app.add_option("--idle-timeout", cfg.idle_timeout_ms,
                  "Disconnect a client silent for SEC seconds (0: never)")
+      ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, false));
   app.add_option("--max-line", cfg.max_line, "Longest line in bytes; longer ones come in pieces")
       ->default_val(line_splitter::default_max_line)
       ->transform(decimal_integer(1, std::uint64_t{1} << 30));
   app.add_option("--flush-ms", cfg.flush_ms,
                  "Show a partial line after MS ms without new bytes (0: only at close)")
+      ->type_name("MS")
       ->transform(decimal_duration(time_unit::milliseconds, false));
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
