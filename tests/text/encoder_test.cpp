@@ -155,5 +155,32 @@ TEST(encoder, empty_message_is_empty) {
   EXPECT_EQ(e.encode(""), "");
 }
 
+TEST(encoder, a_byte_order_mark_starts_the_stream_once) {
+  // UTF-16 and UTF-32 (no byte order in the name) begin with a BOM; the messages of one
+  // encoder are one stream, so the BOM comes before the first only.
+  encoder e("UTF-16");
+  const std::string first = e.encode("a");  // the byte order is ICU's choice
+  ASSERT_EQ(first.size(), 4u);
+  const std::string bom = first.substr(0, 2);
+  EXPECT_TRUE(bom == "\xFE\xFF" || bom == "\xFF\xFE");
+  const std::string b = e.encode("b\n");
+  EXPECT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.substr(0, 2), encoder(bom == "\xFE\xFF" ? "UTF-16BE" : "UTF-16LE").encode("b"));
+  std::string out;
+  e.encode("c", out);
+  EXPECT_EQ(out.size(), 2u);
+  encoder e32("UTF-32");
+  EXPECT_EQ(e32.encode("a").size(), 8u);
+  EXPECT_EQ(e32.encode("b").size(), 4u);
+  // A failed message does not count as the start of the stream.
+  encoder strict("UTF-16");
+  EXPECT_THROW(strict.encode("bad \xFF"), text_error);
+  EXPECT_EQ(strict.encode("a").size(), 4u);
+  // Encodings without a BOM are unchanged.
+  encoder le("UTF-16LE");
+  EXPECT_EQ(le.encode("a"), std::string("a\x00", 2));
+  EXPECT_EQ(le.encode("a"), std::string("a\x00", 2));
+}
+
 }  // namespace
 }  // namespace xsock

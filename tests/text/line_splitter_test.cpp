@@ -194,5 +194,39 @@ TEST(line_splitter, rejects_unknown_encoding_and_zero_length) {
   }
 }
 
+TEST(line_splitter, each_byte_is_searched_once_however_the_line_is_cut) {
+  // A long unterminated line arriving in small reads: searching the whole kept buffer
+  // again on every read would be quadratic. Counted, not timed: deterministic.
+  const std::size_t max_line = 1 << 20;
+  const std::size_t reads = 4000;
+  const std::string read(100, 'x');
+  for (const std::size_t limit : {max_line, std::size_t{1000}}) {
+    line_splitter s(limit, "UTF-8");
+    std::uint64_t pushed = 0;
+    std::size_t pieces = 0;
+    for (std::size_t i = 0; i < reads; ++i) {
+      pieces += s.push(read).size();
+      pushed += read.size();
+      ASSERT_LE(s.bytes_scanned(), pushed) << "read " << i << ", max_line " << limit;
+    }
+    pieces += s.push("\n").size();
+    pushed += 1;
+    EXPECT_LE(s.bytes_scanned(), pushed);
+    EXPECT_EQ(pieces, limit == max_line ? 1u : reads * read.size() / limit);
+  }
+}
+
+TEST(line_splitter, a_long_line_is_handed_over_not_copied_twice) {
+  // The line is the buffer: it moves into the result, the small rest stays.
+  line_splitter s(1 << 20, "UTF-8");
+  EXPECT_TRUE(s.push(std::string(300000, 'a')).empty());
+  auto lines = s.push("b\r\nrest");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].bytes, std::string(300000, 'a') + "b");
+  EXPECT_EQ(lines[0].end, line_end::newline);
+  EXPECT_EQ(s.buffered(), 4u);
+  EXPECT_EQ(texts(s.push("\nnext\n")), (std::vector<std::string>{"rest", "next"}));
+}
+
 }  // namespace
 }  // namespace xsock

@@ -25,7 +25,37 @@ TEST(escape_for_terminal, shows_c1_and_bidi_controls) {
   EXPECT_EQ(escape_for_terminal("\u200E\u200F\u2066\u2069\u061C"),
             "\\u200e\\u200f\\u2066\\u2069\\u061c");
   // Neighbours of the bidi controls are ordinary text.
-  EXPECT_EQ(escape_for_terminal("\u2029\u202F\u2065"), "\u2029\u202F\u2065");
+  EXPECT_EQ(escape_for_terminal("\u202F\u2065\u200A"), "\u202F\u2065\u200A");
+}
+
+TEST(escape_for_terminal, shows_invisible_and_format_characters) {
+  // What a client sent is what the operator sees: nothing hides in the output.
+  EXPECT_EQ(escape_for_terminal("a\u200Bb\u200C\u200D"), "a\\u200bb\\u200c\\u200d");
+  EXPECT_EQ(escape_for_terminal("\uFEFFstart"), "\\ufeffstart");
+  EXPECT_EQ(escape_for_terminal("\u2060\u2061\u2062\u2063\u2064"),
+            "\\u2060\\u2061\\u2062\\u2063\\u2064");
+  EXPECT_EQ(escape_for_terminal("soft\u00ADhyphen\u180E"), "soft\\u00adhyphen\\u180e");
+  EXPECT_EQ(escape_for_terminal("line\u2028para\u2029"), "line\\u2028para\\u2029");
+  // Tag characters (U+E0000-U+E007F) can smuggle whole invisible strings.
+  EXPECT_EQ(escape_for_terminal("flag\U000E0041\U000E007F"), "flag\\U000e0041\\U000e007f");
+  // Neighbours stay: a variation selector (U+E0100) and U+FEFE are ordinary.
+  EXPECT_EQ(escape_for_terminal("\U000E0100\uFEFE"), "\U000E0100\uFEFE");
+  for (const char32_t cp : {0x00AD, 0x061C, 0x180E, 0x200B, 0x200F, 0x2028, 0x202E, 0x2060, 0x2064,
+                            0x2066, 0x2069, 0xFEFF, 0xE0000, 0xE007F})
+    EXPECT_TRUE(is_escaped_code_point(cp)) << std::hex << static_cast<unsigned>(cp);
+  for (const char32_t cp :
+       {0x00A0, 0x00AC, 0x061B, 0x200A, 0x2027, 0x202F, 0x2065, 0xFEFE, 0xE0080, 0x4F60})
+    EXPECT_FALSE(is_escaped_code_point(cp)) << std::hex << static_cast<unsigned>(cp);
+}
+
+TEST(escape_for_terminal, copies_long_runs_between_escapes_unchanged) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i)
+    text += "你好 world \x1b";
+  std::string expected;
+  for (int i = 0; i < 1000; ++i)
+    expected += "你好 world \\x1b";
+  EXPECT_EQ(escape_for_terminal(text), expected);
 }
 
 TEST(escape_for_terminal, shows_bytes_that_are_not_utf8) {

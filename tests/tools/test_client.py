@@ -1,5 +1,6 @@
 """xsock-client through its command-line contract, against Python peers."""
 
+import os
 import select
 import threading
 import unittest
@@ -273,6 +274,227 @@ class Errors(unittest.TestCase):
         r = run_client("--version")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.decode(), r"^xsock-client \d+\.\d+\.\d+")
+
+
+
+def _ipv6_loopback():
+    import socket
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        probe.close()
+        return True
+    except OSError:
+        return False
+
+
+class Robustness(unittest.TestCase):
+    """What hostile peers and careless operators tried (issue 13)."""
+
+    def _silent_peer(self):
+        """A listener whose accepted connection is never read: returns (listener, port,
+        accepted list, release event)."""
+        import socket
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        lst.settimeout(SOON)
+        accepted = []
+        release = threading.Event()
+
+        def run():
+            try:
+                conn, _ = lst.accept()
+                accepted.append(conn)
+                release.wait(SOON * 2)
+            except OSError:
+                pass
+
+        threading.Thread(target=run, daemon=True).start()
+        return lst, lst.getsockname()[1], accepted, release
+
+    def test_a_send_without_progress_times_out(self):
+        lst, port, accepted, release = self._silent_peer()
+        try:
+            data = (b"x" * 1000 + b"\n") * 16 * 1024  # 16 MiB: far more than any buffer
+            r = run_client("--timeout", "0.5", "127.0.0.1", port, input=data)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            err = r.stderr.decode().strip()
+            self.assertEqual(len(err.splitlines()), 1, err)
+            self.assertRegex(err, rf"^xsock-client: send to 127\.0\.0\.1:{port}: timed out")
+        finally:
+            release.set()
+            lst.close()
+
+    @unittest.skipIf(harness.ON_WINDOWS, "SIGINT is POSIX; Windows delivers Ctrl+C differently")
+    def test_ctrl_c_ends_a_blocked_send(self):
+        import signal
+        lst, port, accepted, release = self._silent_peer()
+        client = start_client("--timeout", "600", "127.0.0.1", port)
+        fed = [0]
+        progress = threading.Condition()
+
+        def feed():  # blocks once the client stops reading: it is stuck sending
+            try:
+                chunk = (b"y" * 1023 + b"\n") * 64
+                while True:
+                    client.stdin.write(chunk)
+                    client.stdin.flush()
+                    with progress:
+                        fed[0] += len(chunk)
+                        progress.notify_all()
+            except OSError:
+                pass
+
+        threading.Thread(target=feed, daemon=True).start()
+        try:
+            with progress:
+                self.assertTrue(progress.wait_for(lambda: fed[0] >= 256 << 10, SOON))
+            client.send_signal(signal.SIGINT)
+            self.assertNotEqual(client.wait(SOON), 0)
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            release.set()
+            lst.close()
+
+    def test_huge_durations_mean_no_limit(self):
+        peer = PeerThread(recv_until_closed)
+        big = "9" * 40
+        r = run_client("--timeout", big, "--wait", big, "127.0.0.1", peer.port, "-m", "x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"x\n")
+
+    def test_numbers_are_decimal(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("127.0.0.1", f"000{peer.port}", "-m", "zeros")  # still decimal
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"zeros\n")
+        for args in (["127.0.0.1", "0x50"], ["127.0.0.1", "1e3"], ["127.0.0.1", "+80"],
+                     ["127.0.0.1", "070000"], ["127.0.0.1", "0"]):
+            with self.subTest(args=args):
+                r = run_client(*args, "-m", "x")
+                self.assertEqual(r.returncode, 2, r.stderr)
+        r = run_client("127.0.0.1", "9" * 300, "-m", "x")
+        self.assertEqual(r.returncode, 2)
+        self.assertLess(len(r.stderr), 200, r.stderr)
+
+    def test_nan_and_infinity_are_usage_errors(self):
+        for option in ("--timeout", "--wait"):
+            for bad in ("nan", "inf", "Infinity", "-nan", "1e2", "0x10"):
+                with self.subTest(option=option, bad=bad):
+                    r = run_client(option, bad, "127.0.0.1", "1", "-m", "x")
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn(option, r.stderr.decode())
+
+    def test_one_byte_order_mark_per_stream(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("-e", "UTF-16", "127.0.0.1", peer.port, "-m", "a", "-m", "b")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        data = peer.join()
+        self.assertIn(data[:2], (b"\xfe\xff", b"\xff\xfe"))
+        self.assertEqual(data.decode("utf-16"), "a\nb\n")  # no U+FEFF inside
+        peer = PeerThread(recv_until_closed)
+        r = run_client("-e", "UTF-32", "127.0.0.1", peer.port, input=b"one\ntwo\nthree\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join().decode("utf-32"), "one\ntwo\nthree\n")
+
+    def test_a_long_line_fails_whole_with_its_position_in_the_line(self):
+        peer = PeerThread(recv_until_closed)
+        long_line = "a" * (3 * 1024 * 1024 // 2) + "😀"
+        r = run_client("127.0.0.1", peer.port, input=("ok\n" + long_line + "\nnever\n").encode())
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("message 2 not sent", err)
+        self.assertIn(f"at character {3 * 1024 * 1024 // 2 + 1} ", err)
+        self.assertEqual(peer.join(), b"ok\n")  # nothing of the failed line went out
+
+    @unittest.skipUnless(_ipv6_loopback(), "no IPv6 loopback on this machine")
+    def test_bracketed_ipv6_literal(self):
+        import socket
+        lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        lst.bind(("::1", 0))
+        lst.listen(1)
+        lst.settimeout(SOON)
+        port = lst.getsockname()[1]
+        got = []
+
+        def serve():
+            conn, _ = lst.accept()
+            with conn:
+                conn.settimeout(SOON)
+                got.append(recv_until_closed(conn))
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        r = run_client("[::1]", port, "-m", "six")
+        t.join(SOON)
+        lst.close()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(got, [b"six\n"])
+
+    def test_local_encoding_that_is_not_line_safe_is_a_usage_error(self):
+        listener = listening_socket()
+        port = listener.getsockname()[1]
+        for name in ("UTF-16LE", "UTF-32", "UTF-16"):
+            with self.subTest(name=name):
+                r = run_client("--local-encoding", name, "127.0.0.1", port)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                err = r.stderr.decode().strip()
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn("--local-encoding", err)
+                self.assertIn("local", err.replace("--local-encoding", ""))
+        # Refused before connecting: nobody knocked.
+        readable, _, _ = select.select([listener], [], [], 0)
+        self.assertEqual(readable, [], "the client connected")
+        listener.close()
+
+    @unittest.skipIf(harness.ON_WINDOWS or not os.path.isdir("/proc/self/task"),
+                     "closes descriptor 1 the POSIX way and reads /proc (Linux)")
+    def test_closed_stdout_never_becomes_the_socket(self):
+        import subprocess
+        import time
+
+        replied = threading.Event()
+
+        def serve(conn):
+            data = conn.recv(100)
+            conn.sendall(b"pong\n")
+            replied.set()
+            # The client cannot print the reply: it ends (exit 1) and closes. It never
+            # writes the reply back into the connection.
+            return data + recv_until_closed(conn)
+
+        peer = PeerThread(serve)
+        client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "127.0.0.1", str(peer.port)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, env=harness.child_env(),
+                                  preexec_fn=lambda: os.close(1))
+        try:
+            client.stdin.write(b"ping\n")
+            client.stdin.flush()
+            # The client reads its input only once its reader thread runs: the ping
+            # arrived, so the thread exists.
+            self.assertTrue(replied.wait(SOON))
+            # The reply cannot be printed: the thread that reads the connection ends.
+            # (Had the connection become descriptor 1, the reply would have gone back
+            # into it and the thread would go on reading.)
+            tasks = f"/proc/{client.pid}/task"
+            deadline = time.monotonic() + SOON
+            while len(os.listdir(tasks)) > 1:
+                self.assertLess(time.monotonic(), deadline, "the reader thread never ended")
+                time.sleep(0.01)
+            client.stdin.close()
+            self.assertEqual(client.wait(SOON), 1)
+            self.assertIn(b"write to standard output", client.stderr.read())
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            client.stderr.close()
+        self.assertEqual(peer.join(), b"ping\n")
 
 
 if __name__ == "__main__":

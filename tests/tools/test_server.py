@@ -452,5 +452,198 @@ class Errors(unittest.TestCase):
             self.assertIn(name, names)
 
 
+
+def _ipv6_loopback():
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        probe.close()
+        return True
+    except OSError:
+        return False
+
+
+class Robustness(unittest.TestCase):
+    """What hostile peers and careless operators tried (issue 13)."""
+
+    @unittest.skipIf(harness.ON_WINDOWS or not hasattr(os, "pipe"),
+                     "SIGTERM and pipe sizes are POSIX; Windows cancels the write from its "
+                     "control handler instead")
+    def test_sigterm_with_stalled_stdout_ends_in_bounded_time(self):
+        import fcntl
+        import signal
+        import termios
+        import time
+        r, w = os.pipe()
+        size = fcntl.fcntl(r, 1032)  # F_GETPIPE_SZ (Linux); 64 KiB by default
+        proc = subprocess.Popen(harness.LAUNCHER + [harness.SERVER, "--format", "json", "0"],
+                                stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE,
+                                env=harness.child_env())
+        os.close(w)
+        err = harness._LineReader(proc.stderr)
+        try:
+            port = int(harness.LISTENING.search(err.next(SOON)).group(2))
+            c = socket.create_connection(("127.0.0.1", port), timeout=SOON)
+            c.sendall((b"x" * 1000 + b"\n") * (4 * size // 1000))  # four pipes' worth
+            # Nobody reads the pipe: wait until it is half full. The server has four
+            # pipes' worth to write, so it is stuck on the rest (or about to be).
+            deadline = time.monotonic() + SOON
+            while True:
+                buf = bytearray(4)
+                fcntl.ioctl(r, termios.FIONREAD, buf)
+                if int.from_bytes(buf, "little") >= size // 2:
+                    break
+                self.assertLess(time.monotonic(), deadline, "the output pipe never filled")
+                time.sleep(0.01)
+            start = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(10)  # the old server waited for a reader forever
+            self.assertLess(time.monotonic() - start, 10)
+            self.assertEqual(code, 1)
+            rest = b"".join(iter(lambda: err.next(SOON) or b"", b""))
+            self.assertIn(b"write to standard output: timed out after the stop request", rest)
+            c.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(SOON)
+            os.close(r)
+            proc.stderr.close()
+
+    def test_huge_durations_mean_no_limit(self):
+        big = "9" * 40
+        with Server("--format", "json", "--idle-timeout", big, "--flush-ms", big) as srv:
+            c = srv.connect()
+            self.assertEqual(srv.event()["event"], "connect")
+            c.sendall(b"alive\n")
+            self.assertEqual(srv.event()["text"], "alive")
+            c.close()
+            self.assertEqual(srv.event()["reason"], "closed")
+
+    def test_numbers_are_decimal(self):
+        # Leading zeros are decimal (010 is ten, 07788 is 7788), never octal or hex.
+        with Server("--format", "json", "-q", "--max-line", "010", port="0000") as srv:
+            c = srv.connect()
+            c.sendall(b"0123456789abc\n")
+            self.assertEqual([srv.event()["text"] for _ in range(2)], ["0123456789", "abc"])
+        with Server("--format", "json", "-q", "--max-line", "07788") as srv:
+            c = srv.connect()
+            c.sendall(b"y" * 7789 + b"\n")
+            self.assertEqual(len(srv.event()["text"]), 7788)
+        for bad in (["--max-line", "0x10"], ["--backlog", "0x10"], ["0x10"], ["1e3"],
+                    ["--max-clients", "-1"], ["--max-line", "+5"], ["--backlog", " 5"],
+                    ["070000"]):
+            with self.subTest(bad=bad):
+                r = run_server(*bad)
+                self.assertEqual(r.returncode, 2, r.stderr)
+        # An out-of-range number is not repeated in full.
+        r = run_server("--backlog", "7" * 300)
+        self.assertEqual(r.returncode, 2)
+        err = r.stderr.decode()
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("--backlog", err)
+        self.assertLess(len(err), 200, err)
+
+    def test_nan_is_refused_and_sub_millisecond_rounds_up(self):
+        for option in ("--idle-timeout", "--flush-ms"):
+            for bad in ("nan", "NaN", "inf", "-inf", "1e3", "0x1p3", "-1", "1.2.3", "."):
+                with self.subTest(option=option, bad=bad):
+                    r = run_server(option, bad)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn(option, r.stderr.decode())
+        # 0.0004 s is a (very short) timeout, not "never".
+        with Server("--format", "json", "--idle-timeout", "0.0004") as srv:
+            c = srv.connect()
+            self.assertEqual(srv.event()["event"], "connect")
+            e = srv.event(timeout=10)
+            self.assertEqual((e["event"], e["reason"]), ("disconnect", "idle-timeout"))
+
+    def test_no_empty_pieces_and_the_last_piece_is_never_partial(self):
+        # GB18030 at --max-line 1: the first three pieces hold a part of 😀 only.
+        with Server("--format", "json", "-q", "-e", "GB18030", "--max-line", "1") as srv:
+            c = srv.connect()
+            c.sendall("😀\n".encode("gb18030") + b"z\n")
+            e = srv.event()
+            self.assertEqual(e["text"], "😀")
+            self.assertNotIn("partial", e)
+            self.assertEqual(srv.event()["text"], "z")
+        # --flush-ms shows an unfinished line as partial; if nothing follows before the
+        # peer closes, an empty final piece ends it.
+        with Server("--format", "json", "--flush-ms", "50") as srv:
+            c = srv.connect()
+            srv.event()
+            c.sendall(b"typing")
+            e = srv.event()
+            self.assertEqual((e["text"], e.get("partial")), ("typing", True))
+            c.close()
+            e = srv.event()
+            self.assertEqual(e["event"], "data")
+            self.assertEqual(e["text"], "")
+            self.assertNotIn("partial", e)
+            self.assertEqual(srv.event()["event"], "disconnect")
+
+    def test_leading_bom_dropped_any_other_shown(self):
+        bom, text = "\ufeff", "\ufeffa\n\ufeffb\n"
+        with Server("--format", "json", "-q", "-e", "UTF-16LE") as srv:
+            c = srv.connect()
+            c.sendall(text.encode("utf-16-le"))
+            self.assertEqual(srv.event()["text"], "a")
+            line = srv.line()
+            self.assertIn('"\\ufeffb"', line)
+            self.assertEqual(json.loads(line)["text"], bom + "b")
+        with Server("-q", "-e", "UTF-8") as srv:
+            c = srv.connect()
+            c.sendall(text.encode("utf-8"))
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] a")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] \\ufeffb")
+
+    def test_invisible_and_control_characters_are_escaped(self):
+        sneaky = "a\u009b2J\u202eevil\u2028\u2029\u0085\u200b\ufeff\u2060\u00ad\U000e0041z"
+        with Server("--format", "json", "-q", "-e", "UTF-8") as srv:
+            c = srv.connect()
+            c.sendall(sneaky.encode("utf-8") + b"\n")
+            line = srv.line()
+            for escaped in ("\\u009b", "\\u202e", "\\u2028", "\\u2029", "\\u0085", "\\u200b",
+                            "\\ufeff", "\\u2060", "\\u00ad", "\\udb40\\udc41"):
+                self.assertIn(escaped, line)
+            self.assertTrue(all(ord(ch) < 0x80 for ch in line), line)
+            self.assertEqual(json.loads(line)["text"], sneaky)  # the same text, escaped
+        with Server("-q", "-e", "UTF-8") as srv:
+            c = srv.connect()
+            c.sendall(sneaky.encode("utf-8") + b"\n")
+            self.assertEqual(srv.line(), f"[{peer_of(c)}] a\\u009b2J\\u202eevil\\u2028\\u2029"
+                             "\\u0085\\u200b\\ufeff\\u2060\\u00ad\\U000e0041z")
+
+    @unittest.skipUnless(_ipv6_loopback(), "no IPv6 loopback on this machine")
+    def test_bind_accepts_a_bracketed_ipv6_literal(self):
+        with Server("--bind", "[::1]") as srv:
+            self.assertEqual(srv.host, "[::1]")
+            c = socket.create_connection(("::1", srv.port), timeout=SOON)
+            self.assertEqual(srv.line(), f"[[::1]:{c.getsockname()[1]}] + connected")
+
+    @unittest.skipIf(harness.ON_WINDOWS or not os.path.isdir("/proc/self/fd"),
+                     "closes descriptor 1 the POSIX way and reads /proc (Linux)")
+    def test_closed_stdout_never_becomes_a_socket(self):
+        proc = subprocess.Popen(harness.LAUNCHER + [harness.SERVER, "0"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=harness.child_env(),
+                                preexec_fn=lambda: os.close(1))
+        err = harness._LineReader(proc.stderr)
+        try:
+            port = int(harness.LISTENING.search(err.next(SOON)).group(2))
+            self.assertEqual(os.readlink(f"/proc/{proc.pid}/fd/1"), "/dev/null")
+            c = socket.create_connection(("127.0.0.1", port), timeout=SOON)
+            # The first event cannot be written: a closed output, exit 1.
+            self.assertEqual(proc.wait(SOON), 1)
+            self.assertRegex(err.next(SOON).decode().strip(),
+                             r"^xsock-server: write to standard output: bad \w+ \w+$")
+            c.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(SOON)
+            proc.stderr.close()
+
+
 if __name__ == "__main__":
     unittest.main()

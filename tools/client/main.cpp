@@ -27,9 +27,12 @@ namespace xsock::tools {
 namespace {
 
 constexpr std::string_view program = "xsock-client";
-// Longest piece of an input line encoded and sent at once: a longer line goes out in
-// pieces, so memory stays bounded whatever the input.
+// Longest piece of an input line decoded and encoded at once.
 constexpr std::size_t max_input_piece = 1024 * 1024;
+// A line is encoded completely before any of it is sent, up to this many wire bytes: a
+// character that cannot be encoded stops it with nothing of it sent. A longer line goes
+// out in pieces of about this size, so memory stays bounded whatever the input.
+constexpr std::size_t max_held_line = 4 * 1024 * 1024;
 
 struct config {
   std::string host;
@@ -37,22 +40,33 @@ struct config {
   std::vector<std::string> messages;
   std::string encoding{default_encoding};
   std::string eol = "lf";
-  double timeout = 10;
-  double wait = 2;
+  std::int64_t timeout_ms = 10000;  // whole ms, saturated (decimal_duration)
+  std::int64_t wait_ms = 2000;
   bool hex = false;
   std::string local_encoding;
   bool list_encodings = false;
 };
 
-std::chrono::milliseconds seconds_to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
 // Turns an unmappable-character error into the one-line message the contract asks
-// for: the character, and an encoding that has it.
+// for: the character, where it is in the line, and an encoding that has it.
+// `chars_before`/`bytes_before`: the characters and UTF-8 bytes of the line that came
+// before the text `e` is about; `sent`: wire bytes of the line already sent.
 [[noreturn]] void throw_encoding_failure(const text_error& e, const std::string& wire,
-                                         std::size_t message_number) {
-  std::string text = "message " + std::to_string(message_number) + " not sent: " + e.what();
+                                         std::size_t message_number, std::uint64_t chars_before = 0,
+                                         std::uint64_t bytes_before = 0, std::uint64_t sent = 0) {
+  std::string what = e.what();
+  const std::size_t at = what.find(" at character ");
+  const std::size_t after = what.find(')', at == std::string::npos ? what.size() : at);
+  if (e.code() == text_errc::unmappable_character && after != std::string::npos) {
+    what = what.substr(0, at) + " at character " +
+           std::to_string(chars_before + e.character_number()) + " (byte offset " +
+           std::to_string(bytes_before + e.offset()) + what.substr(after);
+  }
+  std::string text = "message " + std::to_string(message_number);
+  text += sent == 0
+              ? " not sent: "
+              : " only partly sent (its first " + std::to_string(sent) + " bytes had gone out): ";
+  text += what;
   if (e.code() == text_errc::unmappable_character && wire != "GB18030" &&
       wire.rfind("UTF-", 0) != 0)
     text += "; --encoding GB18030 (or UTF-8) can encode every character";
@@ -118,10 +132,27 @@ class reply_printer {
   bool at_line_start_ = true;
 };
 
+// UTF-8 characters in `text` (bytes that do not continue a sequence).
+std::uint64_t count_characters(std::string_view text) {
+  std::uint64_t n = 0;
+  for (const char c : text)
+    n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 int run_client(const config& cfg) {
   const std::string wire = checked_encoding(cfg.encoding);
   const std::string local =
       cfg.local_encoding.empty() ? local_encoding() : checked_encoding(cfg.local_encoding);
+  // Standard input is cut into lines on its bytes: the local encoding must keep 0x0A a
+  // newline (UTF-16 and UTF-32 do not). A usage error, found before connecting.
+  std::error_code local_ec;
+  if (!encoding_is_line_safe(local, local_ec) || local_ec) {
+    throw usage_error("--local-encoding " + local +
+                      " cannot be a local (terminal) encoding: its bytes 0x0A/0x0D are not "
+                      "always newlines (use UTF-8, GB18030 or another ASCII-compatible "
+                      "encoding)");
+  }
   const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
   encoder to_wire(wire, encode_policy::strict);
 
@@ -137,8 +168,13 @@ int run_client(const config& cfg) {
     }
   }
 
+  const std::string host = unbracketed_host(cfg.host);
+  const std::chrono::milliseconds timeout(cfg.timeout_ms);
   stream_socket socket;
-  socket.connect(cfg.host, static_cast<std::uint16_t>(cfg.port), seconds_to_ms(cfg.timeout));
+  socket.connect(host, static_cast<std::uint16_t>(cfg.port), timeout);
+  // Non-blocking from here: a send waits at most --timeout for the server to take
+  // bytes, instead of blocking forever on one that never reads.
+  socket.set_non_blocking(true);
 
   reply_printer printer(cfg, wire, local);
   std::mutex mutex;
@@ -154,7 +190,7 @@ int run_client(const config& cfg) {
       // Short waits so the main thread can end this after --wait.
       const std::size_t n =
           socket.receive(buffer.data(), buffer.size(), std::chrono::milliseconds(100), ec);
-      if (ec == std::errc::timed_out) continue;
+      if (ec == std::errc::timed_out || ec == std::errc::operation_would_block) continue;
       if (ec) {
         receive_error = ec;
         break;
@@ -177,11 +213,27 @@ int run_client(const config& cfg) {
     }
   } receiver_guard{give_up, receiver};
 
-  // Sends; on failure remembers the message and stops sending.
+  // Sends; on failure remembers the message and stops sending. A send that makes no
+  // progress for --timeout fails: the server is not reading.
   std::string failure;
   const auto send = [&](const std::string& bytes) {
     std::error_code ec;
-    socket.send_all(bytes.data(), bytes.size(), ec);
+    std::string_view rest = bytes;
+    while (!rest.empty()) {
+      const std::size_t n = socket.send(rest.data(), rest.size(), ec);
+      if (ec == std::errc::operation_would_block) {
+        ec.clear();
+        if (socket.wait(readiness::writable, timeout, ec) || ec) {
+          if (ec) break;
+          continue;
+        }
+        failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) +
+                  ": timed out (the server took no data for the --timeout period)";
+        return false;
+      }
+      if (ec) break;
+      rest.remove_prefix(n);
+    }
     if (ec)
       failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) + ": " + error_text(ec);
     return !ec;
@@ -200,6 +252,12 @@ int run_client(const config& cfg) {
     std::vector<char> buffer(64 * 1024);
     std::size_t number = 1;
     bool input_done = false;
+    // The current line: wire bytes not sent yet, bytes already sent, and the
+    // characters and UTF-8 bytes before the piece being encoded.
+    std::string held;
+    std::uint64_t line_sent = 0;
+    std::uint64_t line_chars = 0;
+    std::uint64_t line_bytes = 0;
     if (prompt) write_error("> ");
     while (failure.empty() && !input_done) {
       std::error_code ec;
@@ -207,6 +265,11 @@ int run_client(const config& cfg) {
       if (ec) {
         failure = "read standard input: " + error_text(ec);
         break;
+      }
+      {
+        // Replies can no longer be printed (standard output gone): stop sending too.
+        std::lock_guard<std::mutex> lock(mutex);
+        if (finished && print_error_code) break;
       }
       pieces.clear();
       if (n == 0) {
@@ -221,14 +284,19 @@ int run_client(const config& cfg) {
           from_local.finish(text);
           text += eol;
         }
-        std::string bytes;
         try {
-          to_wire.encode(text, bytes);
+          to_wire.encode(text, held);
         } catch (const text_error& e) {
-          throw_encoding_failure(e, wire, number);
+          throw_encoding_failure(e, wire, number, line_chars, line_bytes, line_sent);
         }
-        if (!send(bytes)) break;
+        line_chars += count_characters(text);
+        line_bytes += text.size();
+        if (piece.partial() && held.size() < max_held_line) continue;
+        if (!send(held)) break;
+        line_sent += held.size();
+        held.clear();
         if (!piece.partial()) {
+          line_sent = line_chars = line_bytes = 0;
           ++number;
           if (prompt && !input_done) write_error("> ");
         }
@@ -243,7 +311,7 @@ int run_client(const config& cfg) {
   }
   {
     std::unique_lock<std::mutex> lock(mutex);
-    finished_cv.wait_for(lock, seconds_to_ms(cfg.wait), [&] { return finished; });
+    finished_cv.wait_for(lock, std::chrono::milliseconds(cfg.wait_ms), [&] { return finished; });
   }
   give_up = true;
   receiver.join();
@@ -263,7 +331,7 @@ int run(int argc, char** argv) {
   CLI::App app("Sends text to a TCP server in its encoding and prints what comes back.",
                std::string(program));
   app.add_option("HOST", cfg.host, "Server name or address (every resolved address is tried)");
-  app.add_option("PORT", cfg.port, "Server port")->check(CLI::Range(1, 65535));
+  app.add_option("PORT", cfg.port, "Server port")->transform(decimal_integer(1, 65535));
   app.add_option("-m,--message", cfg.messages,
                  "Send TEXT (repeatable), then finish; without -m, lines of standard input "
                  "are sent as they are read")
@@ -274,14 +342,17 @@ int run(int argc, char** argv) {
   app.add_option("--eol", cfg.eol, "Appended to each message or line")
       ->default_val("lf")
       ->check(CLI::IsMember({"lf", "crlf", "none"}));
-  app.add_option("--timeout", cfg.timeout, "Seconds allowed for connecting")
-      ->default_val(10)
-      ->check(CLI::Range(0.001, 31536000.0));
-  app.add_option("--wait", cfg.wait,
+  app.add_option("--timeout", cfg.timeout_ms,
+                 "Seconds allowed for connecting, and for each send to make progress")
+      ->default_str("10")
+      ->type_name("SEC")
+      ->transform(decimal_duration(time_unit::seconds, true));
+  app.add_option("--wait", cfg.wait_ms,
                  "Seconds to keep printing replies after the input ends (until the server "
                  "closes)")
-      ->default_val(2)
-      ->check(CLI::Range(0.0, 31536000.0));
+      ->default_str("2")
+      ->type_name("SEC")
+      ->transform(decimal_duration(time_unit::seconds, false));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");

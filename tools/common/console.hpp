@@ -13,7 +13,9 @@ namespace xsock::tools {
 
 /// Sets the process up for console I/O: the user's locale (POSIX), no SIGPIPE death on
 /// a closed pipe (write errors are reported instead), binary standard streams
-/// (Windows). Call first in main.
+/// (Windows). On POSIX, descriptors 0-2 closed at start are opened on /dev/null in the
+/// direction they are not used in (they still fail like closed ones), so no socket can
+/// become standard output. Call first in main, before any socket is opened.
 void console_init();
 
 /// The command-line arguments, program name first, in `argument_encoding()`.
@@ -37,7 +39,10 @@ bool output_is_terminal();
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec);
 
 /// Writes all of `bytes` to standard output / standard error, retrying partial writes.
-/// Returns false (with `ec`) when the stream is gone (closed pipe, full disk).
+/// Returns false (with `ec`) when the stream is gone (closed pipe, full disk). Waits as
+/// long as the reader needs, except after an interrupt (`on_interrupt`): then what
+/// cannot be written within about a second fails with `std::errc::timed_out`, so a
+/// stalled reader cannot keep the tool from stopping.
 bool write_output(std::string_view bytes, std::error_code& ec);
 bool write_error(std::string_view bytes);
 

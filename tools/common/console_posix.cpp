@@ -1,10 +1,17 @@
 // Console I/O on POSIX: bytes in the locale's charset on file descriptors 0, 1, 2.
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <clocale>
+#include <csignal>
 #include <cstring>
 
 #include "console.hpp"
@@ -13,17 +20,68 @@ namespace xsock::tools {
 namespace {
 
 void (*interrupt_handler)() = nullptr;
+volatile std::sig_atomic_t interrupted = 0;
+// Written by the signal handler: a write waiting for a stalled reader wakes up.
+int wake_pipe[2] = {-1, -1};
+
+// Once a stop is requested, output that cannot be written within this long is dropped:
+// a reader that stalls can delay the exit, not prevent it.
+constexpr std::chrono::milliseconds stop_linger{1000};
 
 extern "C" void handle_interrupt(int) {
+  const int saved = errno;
+  interrupted = 1;
   if (interrupt_handler != nullptr) interrupt_handler();
+  if (wake_pipe[1] >= 0) {
+    const ssize_t ignored = ::write(wake_pipe[1], "x", 1);
+    (void)ignored;
+  }
+  errno = saved;
+}
+
+// Waits until `fd` takes bytes. Without a stop request that may take forever (a pager
+// the user scrolls); after one, at most until stop_linger has passed.
+bool wait_writable(int fd, std::error_code& ec) {
+  using clock = std::chrono::steady_clock;
+  static clock::time_point deadline{};
+  for (;;) {
+    int timeout_ms = -1;
+    if (interrupted) {
+      const clock::time_point now = clock::now();
+      if (deadline == clock::time_point{}) deadline = now + stop_linger;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      timeout_ms = static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
+    }
+    pollfd fds[2] = {{fd, POLLOUT, 0}, {wake_pipe[0], POLLIN, 0}};
+    const nfds_t count = !interrupted && wake_pipe[0] >= 0 ? 2 : 1;
+    const int ready = ::poll(fds, count, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      ec = std::error_code(errno, std::generic_category());
+      return false;
+    }
+    // Writable, or an error that the write will report.
+    if (fds[0].revents != 0) return true;
+    if (ready == 0 && interrupted) {
+      ec = std::make_error_code(std::errc::timed_out);
+      return false;
+    }
+    // Woken by the signal: wait again, now bounded.
+  }
 }
 
 bool write_all(int fd, std::string_view bytes, std::error_code& ec) {
   ec.clear();
+  // After poll says a pipe or socket is writable, a write of at most PIPE_BUF bytes
+  // does not block; a larger one may, until the reader drains it.
+  struct stat st {};
+  const bool stream = ::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+  const std::size_t chunk = stream ? PIPE_BUF : 64 * 1024;
   while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (!wait_writable(fd, ec)) return false;
+    const ssize_t n = ::write(fd, bytes.data(), std::min(bytes.size(), chunk));
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       ec = std::error_code(errno, std::generic_category());
       return false;
     }
@@ -35,6 +93,18 @@ bool write_all(int fd, std::string_view bytes, std::error_code& ec) {
 }  // namespace
 
 void console_init() {
+  // A descriptor 0-2 closed at start would be the number the next socket gets, and the
+  // tool would then print into its connection. Each is opened on /dev/null in the
+  // direction the tool does not use it, so it still behaves as closed (reading 0 and
+  // writing 1 or 2 fail with EBADF, reported as for any failing stream) but is taken.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
   std::setlocale(LC_ALL, "");
   // A reader that goes away must give a write error we can report, not kill us.
   ::signal(SIGPIPE, SIG_IGN);
@@ -87,10 +157,18 @@ bool write_error(std::string_view bytes) {
 
 void on_interrupt(void (*handler)()) {
   interrupt_handler = handler;
+  if (wake_pipe[0] < 0 && ::pipe(wake_pipe) == 0) {
+    for (const int fd : wake_pipe) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+  }
   struct sigaction action {};
   action.sa_handler = handle_interrupt;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
+  // No SA_RESTART: a write blocked on a terminal (Ctrl+S) returns EINTR instead of
+  // carrying on, and the bounded wait above takes over.
+  action.sa_flags = 0;
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
 }

@@ -27,6 +27,8 @@ namespace xsock::tools {
 namespace {
 
 std::atomic<void (*)()> interrupt_handler{nullptr};
+// The thread that installed the handler (the one that writes the output).
+HANDLE main_thread = nullptr;
 
 std::error_code last_error() {
   return {static_cast<int>(::GetLastError()), std::system_category()};
@@ -118,8 +120,11 @@ class output_stream {
       if (!::WriteFile(h, bytes.data(), chunk, &written, nullptr)) {
         const DWORD err = ::GetLastError();
         // The reader went away: report it like EPIPE on POSIX.
+        // Cancelled by the control handler after a stop request: timed out, as on POSIX.
         ec = err == ERROR_NO_DATA || err == ERROR_BROKEN_PIPE
                  ? std::make_error_code(std::errc::broken_pipe)
+             : err == ERROR_OPERATION_ABORTED
+                 ? std::make_error_code(std::errc::timed_out)
                  : std::error_code(static_cast<int>(err), std::system_category());
         return false;
       }
@@ -206,6 +211,13 @@ BOOL WINAPI control_handler(DWORD type) {
     case CTRL_C_EVENT:
     case CTRL_BREAK_EVENT:
       handler();
+      // A write to a pipe whose reader stalls would keep the main thread from ever
+      // seeing the stop: after a second, cancel it (and any later one) so the stop
+      // takes effect in bounded time. The process exits meanwhile, ending this thread.
+      for (int i = 0; i < 30 && main_thread != nullptr; ++i) {
+        ::Sleep(1000);
+        ::CancelSynchronousIo(main_thread);
+      }
       return TRUE;
     case CTRL_CLOSE_EVENT:
     case CTRL_LOGOFF_EVENT:
@@ -294,6 +306,10 @@ bool write_error(std::string_view bytes) {
 }
 
 void on_interrupt(void (*handler)()) {
+  if (main_thread == nullptr) {
+    ::DuplicateHandle(::GetCurrentProcess(), ::GetCurrentThread(), ::GetCurrentProcess(),
+                      &main_thread, 0, FALSE, DUPLICATE_SAME_ACCESS);
+  }
   interrupt_handler.store(handler);
   ::SetConsoleCtrlHandler(control_handler, handler != nullptr ? TRUE : FALSE);
 }

@@ -52,6 +52,12 @@ std::string stream_lines::text(const line& piece, std::uint64_t& invalid) {
   const std::uint64_t before = text_.invalid_count();
   std::string out = text_.decode(piece.bytes);
   if (!piece.partial()) text_.finish(out);
+  if (at_start_ && (!out.empty() || !piece.partial())) {
+    // A byte order mark starts the stream, it is not text; any later U+FEFF is (and
+    // is shown escaped).
+    if (out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);
+    at_start_ = false;
+  }
   invalid = text_.invalid_count() - before + std::exchange(wire_invalid_, 0);
   invalid_total_ += invalid;
   return out;

@@ -35,7 +35,8 @@ class stream_lines {
   /// Bytes kept for an unterminated line.
   std::size_t buffered() const noexcept { return lines_.buffered(); }
 
-  /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing. `invalid`
+  /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing; a byte
+  /// order mark (U+FEFF) at the very start of the stream is dropped. `invalid`
   /// receives the number of invalid sequences it contained (U+FFFD each). A piece that
   /// ends a line also ends every character: a truncated one becomes U+FFFD. With
   /// `bytes_only`, returns the bytes unchanged.
@@ -54,6 +55,7 @@ class stream_lines {
   decoder text_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
+  bool at_start_ = true;  // no text of the stream seen yet
 };
 
 }  // namespace xsock::tools

@@ -5,6 +5,7 @@
 #include "console.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/encodings.hpp"
+#include "xsock/terminal_escape.hpp"
 
 #ifndef XSOCK_VERSION
 #define XSOCK_VERSION "unknown"
@@ -73,37 +74,170 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// The input of an error message, shortened: a 300-digit number is not repeated.
+std::string quoted_input(const std::string& text) {
+  std::string shown;
+  for (const char c : text.substr(0, 24)) {
+    const auto b = static_cast<unsigned char>(c);
+    shown += b >= 0x20 && b < 0x7F ? c : '?';
+  }
+  if (text.size() > 24) shown += "...";
+  return "'" + shown + "'";
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string_view without_leading_zeros(std::string_view digits) {
+  const std::size_t first = digits.find_first_not_of('0');
+  return first == std::string_view::npos ? digits.substr(digits.size() - 1) : digits.substr(first);
+}
+
+// Decimal digits (no leading zeros) to a number, saturating at `cap`.
+std::uint64_t saturating_value(std::string_view digits, std::uint64_t cap) {
+  std::uint64_t value = 0;
+  for (const char c : digits) {
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (value > (cap - d) / 10) return cap;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+}  // namespace
+
+CLI::Validator decimal_integer(std::uint64_t min, std::uint64_t max) {
+  const std::string range = std::to_string(min) + " to " + std::to_string(max);
+  return CLI::Validator(
+      [min, max, range](std::string& text) -> std::string {
+        if (!all_digits(text))
+          return quoted_input(text) + " is not a whole decimal number (" + range + ")";
+        const std::string_view digits = without_leading_zeros(text);
+        // One past max when larger (max itself is below 2^64 - 1 for every option).
+        const std::uint64_t value = saturating_value(digits, max + 1);
+        if (value < min || value > max) return quoted_input(text) + " is out of range " + range;
+        text = std::string(digits);
+        return std::string();
+      },
+      "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]", "DECIMAL_INTEGER");
+}
+
+CLI::Validator decimal_duration(time_unit unit, bool positive) {
+  return CLI::Validator(
+      [unit, positive](std::string& text) -> std::string {
+        const std::size_t dot = text.find('.');
+        const std::string whole = text.substr(0, dot);
+        const std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+        const bool well_formed = (whole.empty() || all_digits(whole)) &&
+                                 (fraction.empty() || all_digits(fraction)) &&
+                                 !(whole.empty() && fraction.empty());
+        if (!well_formed) {
+          return quoted_input(text) + " is not a decimal number of " +
+                 (unit == time_unit::seconds ? "seconds (like 2 or 0.5)"
+                                             : "milliseconds (like 250)");
+        }
+        // Exact decimal arithmetic: the whole part in milliseconds, then the digits of
+        // the fraction that are still whole milliseconds; any digit beyond rounds up.
+        const std::uint64_t cap = static_cast<std::uint64_t>(max_duration.count());
+        const std::size_t ms_digits = unit == time_unit::seconds ? 3 : 0;
+        std::string ms_text = whole.empty() ? "0" : whole;
+        ms_text += fraction.substr(0, ms_digits);
+        ms_text.append(ms_digits - std::min(ms_digits, fraction.size()), '0');
+        std::uint64_t ms = saturating_value(without_leading_zeros(ms_text), cap);
+        if (fraction.size() > ms_digits &&
+            fraction.find_first_not_of('0', ms_digits) != std::string::npos && ms < cap)
+          ++ms;
+        if (positive && ms == 0) return quoted_input(text) + " must be more than 0";
+        text = std::to_string(ms);
+        return std::string();
+      },
+      // No description: the option's type name (SEC, MS) says it all in --help.
+      std::string(), "DECIMAL_DURATION");
+}
+
+std::string unbracketed_host(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
+
 void append_json_string(std::string& out, std::string_view utf8) {
   static const char digits[] = "0123456789abcdef";
+  const auto append_u = [&](unsigned unit) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4)
+      out += digits[(unit >> shift) & 15];
+  };
   out += '"';
-  for (const char c : utf8) {
-    const auto b = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (b < 0x20 || b == 0x7f) {
-          out += "\\u00";
-          out += digits[b >> 4];
-          out += digits[b & 15];
-        } else {
-          out += c;
-        }
+  const char* run = utf8.data();
+  const char* p = run;
+  const char* const end = p + utf8.size();
+  while (p < end) {
+    const auto b = static_cast<unsigned char>(*p);
+    // Only these bytes can start something to escape; all others are copied in runs.
+    const bool ascii_special = b < 0x20 || b == '"' || b == '\\' || b == 0x7F;
+    const bool lead_special =
+        b == 0xC2 || b == 0xD8 || b == 0xE1 || b == 0xE2 || b == 0xEF || b == 0xF3;
+    if (!ascii_special && !lead_special) {
+      ++p;
+      continue;
     }
+    if (ascii_special) {
+      out.append(run, p);
+      switch (b) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          append_u(b);
+      }
+      run = ++p;
+      continue;
+    }
+    // The decoders produce well-formed UTF-8; anything else is copied as it is.
+    const std::size_t n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    if (static_cast<std::size_t>(end - p) < n) {
+      ++p;
+      continue;
+    }
+    char32_t cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+    bool valid = true;
+    for (std::size_t i = 1; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(p[i]);
+      valid = valid && (c & 0xC0) == 0x80;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (!valid || !is_escaped_code_point(cp)) {
+      ++p;
+      continue;
+    }
+    out.append(run, p);
+    if (cp > 0xFFFF) {
+      append_u(0xD800 + ((cp - 0x10000) >> 10));
+      append_u(0xDC00 + ((cp - 0x10000) & 0x3FF));
+    } else {
+      append_u(static_cast<unsigned>(cp));
+    }
+    p += n;
+    run = p;
   }
+  out.append(run, p);
   out += '"';
 }
 

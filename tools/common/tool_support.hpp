@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -51,11 +53,36 @@ std::string checked_encoding(std::string_view name);
 /// Prints every encoding name, one a line.
 int list_encodings_command();
 
+/// The longest duration any option gives (about ten years): larger values saturate to
+/// it, so "huge" means "no limit in practice" and no deadline arithmetic can overflow.
+inline constexpr std::chrono::milliseconds max_duration{315360000000};
+
+/// CLI11 transform for a whole-number option: decimal digits only, leading zeros
+/// meaning decimal (`010` is 10, `0x10` and `1e3` are refused), within [min, max]. The
+/// value handed on has no leading zeros; error messages quote at most a short prefix.
+CLI::Validator decimal_integer(std::uint64_t min, std::uint64_t max);
+
+/// The unit of a duration option.
+enum class time_unit { seconds, milliseconds };
+
+/// CLI11 transform for a duration option: a decimal number (`2`, `0.5`, `.25`; no sign,
+/// exponent, `nan` or `inf`) in `unit`, handed on as whole milliseconds: rounded up
+/// when positive (0.0004 s is 1 ms, never 0), saturated at `max_duration`. `positive`:
+/// zero is refused too.
+CLI::Validator decimal_duration(time_unit unit, bool positive);
+
+/// A host or address as given on the command line, without the brackets of an IPv6
+/// literal (`[::1]` -> `::1`, as in URLs and the tools' own `[ip]:port` output).
+std::string unbracketed_host(std::string_view host);
+
 /// Lower-case hex of the bytes, no separators: "c4e3".
 std::string to_hex(std::string_view bytes);
 
-/// Appends `utf8` as a JSON string literal (quotes included): `"`, `\` and control
-/// characters are escaped; everything else, valid UTF-8 from the decoders, is kept.
+/// Appends `utf8` as a JSON string literal (quotes included): `"`, `\`, control
+/// characters and every code point `xsock::is_escaped_code_point` names (C1 and bidi
+/// controls, U+2028/U+2029, invisible format characters: `\u009b`, `\u202e`) are
+/// escaped, so a consumer such as `jq -r` never emits them raw; everything else, valid
+/// UTF-8 from the decoders, is copied in runs.
 void append_json_string(std::string& out, std::string_view utf8);
 
 /// Converts text from `encoding` to UTF-8 (invalid bytes become U+FFFD); a no-op for

@@ -38,9 +38,9 @@ struct config {
   bool raw = false;
   bool quiet = false;
   std::size_t max_clients = 0;
-  double idle_timeout = 0;
+  std::int64_t idle_timeout_ms = 0;  // whole ms, saturated (decimal_duration)
   std::size_t max_line = line_splitter::default_max_line;
-  int flush_ms = 0;
+  std::int64_t flush_ms = 0;
   bool list_encodings = false;
 };
 
@@ -85,7 +85,13 @@ class event_writer {
     } else if (cfg_.hex) {
       text_line(peer, to_hex(payload));
     } else {
-      text_line(peer, cfg_.raw ? std::string(payload) : escape_for_terminal(payload));
+      // Escaped straight into the output: a long line is not copied once more.
+      text_line_with(peer, [&](std::string& out) {
+        if (cfg_.raw)
+          out.append(payload.data(), payload.size());
+        else
+          escape_for_terminal(payload, out);
+      });
     }
   }
 
@@ -107,6 +113,12 @@ class event_writer {
     }
   }
 
+  // Ends a line whose last piece was shown partial: JSON gets an empty, final piece;
+  // text output shows no partial marks, so there is nothing to end.
+  void end_of_line(server::connection_id id, const std::string& peer) {
+    if (json_) data(id, peer, std::string_view(), 0, false);
+  }
+
   // Writes what this turn produced. False when standard output is gone.
   bool flush(std::error_code& ec) {
     ec.clear();
@@ -125,19 +137,30 @@ class event_writer {
   }
 
   void text_line(const std::string& peer, const std::string& utf8) {
-    std::string line = "[" + peer + "] " + utf8 + "\n";
-    if (to_local_) {
-      std::error_code ec;
-      to_local_->encode(line, buffer_, ec);
-      if (!ec) return;
-    }
-    buffer_ += line;
+    text_line_with(peer, [&](std::string& out) { out += utf8; });
+  }
+
+  // `append(target)` adds the UTF-8 text of the line.
+  template <typename Append>
+  void text_line_with(const std::string& peer, Append&& append) {
+    std::string& target = to_local_ ? scratch_ : buffer_;
+    target += '[';
+    target += peer;
+    target += "] ";
+    append(target);
+    target += '\n';
+    if (!to_local_) return;
+    std::error_code ec;
+    to_local_->encode(scratch_, buffer_, ec);
+    if (ec) buffer_ += scratch_;
+    scratch_.clear();
   }
 
   const config& cfg_;
   bool json_;
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
+  std::string scratch_;  // a text line before its conversion to the local charset
 };
 
 // What the tool keeps per connection: the peer's text and its own line framing and
@@ -146,6 +169,7 @@ struct client {
   std::string peer;
   stream_lines lines;
   std::uint64_t bytes = 0;
+  bool line_open = false;  // the last data event shown was partial
 };
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
@@ -163,10 +187,11 @@ listener open_listener(const config& cfg) {
   listener l;
   if (!cfg.bind.empty()) {
     std::error_code ec;
-    endpoint where = endpoint::from_address(cfg.bind, cfg.port, ec);
+    const std::string host = unbracketed_host(cfg.bind);
+    endpoint where = endpoint::from_address(host, cfg.port, ec);
     if (ec) {
       // Not a numeric address: a host name (resolve errors are runtime failures).
-      where = resolve(cfg.bind, std::to_string(cfg.port)).front();
+      where = resolve(host, std::to_string(cfg.port)).front();
     }
     l.listen(where, options);
     return l;
@@ -195,7 +220,8 @@ int serve(const config& cfg) {
   server_options options;
   options.max_connections = cfg.max_clients;
   // 0 means no idle timeout on the command line; the library's zero means "at once".
-  if (cfg.idle_timeout > 0) options.idle_timeout = std::chrono::duration<double>(cfg.idle_timeout);
+  if (cfg.idle_timeout_ms > 0)
+    options.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
   // Smaller than the library default: bounds what one turn can produce for stdout.
   options.read_size = 16 * 1024;
 
@@ -208,7 +234,11 @@ int serve(const config& cfg) {
   const auto emit = [&](client& c, server::connection_id id, const line& piece) {
     std::uint64_t invalid = 0;
     const std::string text = c.lines.text(piece, invalid);
+    // A piece holding only the start of a character says nothing yet: the character
+    // comes with the next piece.
+    if (piece.partial() && text.empty() && invalid == 0) return;
     out.data(id, c.peer, text, invalid, piece.partial());
+    c.line_open = piece.partial();
   };
 
   server::callbacks cb;
@@ -234,8 +264,10 @@ int serve(const config& cfg) {
     }
     pieces.clear();
     c.lines.push(bytes, pieces);
-    for (const line& piece : pieces)
+    for (line& piece : pieces) {
       emit(c, id, piece);
+      std::string().swap(piece.bytes);  // one long line is held once, not twice
+    }
     if (cfg.flush_ms > 0) {
       if (c.lines.buffered() > 0)
         s.set_timer(id, std::chrono::milliseconds(cfg.flush_ms));
@@ -260,7 +292,13 @@ int serve(const config& cfg) {
     std::uint64_t invalid = 0;
     const std::string rest = c.lines.rest(invalid);
     // A character cut at the very end (after a flushed piece) never completed.
-    if (!rest.empty()) out.data(id, c.peer, rest, invalid, false);
+    if (!rest.empty()) {
+      out.data(id, c.peer, rest, invalid, false);
+      c.line_open = false;
+    }
+    // The last piece shown was partial (--flush-ms) and nothing came after it: the
+    // line ends here, and the last piece of a line is never partial.
+    if (c.line_open) out.end_of_line(id, c.peer);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
     out.disconnected(id, c.peer, c.bytes, c.lines.invalid_total(), why);
     clients.erase(it);
@@ -280,7 +318,10 @@ int serve(const config& cfg) {
   running.store(nullptr);
   if (!output_error) out.flush(output_error);
   if (output_error) {
-    print_error(program, "write to standard output: " + error_text(output_error));
+    std::string what = "write to standard output: " + error_text(output_error);
+    if (output_error == std::errc::timed_out && interrupted.load())
+      what += " after the stop request; the rest of the output was dropped";
+    print_error(program, what);
     return exit_failure;
   }
   return exit_ok;
@@ -295,12 +336,12 @@ int run(int argc, char** argv) {
       std::string(program));
   app.add_option("PORT", cfg.port, "Port to listen on; 0 picks a free one")
       ->default_val(7788)
-      ->check(CLI::Range(0, 65535));
+      ->transform(decimal_integer(0, 65535));
   app.add_option("-b,--bind", cfg.bind,
                  "Address to listen on (default: all interfaces, IPv6 and IPv4)");
   app.add_option("--backlog", cfg.backlog, "Pending-connection queue length")
       ->default_val(128)
-      ->check(CLI::Range(1, 65535));
+      ->transform(decimal_integer(1, 65535));
   app.add_option("-e,--encoding", cfg.encoding, "Wire encoding (any ICU converter name)")
       ->default_val(std::string(default_encoding));
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
@@ -312,16 +353,18 @@ int run(int argc, char** argv) {
   app.add_flag("--once", cfg.once, "Serve one client, then exit");
   app.add_option("--max-clients", cfg.max_clients,
                  "Clients served at once (0: no limit; more wait in the backlog)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--idle-timeout", cfg.idle_timeout,
+      ->transform(decimal_integer(0, 4294967295));
+  app.add_option("--idle-timeout", cfg.idle_timeout_ms,
                  "Disconnect a client silent for SEC seconds (0: never)")
-      ->check(CLI::Range(0.0, 31536000.0));
+      ->type_name("SEC")
+      ->transform(decimal_duration(time_unit::seconds, false));
   app.add_option("--max-line", cfg.max_line, "Longest line in bytes; longer ones come in pieces")
       ->default_val(line_splitter::default_max_line)
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+      ->transform(decimal_integer(1, std::uint64_t{1} << 30));
   app.add_option("--flush-ms", cfg.flush_ms,
                  "Show a partial line after MS ms without new bytes (0: only at close)")
-      ->check(CLI::Range(0, 86400000));
+      ->type_name("MS")
+      ->transform(decimal_duration(time_unit::milliseconds, false));
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));

@@ -24,7 +24,9 @@ enum class encode_policy {
 
 /// Encodes UTF-8 text to any ICU encoding. Each call takes one complete message (an
 /// incomplete UTF-8 sequence at its end is invalid input) and returns its complete
-/// encoding (stateful encodings return to their initial state at its end). Not
+/// encoding (stateful encodings return to their initial state at its end). The messages
+/// of one encoder are one stream: encodings that start with a byte order mark (UTF-16,
+/// UTF-32) write it before the first output only, never between messages. Not
 /// thread-safe; movable, not copyable.
 class encoder {
  public:

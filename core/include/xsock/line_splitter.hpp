@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,10 +64,22 @@ class line_splitter {
   /// Bytes kept (an unterminated line).
   std::size_t buffered() const noexcept { return buffer_.size(); }
   std::size_t max_line() const noexcept { return max_line_; }
+  /// Bytes searched for a newline so far. Each byte pushed is searched at most once,
+  /// so this never exceeds the bytes pushed (for tests and monitoring: a long line
+  /// costs linear time however it is cut).
+  std::uint64_t bytes_scanned() const noexcept { return bytes_scanned_; }
 
  private:
+  // Appends the piece of `content` bytes at `start` (which ends `consumed` bytes
+  // later) and sets next_start_ to where the rest begins.
+  void emit(std::size_t start, std::size_t content, std::size_t consumed, line_end end,
+            std::vector<line>& out);
+
   std::size_t max_line_;
   std::string buffer_;
+  std::size_t scanned_ = 0;  // buffer_[0, scanned_) holds no '\n'
+  std::size_t next_start_ = 0;
+  std::uint64_t bytes_scanned_ = 0;
 };
 
 }  // namespace xsock

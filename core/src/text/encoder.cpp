@@ -47,11 +47,29 @@ struct encoder::impl {
   text_error_info last_error;
   callback_state state;
   std::vector<UChar> utf16;
+  // What the converter writes before every conversion (the byte order mark of UTF-16
+  // and UTF-32), and whether the stream has had it already.
+  std::string signature;
+  bool started = false;
 
   bool run(std::string_view utf8, std::string& out);
+  bool convert(std::string_view utf8, std::string& out);
 };
 
 bool encoder::impl::run(std::string_view utf8, std::string& out) {
+  const std::size_t old = out.size();
+  if (!convert(utf8, out)) return false;
+  if (!signature.empty() && out.size() > old) {
+    // The messages of one encoder are one stream: a byte order mark goes only before
+    // the first of them, never in the middle.
+    if (started && out.compare(old, signature.size(), signature) == 0)
+      out.erase(old, signature.size());
+    started = true;
+  }
+  return true;
+}
+
+bool encoder::impl::convert(std::string_view utf8, std::string& out) {
   // UTF-8 to UTF-16 by hand: ICU's own conversion would not say where input is bad.
   utf16.clear();
   const auto* const first = reinterpret_cast<const unsigned char*>(utf8.data());
@@ -167,6 +185,15 @@ encoder::encoder(std::string_view encoding, encode_policy policy)
     detail::throw_text_error(detail::make_error(
         text_errc::conversion_failed, "encoder for " + impl_->name + ": " + u_errorName(status)));
   }
+  // A signature is what one space gains over its own encoding in a second position.
+  std::string one;
+  std::string two;
+  if (impl_->convert(" ", one) && impl_->convert("  ", two) && two.size() < 2 * one.size()) {
+    const std::size_t unit = two.size() - one.size();
+    if (two.compare(0, one.size() - unit, one, 0, one.size() - unit) == 0)
+      impl_->signature = one.substr(0, one.size() - unit);
+  }
+  impl_->last_error = text_error_info{};
 }
 
 encoder::~encoder() = default;

@@ -37,25 +37,51 @@ void line_splitter::push(std::string_view bytes, std::vector<line>& out) {
   for (;;) {
     const std::size_t avail = buffer_.size() - start;
     // A line of max_line bytes may still end in "\r\n": look that far for the '\n'.
-    const std::size_t window = avail < max_line_ + 2 ? avail : max_line_ + 2;
-    const char* base = buffer_.data() + start;
-    const auto* nl = static_cast<const char*>(window ? std::memchr(base, '\n', window) : nullptr);
+    const std::size_t window_end = start + (avail < max_line_ + 2 ? avail : max_line_ + 2);
+    // Bytes before scanned_ were searched by an earlier call: each byte is looked at
+    // once, so a long unterminated line costs linear time however it is cut.
+    const std::size_t from = scanned_ > start ? scanned_ : start;
+    const char* nl = nullptr;
+    if (from < window_end) {
+      nl = static_cast<const char*>(std::memchr(buffer_.data() + from, '\n', window_end - from));
+      scanned_ = nl ? static_cast<std::size_t>(nl - buffer_.data()) : window_end;
+      bytes_scanned_ += scanned_ - from;
+    }
     if (nl) {
-      std::size_t len = static_cast<std::size_t>(nl - base);
-      const std::size_t content = len > 0 && base[len - 1] == '\r' ? len - 1 : len;
+      const std::size_t len = static_cast<std::size_t>(nl - buffer_.data()) - start;
+      const std::size_t content = len > 0 && buffer_[start + len - 1] == '\r' ? len - 1 : len;
       if (content <= max_line_) {
-        out.push_back(line{std::string(base, content), line_end::newline});
-        start += len + 1;
+        emit(start, content, len + 1, line_end::newline, out);
+        start = next_start_;
         continue;
       }
     }
     if (avail <= max_line_) break;
     // One byte past the maximum: a '\r' there may belong to a "\r\n" still to come.
-    if (avail == max_line_ + 1 && base[max_line_] == '\r') break;
-    out.push_back(line{std::string(base, max_line_), line_end::max_length});
-    start += max_line_;
+    if (avail == max_line_ + 1 && buffer_[start + max_line_] == '\r') break;
+    emit(start, max_line_, max_line_, line_end::max_length, out);
+    start = next_start_;
   }
   buffer_.erase(0, start);
+  scanned_ = scanned_ > start ? scanned_ - start : 0;
+}
+
+void line_splitter::emit(std::size_t start, std::size_t content, std::size_t consumed, line_end end,
+                         std::vector<line>& out) {
+  const std::size_t rest = buffer_.size() - start - consumed;
+  if (start == 0 && rest < content) {
+    // The piece is most of the buffer: hand the buffer itself over and keep a copy of
+    // the (smaller) rest, so a long line is never held twice.
+    std::string kept = buffer_.substr(consumed);
+    buffer_.resize(content);
+    out.push_back(line{std::move(buffer_), end});
+    buffer_ = std::move(kept);
+    scanned_ = scanned_ > consumed ? scanned_ - consumed : 0;
+    next_start_ = 0;
+    return;
+  }
+  out.push_back(line{buffer_.substr(start, content), end});
+  next_start_ = start + consumed;
 }
 
 std::vector<line> line_splitter::push(std::string_view bytes) {
@@ -70,6 +96,7 @@ std::optional<line> line_splitter::flush() {
   if (n == 0) return std::nullopt;
   line piece{buffer_.substr(0, n), line_end::flush};
   buffer_.erase(0, n);
+  scanned_ = scanned_ > n ? scanned_ - n : 0;
   return piece;
 }
 
@@ -82,6 +109,7 @@ void line_splitter::finish(std::vector<line>& out) {
   }
   out.push_back(line{std::move(buffer_), line_end::end_of_stream});
   buffer_.clear();
+  scanned_ = 0;
 }
 
 std::vector<line> line_splitter::finish() {
