@@ -261,6 +261,50 @@ TEST_P(event_loop_test, a_half_closed_peer_still_gets_its_reply) {
   EXPECT_EQ(reply, "you said hello");
 }
 
+// The loop's own half-close: the request is sent, then end of stream; the reply
+// still arrives on the same connection.
+TEST_P(event_loop_test, shutdown_send_half_closes_after_the_queued_output) {
+  auto l = make_listener();
+  const endpoint where = l.local_endpoint();
+  std::string request;
+  std::thread server([&] {
+    auto a = l.accept(10s);
+    char buf[64];
+    for (;;) {
+      const auto n = a.socket.receive(buf, sizeof buf, 10s);
+      if (n == 0) break;  // the client's half-close
+      request.append(buf, n);
+    }
+    a.socket.send_all("reply to " + request);
+  });
+  std::string reply;
+  std::error_code send_after;
+  std::vector<close_reason> closes;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop&, id_type, std::string_view bytes) {
+    reply.append(bytes.data(), bytes.size());
+  };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code&) {
+    closes.push_back(r);
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  loop.connect(where, 5s, [&](event_loop& lp, id_type id, const connect_result& r) {
+    ASSERT_FALSE(r.error) << r.message;
+    lp.send(id, "question");
+    lp.shutdown_send(id);
+    lp.send(id, "more", send_after);
+  });
+  loop.run();
+  server.join();
+  EXPECT_EQ(request, "question");
+  EXPECT_EQ(reply, "reply to question");
+  EXPECT_EQ(send_after, std::errc::not_connected);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(closes[0], close_reason::closed);
+}
+
 // Happy Eyeballs: the first address (IPv6) never answers; the second (IPv4) accepts.
 // The connection is made through IPv4 one attempt delay (250 ms) after the start, not
 // after the first attempt's timeout.

@@ -226,6 +226,11 @@ class event_loop {
   /// Unknown ids are ignored.
   void close(id_type id, close_mode how = close_mode::graceful) noexcept;
 
+  /// Half-close: once what is queued for the connection is sent, its sending side is
+  /// shut down (the peer reads end of stream); reading goes on until the peer closes.
+  /// Later `send` calls fail with `not_connected`. Unknown ids are ignored.
+  void shutdown_send(id_type id) noexcept;
+
   /// Stops / resumes reading from a connection (the embedder's own backpressure).
   void pause_reading(id_type id) noexcept;
   void resume_reading(id_type id) noexcept;

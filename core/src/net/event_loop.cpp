@@ -67,6 +67,8 @@ struct connection {
   bool user_paused = false;   // pause_reading()
   bool backpressure = false;  // paused because `out` grew past pause_reading_above
   bool timer_set = false;
+  bool shut_send = false;  // shutdown_send(): no more output; FIN once the queue is sent
+  bool fin_sent = false;
 
   clock::time_point last_active{};
   std::list<id_type>::iterator idle_pos;
@@ -76,6 +78,7 @@ struct connection {
   bool finished() const noexcept { return state == conn_state::finished; }
   // send() is refused once the embedder asked to close, or the connection is ending.
   bool accepts_output() const noexcept {
+    if (shut_send) return false;
     return state == conn_state::open || state == conn_state::peer_closed ||
            (state == conn_state::draining && reason == close_reason::closed);
   }
@@ -349,6 +352,12 @@ struct event_loop::impl {
         if (c == nullptr) continue;
         c->dirty = false;
         if (!c->finished() && c->pending() > 0) flush(*c, now);
+        if (c->shut_send && !c->fin_sent && !c->finished() && c->pending() == 0) {
+          std::error_code ec;
+          c->socket.shutdown(shutdown_type::send, ec);
+          c->fin_sent = true;
+          if (ec) c->end(reason_for(ec), ec);
+        }
         if (c->finished() || (c->state == conn_state::draining && c->pending() == 0)) {
           finish(*c, c->reason, c->error);
           continue;
@@ -910,6 +919,13 @@ void event_loop::close(id_type id, close_mode how) noexcept {
     return;
   }
   cancel(id);
+}
+
+void event_loop::shutdown_send(id_type id) noexcept {
+  connection* c = impl_->find(id);
+  if (c == nullptr || c->finished() || c->shut_send) return;
+  c->shut_send = true;
+  impl_->mark_dirty(*c);
 }
 
 void event_loop::pause_reading(id_type id) noexcept {
