@@ -6,6 +6,8 @@
 #include <cctype>
 
 #include "test_support.hpp"
+#include "xsock/decoder.hpp"
+#include "xsock/encoder.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock {
@@ -89,6 +91,28 @@ TEST(encodings, line_safety) {
   std::error_code ec;
   EXPECT_FALSE(encoding_is_line_safe("no-such-thing", ec));
   EXPECT_EQ(ec, text_errc::unknown_encoding);
+}
+
+}  // namespace
+}  // namespace xsock
+
+namespace xsock {
+namespace {
+
+// The helper that builds expected text is itself checked against bytes written out by
+// hand, so a wrong expectation cannot agree with a wrong library.
+TEST(test_support, utf8_of_writes_known_bytes) {
+  EXPECT_EQ(test::utf8_of(U'A'), "A");
+  EXPECT_EQ(test::utf8_of(0xE9), "\xC3\xA9");
+  EXPECT_EQ(test::utf8_of(0x4F60), "\xE4\xBD\xA0");
+  EXPECT_EQ(test::utf8_of(0xFFFD), "\xEF\xBF\xBD");
+  EXPECT_EQ(test::utf8_of(0x1F600), "\xF0\x9F\x98\x80");
+}
+
+TEST(default_encoding, is_the_default_of_every_text_class) {
+  EXPECT_EQ(default_encoding, "GBK");
+  EXPECT_EQ(decoder().encoding(), "GBK");
+  EXPECT_EQ(encoder().encoding(), "GBK");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "xsock/default_encoding.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock {
@@ -37,7 +38,8 @@ class decoder {
  public:
   /// Opens a decoder for `encoding` (any ICU name or alias). Throws `xsock::text_error`
   /// (`text_errc::unknown_encoding`) naming it when unknown.
-  explicit decoder(std::string_view encoding = "GBK", decode_policy policy = decode_policy::replace,
+  explicit decoder(std::string_view encoding = default_encoding,
+                   decode_policy policy = decode_policy::replace,
                    decoder_backend backend = decoder_backend::automatic);
   ~decoder();
   decoder(decoder&&) noexcept;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "xsock/default_encoding.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock {
@@ -32,7 +33,8 @@ class encoder {
  public:
   /// Opens an encoder for `encoding` (any ICU name or alias). Throws
   /// `xsock::text_error` (`text_errc::unknown_encoding`) naming it when unknown.
-  explicit encoder(std::string_view encoding = "GBK", encode_policy policy = encode_policy::strict);
+  explicit encoder(std::string_view encoding = default_encoding,
+                   encode_policy policy = encode_policy::strict);
   ~encoder();
   encoder(encoder&&) noexcept;
   encoder& operator=(encoder&&) noexcept;

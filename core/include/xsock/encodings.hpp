@@ -6,10 +6,9 @@
 #include <system_error>
 #include <vector>
 
-namespace xsock {
+#include "xsock/default_encoding.hpp"
 
-/// The wire encoding used when none is given: the tutorial's GBK.
-inline constexpr std::string_view default_encoding = "GBK";
+namespace xsock {
 
 /// True when `name` (any ICU converter name or alias, matched as ICU does: case and
 /// punctuation are ignored) opens a converter. An empty name is never an encoding.

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "xsock/default_encoding.hpp"
 
 namespace xsock {
 
@@ -44,7 +45,7 @@ class line_splitter {
   /// `text_errc::unsupported_encoding` (UTF-16, UTF-32, EBCDIC...: a 0x0A byte there
   /// is not always a newline), or `std::errc::invalid_argument` when `max_line` is 0.
   explicit line_splitter(std::size_t max_line = default_max_line,
-                         std::string_view encoding = "GBK");
+                         std::string_view encoding = default_encoding);
 
   /// Adds the next bytes of the stream; appends each line completed by them (and each
   /// maximum-length piece) to `out`. An unterminated rest is kept for the next call.

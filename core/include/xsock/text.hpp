@@ -2,6 +2,7 @@
 #pragma once
 
 #include "xsock/decoder.hpp"
+#include "xsock/default_encoding.hpp"
 #include "xsock/encoder.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/line_splitter.hpp"
