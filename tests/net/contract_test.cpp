@@ -49,9 +49,11 @@ static_assert(noexcept(poller(lvalue<std::error_code>())));
 static_assert(noexcept(lvalue<poller>().add(0, readiness::readable, 0, lvalue<std::error_code>())));
 static_assert(noexcept(lvalue<poller>().wait(lvalue<std::vector<poller::event>>(),
                                              lvalue<time_limit>(), lvalue<std::error_code>())));
-static_assert(noexcept(endpoint::parse("", lvalue<std::error_code>())));
-static_assert(noexcept(endpoint::from_address("", 0, lvalue<std::error_code>())));
-static_assert(noexcept(lvalue<server>().send(0, "", lvalue<std::error_code>())));
+static_assert(noexcept(endpoint::parse(lvalue<std::string_view>(), lvalue<std::error_code>())));
+static_assert(noexcept(endpoint::from_address(lvalue<std::string_view>(), 0,
+                                              lvalue<std::error_code>())));
+static_assert(noexcept(lvalue<server>().send(0, lvalue<std::string_view>(),
+                                             lvalue<std::error_code>())));
 static_assert(noexcept(lvalue<server>().stop()));
 
 TEST(contract, poller_errors_read_lower_case_and_name_the_handle) {

@@ -160,8 +160,8 @@ TEST_P(fast_path, agrees_with_icu_on_random_streams_split_at_random_points) {
 }
 
 INSTANTIATE_TEST_SUITE_P(text, fast_path, ::testing::ValuesIn(fast_encodings),
-                         [](const ::testing::TestParamInfo<const char*>& info) {
-                           std::string name = info.param;
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           std::string name = param_info.param;
                            for (char& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

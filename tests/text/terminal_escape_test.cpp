@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+
 namespace xsock {
 namespace {
 
@@ -40,11 +42,12 @@ TEST(escape_for_terminal, shows_invisible_and_format_characters) {
   EXPECT_EQ(escape_for_terminal("flag\U000E0041\U000E007F"), "flag\\U000e0041\\U000e007f");
   // Neighbours stay: a variation selector (U+E0100) and U+FEFE are ordinary.
   EXPECT_EQ(escape_for_terminal("\U000E0100\uFEFE"), "\U000E0100\uFEFE");
-  for (const char32_t cp : {0x00AD, 0x061C, 0x180E, 0x200B, 0x200F, 0x2028, 0x202E, 0x2060, 0x2064,
-                            0x2066, 0x2069, 0xFEFF, 0xE0000, 0xE007F})
-    EXPECT_TRUE(is_escaped_code_point(cp)) << std::hex << static_cast<unsigned>(cp);
   for (const char32_t cp :
-       {0x00A0, 0x00AC, 0x061B, 0x200A, 0x2027, 0x202F, 0x2065, 0xFEFE, 0xE0080, 0x4F60})
+       std::initializer_list<char32_t>{0x00AD, 0x061C, 0x180E, 0x200B, 0x200F, 0x2028, 0x202E,
+                                       0x2060, 0x2064, 0x2066, 0x2069, 0xFEFF, 0xE0000, 0xE007F})
+    EXPECT_TRUE(is_escaped_code_point(cp)) << std::hex << static_cast<unsigned>(cp);
+  for (const char32_t cp : std::initializer_list<char32_t>{0x00A0, 0x00AC, 0x061B, 0x200A, 0x2027,
+                                                           0x202F, 0x2065, 0xFEFE, 0xE0080, 0x4F60})
     EXPECT_FALSE(is_escaped_code_point(cp)) << std::hex << static_cast<unsigned>(cp);
 }
 
@@ -82,7 +85,8 @@ TEST(escape_for_terminal, output_never_holds_a_control_character) {
     all += static_cast<char>(0x80 | (cp & 0x3F));
   }
   const std::string out = escape_for_terminal(all);
-  for (unsigned char c : out) {
+  for (const char ch : out) {
+    const auto c = static_cast<unsigned char>(ch);
     EXPECT_TRUE(c == '\t' || (c >= 0x20 && c < 0x7F) || c >= 0x80) << static_cast<int>(c);
   }
   EXPECT_EQ(out.find("\xC2\x9B"), std::string::npos);

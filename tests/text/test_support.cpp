@@ -31,7 +31,8 @@ std::string from_hex(std::string_view hex) {
 std::string to_hex(std::string_view bytes) {
   static const char digits[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char b : bytes) {
+  for (const char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
     out.push_back(digits[b >> 4]);
     out.push_back(digits[b & 15]);
   }
@@ -45,7 +46,15 @@ namespace {
 void append_utf8(std::string& out, std::uint32_t cp) {
   std::uint8_t buf[U8_MAX_LENGTH];
   std::int32_t length = 0;
+  // The macro mixes signed and unsigned code point types internally.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#endif
   U8_APPEND_UNSAFE(buf, length, static_cast<UChar32>(cp));
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
   out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(length));
 }
 

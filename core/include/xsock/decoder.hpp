@@ -36,6 +36,7 @@ enum class decoder_backend { automatic, icu };
 /// decoder per thread/stream. Movable, not copyable.
 class decoder {
  public:
+  ///@{
   /// Opens a decoder for `encoding` (any ICU name or alias). Throws `xsock::text_error`
   /// (`text_errc::unknown_encoding`) naming it when unknown.
   explicit decoder(std::string_view encoding = default_encoding,
@@ -46,6 +47,7 @@ class decoder {
   decoder& operator=(decoder&&) noexcept;
   decoder(const decoder&) = delete;
   decoder& operator=(const decoder&) = delete;
+  ///@}
 
   /// Decodes the next bytes of the stream. A sequence cut at the end of `bytes` is kept
   /// and completed by the next call (or turned into U+FFFD by `finish`).
@@ -59,12 +61,14 @@ class decoder {
   /// Appends to `out`; on a strict error sets `ec` (details in `last_error()`).
   void decode(std::string_view bytes, std::string& out, std::error_code& ec);
 
+  ///@{
   /// Ends the stream: decodes bytes still kept; a truncated sequence at the end becomes
   /// U+FFFD (replace) or an error (strict). Afterwards the decoder starts a new stream
   /// (counters keep counting until `reset`).
   std::string finish();
   void finish(std::string& out);
   void finish(std::string& out, std::error_code& ec);
+  ///@}
 
   /// Forgets any kept bytes and zeroes every counter.
   void reset() noexcept;
@@ -79,9 +83,11 @@ class decoder {
   /// error).
   std::size_t pending_bytes() const noexcept;
 
+  ///@{
   /// The encoding's preferred name (`GBK` for `cp936`).
   const std::string& encoding() const noexcept;
   decode_policy policy() const noexcept;
+  ///@}
   /// True when the ICU-derived lookup table does the work.
   bool uses_fast_path() const noexcept;
   /// The last error reported by a strict `decode`/`finish`.

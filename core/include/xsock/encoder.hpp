@@ -31,6 +31,7 @@ enum class encode_policy {
 /// thread-safe; movable, not copyable.
 class encoder {
  public:
+  ///@{
   /// Opens an encoder for `encoding` (any ICU name or alias). Throws
   /// `xsock::text_error` (`text_errc::unknown_encoding`) naming it when unknown.
   explicit encoder(std::string_view encoding = default_encoding,
@@ -40,6 +41,7 @@ class encoder {
   encoder& operator=(encoder&&) noexcept;
   encoder(const encoder&) = delete;
   encoder& operator=(const encoder&) = delete;
+  ///@}
 
   /// Encodes `utf8`. Throws `xsock::text_error`: `text_errc::invalid_utf8` (byte offset
   /// of the bad sequence) or, strict, `text_errc::unmappable_character` (`code_point()`,
@@ -48,15 +50,19 @@ class encoder {
   /// As above; on failure sets `ec`, returns an empty string (details in
   /// `last_error()`).
   std::string encode(std::string_view utf8, std::error_code& ec);
+  ///@{
   /// Appends the encoding to `out`; on failure appends nothing.
   void encode(std::string_view utf8, std::string& out);
   void encode(std::string_view utf8, std::string& out, std::error_code& ec);
+  ///@}
 
   /// Characters substituted or dropped so far (replace policy).
   std::uint64_t replaced_count() const noexcept;
+  ///@{
   /// The encoding's preferred name (`GBK` for `cp936`).
   const std::string& encoding() const noexcept;
   encode_policy policy() const noexcept;
+  ///@}
   /// The last error reported by `encode`.
   const text_error_info& last_error() const noexcept;
 

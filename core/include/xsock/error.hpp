@@ -12,6 +12,7 @@ namespace xsock {
 /// platform (`e.code() == std::errc::connection_refused`).
 class error : public std::system_error {
  public:
+  /// The error `code` after the operation and address `what`.
   error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
 };
 

@@ -71,13 +71,13 @@ struct loop_options {
 
 /// Counters, for monitoring and tests.
 struct loop_stats {
-  std::uint64_t accepted = 0;       ///< connections accepted
-  std::uint64_t connected = 0;      ///< outbound connections established
-  std::uint64_t accept_errors = 0;  ///< failed accept calls (EMFILE, ...)
-  std::uint64_t accept_pauses = 0;  ///< times the listeners were paused by errors
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t turns = 0;  ///< loop iterations (each one waited on the poller)
+  std::uint64_t accepted = 0;        ///< connections accepted
+  std::uint64_t connected = 0;       ///< outbound connections established
+  std::uint64_t accept_errors = 0;   ///< failed accept calls (EMFILE, ...)
+  std::uint64_t accept_pauses = 0;   ///< times the listeners were paused by errors
+  std::uint64_t bytes_received = 0;  ///< over every connection
+  std::uint64_t bytes_sent = 0;      ///< over every connection
+  std::uint64_t turns = 0;           ///< loop iterations (each one waited on the poller)
 };
 
 /// How an outbound `connect` ended.
@@ -115,6 +115,7 @@ struct connect_result {
 /// connection ends once its queued output is sent (`close_reason::closed`).
 class event_loop {
  public:
+  /// Identifies a connection, a pending connect, a listener or a loop timer.
   using id_type = std::uint64_t;
 
   /// Called for each accepted connection: its id and the peer's address.
@@ -156,22 +157,28 @@ class event_loop {
 
   /// Creates the poller and the wake-up channel. Throws `xsock::error`.
   explicit event_loop(const loop_options& options = {}, callbacks handlers = {});
+  ///@{
   /// As above; reports the failure through `ec`. May throw only `std::bad_alloc`.
   event_loop(const loop_options& options, callbacks handlers, std::error_code& ec);
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
+  ///@}
   /// Closes every socket without calling callbacks; pending name lookups are
   /// abandoned (their threads finish on their own and find the loop gone).
   ~event_loop();
 
+  ///@{
   /// Adds a listening socket (made non-blocking here); `on_accept` is called for each
   /// connection it accepts. Returns the listener's id (`close(id)` stops it).
   id_type listen(listener&& socket, accept_handler on_accept);
   id_type listen(listener&& socket, accept_handler on_accept, std::error_code& ec);
+  ///@}
 
+  ///@{
   /// Adopts a connected socket (made non-blocking here) as a connection.
   id_type adopt(stream_socket&& socket);
   id_type adopt(stream_socket&& socket, std::error_code& ec);
+  ///@}
 
   /// Starts a non-blocking connect; `on_done` reports how it ended (within
   /// `timeout`, then `timed_out`). Returns the id the connection will have; closing it
@@ -201,24 +208,28 @@ class event_loop {
   /// only `std::bad_alloc`.
   void post(task fn);
 
+  ///@{
   /// Runs until `stop()`: then stops accepting and reading, lets queued output drain
   /// for at most `stop_linger`, closes every connection (`on_close` with
   /// `close_reason::shutdown`), cancels pending connects and returns. Poller failures
   /// end it with an error. The error_code form throws only what a callback throws.
   void run();
   void run(std::error_code& ec);
+  ///@}
 
   /// Asks `run()` to finish. Async-signal-safe and thread-safe; sticky.
   void stop() noexcept;
   /// True once `stop()` was called.
   bool stopping() const noexcept;
 
+  ///@{
   /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
   /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output`, with
   /// `not_connected` for an unknown connection or one being closed.
   void send(id_type id, std::string_view bytes);
   bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
+  ///@}
 
   /// Ends whatever `id` is: a connection (`close_mode::graceful` sends what is queued
   /// first, `abort` drops it; `on_close` reports `close_reason::local`), a listener
@@ -231,14 +242,18 @@ class event_loop {
   /// Later `send` calls fail with `not_connected`. Unknown ids are ignored.
   void shutdown_send(id_type id) noexcept;
 
+  ///@{
   /// Stops / resumes reading from a connection (the embedder's own backpressure).
   void pause_reading(id_type id) noexcept;
   void resume_reading(id_type id) noexcept;
+  ///@}
 
+  ///@{
   /// Calls `on_timer(id)` once, `after` from now, replacing an earlier timer of the
   /// connection. `no_timeout` cancels it.
   void set_timer(id_type id, time_limit after) noexcept;
   void cancel_timer(id_type id) noexcept;
+  ///@}
 
   /// Bytes queued for sending (0 for unknown ids).
   std::size_t output_size(id_type id) const noexcept;
@@ -246,10 +261,12 @@ class event_loop {
   endpoint peer(id_type id) const noexcept;
   /// Connections open now (accepted and outbound, not pending connects).
   std::size_t connection_count() const noexcept;
+  ///@{
   /// A listener's address (port 0 resolved); empty endpoint for unknown ids.
   endpoint local_endpoint(id_type listener) const noexcept;
   const loop_stats& stats() const noexcept;
   const loop_options& options() const noexcept;
+  ///@}
 
  private:
   struct impl;

@@ -25,7 +25,9 @@ enum class line_end {
 
 /// A line or a piece of one, as raw wire bytes (decode it with the stream's decoder).
 struct line {
+  /// The bytes, without the line end.
   std::string bytes;
+  /// How the piece ended.
   line_end end = line_end::newline;
   /// True when the line goes on in the next piece (cut at the maximum or flushed).
   bool partial() const noexcept { return end == line_end::max_length || end == line_end::flush; }
@@ -39,6 +41,7 @@ struct line {
 /// into `push` calls never changes the lines. Buffers at most `max_line + 1` bytes.
 class line_splitter {
  public:
+  /// The longest line kept whole unless told otherwise: 64 KiB.
   static constexpr std::size_t default_max_line = 65536;
 
   /// Throws `xsock::text_error`: `text_errc::unknown_encoding`, or
@@ -47,24 +50,30 @@ class line_splitter {
   explicit line_splitter(std::size_t max_line = default_max_line,
                          std::string_view encoding = default_encoding);
 
+  ///@{
   /// Adds the next bytes of the stream; appends each line completed by them (and each
   /// maximum-length piece) to `out`. An unterminated rest is kept for the next call.
   void push(std::string_view bytes, std::vector<line>& out);
   std::vector<line> push(std::string_view bytes);
+  ///@}
 
   /// Emits the kept unterminated bytes as a partial piece (nothing when none are kept).
   /// A trailing `\r` stays kept, in case a `\n` follows.
   std::optional<line> flush();
+  ///@{
   /// End of stream: appends the kept bytes to `out` as the last line
   /// (`line_end::end_of_stream`; a kept rest longer than the maximum gives a
   /// `max_length` piece first), nothing when none are kept, and starts over for a new
   /// stream.
   void finish(std::vector<line>& out);
   std::vector<line> finish();
+  ///@}
 
+  ///@{
   /// Bytes kept (an unterminated line).
   std::size_t buffered() const noexcept { return buffer_.size(); }
   std::size_t max_line() const noexcept { return max_line_; }
+  ///@}
   /// Bytes searched for a newline so far. Each byte pushed is searched at most once,
   /// so this never exceeds the bytes pushed (for tests and monitoring: a long line
   /// costs linear time however it is cut).

@@ -29,23 +29,29 @@ class listener {
  public:
   /// A connection taken by `accept`.
   struct accepted {
-    stream_socket socket;
-    endpoint peer;
+    stream_socket socket;  ///< the connected socket (blocking)
+    endpoint peer;         ///< the peer's address
   };
 
+  /// Not open.
   listener() noexcept = default;
+  /// Takes `other`'s socket; `other` is left closed.
   listener(listener&& other) noexcept;
+  /// Closes this listener, then takes `other`'s socket.
   listener& operator=(listener&& other) noexcept;
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
   ~listener();
 
+  ///@{
   /// Binds and listens. Port 0 picks a free port (`local_endpoint()` tells which).
   /// Throws `xsock::error` naming the address ("bind 0.0.0.0:7788: address already
   /// in use"). A listener that is already open is closed first.
   void listen(const endpoint& where, const listen_options& options = {});
   void listen(const endpoint& where, const listen_options& options, std::error_code& ec) noexcept;
+  ///@}
 
+  ///@{
   /// Waits for and takes the next connection, at most `timeout` (`no_timeout`: no
   /// limit; zero: take one only if it is already pending), then fails with
   /// `timed_out`. A pending connection that was aborted or reset before it was taken
@@ -56,17 +62,29 @@ class listener {
   accepted accept(time_limit timeout = no_timeout);
   accepted accept(std::error_code& ec) noexcept;
   accepted accept(time_limit timeout, std::error_code& ec) noexcept;
+  ///@}
 
+  /// Stops listening and closes the socket. Idempotent.
   void close() noexcept;
+  /// True while listening.
   bool is_open() const noexcept { return handle_ != invalid_handle; }
+  /// The system's handle (`invalid_handle` when closed).
   native_handle_type native_handle() const noexcept { return handle_; }
 
+  ///@{
+  /// Makes `accept` fail with `operation_would_block` instead of waiting when nothing
+  /// is pending (for event loops), or wait again.
   void set_non_blocking(bool on);
   void set_non_blocking(bool on, std::error_code& ec) noexcept;
+  ///@}
+  /// True when `accept` does not wait.
   bool non_blocking() const noexcept { return non_blocking_; }
 
+  ///@{
+  /// The address listened on, with the port the system picked for port 0.
   endpoint local_endpoint() const;
   endpoint local_endpoint(std::error_code& ec) const noexcept;
+  ///@}
 
  private:
   native_handle_type handle_ = invalid_handle;

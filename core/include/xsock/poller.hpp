@@ -42,6 +42,7 @@ class poller {
  public:
   /// One ready socket.
   struct event {
+    /// The socket.
     native_handle_type handle;
     /// The value given to `add` for this socket, as registered when `wait` returned
     /// (a socket removed and re-added later in the same turn does not change it).
@@ -50,6 +51,7 @@ class poller {
     readiness ready;
   };
 
+  ///@{
   /// Creates the system object and the wake-up channel. Throws `xsock::error`.
   poller();
   explicit poller(std::error_code& ec) noexcept;
@@ -58,29 +60,37 @@ class poller {
   poller(const poller&) = delete;
   poller& operator=(const poller&) = delete;
   ~poller();
+  ///@}
 
   /// False when construction failed (error_code form) or after a move.
   bool is_open() const noexcept { return impl_ != nullptr; }
 
+  ///@{
   /// Starts watching `handle` for `interest` (`readiness::readable` and/or `writable`;
   /// `none` keeps it registered but silent, except for errors on some systems). `tag`
   /// comes back in every event for it. Adding a handle twice fails with `file_exists`.
   void add(native_handle_type handle, readiness interest, std::uint64_t tag = 0);
   void add(native_handle_type handle, readiness interest, std::uint64_t tag,
            std::error_code& ec) noexcept;
+  ///@}
 
+  ///@{
   /// Changes the interest set of a registered handle (the tag stays). Unknown handle:
   /// `no_such_file_or_directory`.
   void modify(native_handle_type handle, readiness interest);
   void modify(native_handle_type handle, readiness interest, std::error_code& ec) noexcept;
+  ///@}
 
+  ///@{
   /// Stops watching `handle`. Unknown handle: `no_such_file_or_directory`.
   void remove(native_handle_type handle);
   void remove(native_handle_type handle, std::error_code& ec) noexcept;
+  ///@}
 
   /// Number of registered handles.
   std::size_t size() const noexcept;
 
+  ///@{
   /// Waits until at least one registered socket is ready, `wake()` is called, or
   /// `timeout` elapses (`no_timeout`: no limit; zero: just look). Replaces the
   /// contents of `events` with the ready sockets and returns how many there are: 0 on
@@ -89,6 +99,7 @@ class poller {
   /// (epoll: up to 1024); level-triggered, the others are reported by the next `wait`.
   std::size_t wait(std::vector<event>& events, time_limit timeout = no_timeout);
   std::size_t wait(std::vector<event>& events, time_limit timeout, std::error_code& ec) noexcept;
+  ///@}
 
   /// Makes the current or the next `wait` return. Safe from any thread and from a
   /// signal handler (it only writes to a pipe/socket and preserves errno). Several

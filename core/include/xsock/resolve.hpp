@@ -22,6 +22,7 @@ enum class resolve_errc {
 const std::error_category& resolve_category() noexcept;
 std::error_code make_error_code(resolve_errc e) noexcept;
 
+///@{
 /// Every TCP endpoint `getaddrinfo(host, service)` returns, in its order (the order in
 /// which `stream_socket::connect(host, ...)` tries them). `service` is a port number or
 /// a service name. Never returns an empty list without an error. An empty host, or a
@@ -30,6 +31,7 @@ std::error_code make_error_code(resolve_errc e) noexcept;
 /// form may throw only `std::bad_alloc`.
 std::vector<endpoint> resolve(std::string_view host, std::string_view service);
 std::vector<endpoint> resolve(std::string_view host, std::string_view service, std::error_code& ec);
+///@}
 
 }  // namespace xsock
 

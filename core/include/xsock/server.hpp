@@ -45,8 +45,10 @@ using server_stats = loop_stats;
 /// ends once its queued output is sent (`close_reason::closed`).
 class server {
  public:
+  /// Identifies a connection; the first is 1, and none is reused.
   using connection_id = std::uint64_t;
 
+  /// What happens on the server's connections; every member is optional.
   struct callbacks {
     /// A connection was accepted. Ids start at 1 and are never reused.
     std::function<void(server& s, connection_id id, const endpoint& peer)> on_accept;
@@ -77,14 +79,17 @@ class server {
   /// Takes a listening socket (made non-blocking here). Throws `xsock::error` when
   /// the poller cannot be created.
   server(listener&& socket, const server_options& options, callbacks handlers);
+  ///@{
   /// As above; reports the failure through `ec` instead. May throw only
   /// `std::bad_alloc`.
   server(listener&& socket, const server_options& options, callbacks handlers, std::error_code& ec);
   server(const server&) = delete;
   server& operator=(const server&) = delete;
+  ///@}
   /// Closes every connection without calling `on_close`.
   ~server();
 
+  ///@{
   /// Serves until `stop()`: then stops accepting and reading, lets queued output
   /// drain for at most `stop_linger`, closes every connection (`on_close` with
   /// `close_reason::shutdown`) and returns. Poller failures end it with an error
@@ -92,6 +97,7 @@ class server {
   /// callback throws (and `std::bad_alloc`).
   void run();
   void run(std::error_code& ec);
+  ///@}
 
   /// Asks `run()` to finish. Async-signal-safe and thread-safe; sticky (a later
   /// `run()` returns at once).
@@ -100,6 +106,7 @@ class server {
   /// Closes the listener: no more connections are accepted; existing ones carry on.
   void stop_accepting() noexcept;
 
+  ///@{
   /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
   /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output`, with
@@ -107,15 +114,18 @@ class server {
   /// failure (error_code form) or throws `xsock::error`.
   void send(connection_id id, std::string_view bytes);
   bool send(connection_id id, std::string_view bytes, std::error_code& ec) noexcept;
+  ///@}
 
   /// Ends a connection: `close_mode::graceful` sends what is queued first (no more
   /// reading meanwhile), `close_mode::abort` drops it. `on_close` reports
   /// `close_reason::local`. Unknown ids are ignored.
   void close(connection_id id, close_mode how = close_mode::graceful) noexcept;
 
+  ///@{
   /// Stops / resumes reading from a connection (the embedder's own backpressure).
   void pause_reading(connection_id id) noexcept;
   void resume_reading(connection_id id) noexcept;
+  ///@}
 
   /// Calls `on_timer(id)` once, `after` from now (zero: on this loop turn's end or the
   /// next), replacing an earlier timer of the connection. `no_timeout` (or a
@@ -128,9 +138,11 @@ class server {
   std::size_t output_size(connection_id id) const noexcept;
   /// Connections open now.
   std::size_t connection_count() const noexcept;
+  ///@{
   /// The listener's address (port 0 resolved). Empty endpoint once it is closed.
   endpoint local_endpoint() const noexcept;
   const server_stats& stats() const noexcept;
+  ///@}
   /// The event loop underneath (loop timers, `post`, outbound connects).
   event_loop& loop() noexcept;
 

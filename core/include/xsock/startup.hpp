@@ -19,12 +19,14 @@ namespace xsock {
 /// nothing and never fail.
 class startup {
  public:
+  ///@{
   /// Throws `xsock::error` when the socket library cannot be initialised.
   startup();
   explicit startup(std::error_code& ec) noexcept;
   startup(const startup&) = delete;
   startup& operator=(const startup&) = delete;
   ~startup();
+  ///@}
 
   /// True when this object holds a reference (its constructor succeeded).
   bool active() const noexcept { return active_; }
@@ -33,11 +35,13 @@ class startup {
   bool active_ = false;
 };
 
+///@{
 /// Manual mode: when `true`, xsock no longer calls `WSAStartup` by itself; operations
 /// made while no `startup` object (or the program's own `WSAStartup`) holds Winsock
 /// open fail with the system's "not initialised" error. Set it before the first
 /// socket. Default `false` (automatic). No effect on POSIX.
 void set_manual_startup(bool manual) noexcept;
 bool manual_startup() noexcept;
+///@}
 
 }  // namespace xsock

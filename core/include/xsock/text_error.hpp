@@ -37,9 +37,12 @@ std::error_code make_error_code(text_errc value) noexcept;
 /// What went wrong in the last failed text operation, with the position as numbers so
 /// a caller can format its own one-line message.
 struct text_error_info {
+  /// `offset` when there is no position.
   static constexpr std::uint64_t no_offset = ~std::uint64_t{0};
+  /// `code_point` when no character is concerned.
   static constexpr char32_t no_code_point = 0xFFFFFFFF;
 
+  /// The error, in `text_category()`.
   std::error_code code;
   /// Full message, e.g. `cannot encode U+1F600 (😀) in GBK at character 2 (byte 1)`.
   std::string message;
@@ -57,12 +60,17 @@ struct text_error_info {
 /// `text_category()`; `info()` gives the position of the problem.
 class text_error : public error {
  public:
+  /// The error described by `info` (its message becomes `what()`).
   explicit text_error(text_error_info info)
       : error(info.code, info.message), info_(std::move(info)) {}
 
+  /// Everything known about the error.
   const text_error_info& info() const noexcept { return info_; }
+  /// `info().offset`.
   std::uint64_t offset() const noexcept { return info_.offset; }
+  /// `info().code_point`.
   char32_t code_point() const noexcept { return info_.code_point; }
+  /// `info().character_number`.
   std::uint64_t character_number() const noexcept { return info_.character_number; }
 
  private:

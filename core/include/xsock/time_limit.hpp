@@ -21,11 +21,13 @@ namespace xsock {
 /// to `no_timeout` instead of wrapping around; a NaN duration means zero.
 class time_limit {
  public:
+  /// The representation of the milliseconds.
   using rep = std::int64_t;
 
   /// Zero: just look.
   constexpr time_limit() noexcept = default;
 
+  /// Any duration, by the rule above (implicit, so a duration can be passed directly).
   template <typename Rep, typename Period>
   constexpr time_limit(std::chrono::duration<Rep, Period> d) noexcept  // NOLINT: implicit
       : ms_(from(d)) {}
@@ -40,7 +42,9 @@ class time_limit {
     return std::chrono::milliseconds(unlimited() ? 0 : ms_);
   }
 
+  /// The same limit.
   friend constexpr bool operator==(time_limit a, time_limit b) noexcept { return a.ms_ == b.ms_; }
+  /// Not the same limit.
   friend constexpr bool operator!=(time_limit a, time_limit b) noexcept { return a.ms_ != b.ms_; }
 
  private:

@@ -371,7 +371,7 @@ std::uint64_t decoder::bytes_consumed() const noexcept {
 std::size_t decoder::pending_bytes() const noexcept {
   std::size_t kept = impl_->carry.size();
   if (impl_->table) {
-    kept += impl_->pending_lead >= 0 ? 1 : 0;
+    kept += impl_->pending_lead >= 0 ? std::size_t{1} : std::size_t{0};
   } else {
     UErrorCode status = U_ZERO_ERROR;
     const int32_t n = ucnv_toUCountPending(impl_->cnv.get(), &status);

@@ -98,8 +98,9 @@ std::unique_ptr<fast_table> build(const char* icu_name) {
     if (lead_cell.kind != fast_entry::lead) continue;
     for (int next = 0; next < 256; ++next) {
       const char seq[2] = {static_cast<char>(lead), static_cast<char>(next)};
-      fast_cell& cell = table->pairs[static_cast<std::size_t>(table->row[lead]) * 256 +
-                                     static_cast<std::size_t>(next)];
+      fast_cell& cell =
+          table->pairs[static_cast<std::size_t>(table->row[static_cast<std::size_t>(lead)]) * 256 +
+                       static_cast<std::size_t>(next)];
       const probe_result strict = probe(stop.get(), seq, 2);
       if (U_SUCCESS(strict.status)) {
         if (!to_entry(strict.text, cell.out)) return nullptr;

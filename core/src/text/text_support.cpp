@@ -56,7 +56,8 @@ std::string format_code_point(char32_t cp) {
 std::string format_hex_bytes(std::string_view bytes) {
   std::string out;
   char buf[4];
-  for (unsigned char b : bytes) {
+  for (const char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
     if (!out.empty()) out.push_back(' ');
     std::snprintf(buf, sizeof buf, "%02X", static_cast<unsigned>(b));
     out += buf;
@@ -67,7 +68,8 @@ std::string format_hex_bytes(std::string_view bytes) {
 std::string quote_name(std::string_view name) {
   std::string out = "\"";
   char buf[8];
-  for (unsigned char c : name) {
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
       std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
       out += buf;
