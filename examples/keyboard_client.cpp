@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
     std::cerr << "keyboard_client: " << e.what() << '\n';
     return 1;
   }
-  // The loop has no half-close of its own: keep the handle to shut down sending with.
+  // The connection is made before the loop runs (event_loop::connect(host, ...) would
+  // do it on the loop), because event_loop has no half-close: the handle, kept here,
+  // is what shuts down sending at the end of input.
   const xsock::native_handle_type handle = socket.native_handle();
   int exit_code = 1;
   bool input_ended = false;  // loop thread only
