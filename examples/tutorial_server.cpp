@@ -9,6 +9,7 @@
 #include <xsock/decoder.hpp>
 #include <xsock/xsock.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -16,9 +17,10 @@
 int main(int argc, char** argv) {
   unsigned long numbers[2] = {7788, 0};  // PORT, CLIENTS (0: no limit)
   for (int i = 1; i < argc; ++i) {
-    char* end = nullptr;
-    numbers[i - 1] = std::strtoul(argv[i], &end, 10);
-    if (i > 2 || *argv[i] == '\0' || *end != '\0' || (i == 1 && numbers[0] > 65535)) {
+    char* end = argv[i];
+    if (i <= 2 && std::isdigit(static_cast<unsigned char>(*argv[i])))
+      numbers[i - 1] = std::strtoul(argv[i], &end, 10);
+    if (end == argv[i] || *end != '\0' || numbers[0] > 65535) {
       std::cerr << "usage: tutorial_server [PORT [CLIENTS]] (PORT 0-65535)\n";
       return 2;
     }

@@ -188,7 +188,10 @@ class Tutorial(unittest.TestCase):
     def test_bad_arguments_exit_2(self):
         for name, args in (("tutorial_client", ["127.0.0.1", "port"]),
                            ("tutorial_client", ["127.0.0.1", "70000"]),
-                           ("tutorial_server", ["-1"]), ("tutorial_server", ["1", "2", "3"])):
+                           ("tutorial_server", ["-1"]), ("tutorial_server", ["1", "2", "3"]),
+                           ("tutorial_server", ["0", "-1"]),
+                           ("multi_client_server", ["0", "x"]),
+                           ("multi_client_server", ["0", "1", "2"]), ("chat_room", ["65536"])):
             r = run(name, *args)
             self.assertEqual(r.returncode, 2, (name, args))
             self.assertIn(b"usage:", r.stderr)
