@@ -1,0 +1,110 @@
+// A client that reads the keyboard and the socket at once. The tutorial's client
+// sends one line and closes; a real one must also show what the server says while
+// the user is typing. A blocking getline cannot wait on a socket, so the event loop
+// owns the connection and a reader thread only reads lines and post()s them to it.
+//
+//   keyboard_client HOST PORT
+//
+// Lines typed (UTF-8) go out as GBK; what the server sends is printed, decoded from
+// GBK, as it arrives. End of input (Ctrl+D, Ctrl+Z on Windows) half-closes: the
+// server still answers. Exits when the server closes: 0 on a normal close, 1 on a
+// reset or error (or a failed connect), 2 on bad arguments.
+#include <xsock/decoder.hpp>
+#include <xsock/encoder.hpp>
+#include <xsock/xsock.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+int main(int argc, char** argv) {
+  char* end = nullptr;
+  const unsigned long port = argc == 3 ? std::strtoul(argv[2], &end, 10) : 0;
+  if (argc != 3 || *argv[2] == '\0' || *end != '\0' || port == 0 || port > 65535) {
+    std::cerr << "usage: keyboard_client HOST PORT\n";
+    return 2;
+  }
+  xsock::stream_socket socket;
+  try {  // resolves HOST, races its addresses (Happy Eyeballs); 10 s for all of them
+    socket.connect(argv[1], static_cast<std::uint16_t>(port), std::chrono::seconds(10));
+  } catch (const std::exception& e) {
+    std::cerr << "keyboard_client: " << e.what() << '\n';
+    return 1;
+  }
+  // The connection is made before the loop runs (event_loop::connect(host, ...) would
+  // do it on the loop), because event_loop has no half-close: the handle, kept here,
+  // is what shuts down sending at the end of input.
+  const xsock::native_handle_type handle = socket.native_handle();
+  int exit_code = 1;
+  bool input_ended = false;  // loop thread only
+  bool half_closed = false;
+  xsock::decoder gbk("GBK");  // loop thread only
+  xsock::event_loop::id_type conn = 0;
+
+  xsock::event_loop::callbacks cb;
+  cb.on_data = [&](xsock::event_loop&, auto, std::string_view bytes) {
+    std::cout << gbk.decode(bytes) << std::flush;
+  };
+  cb.on_close = [&](xsock::event_loop& loop, auto, xsock::close_reason why,
+                    const std::error_code& ec) {
+    std::cout << gbk.finish() << std::flush;
+    if (why == xsock::close_reason::closed) {
+      exit_code = 0;
+    } else {
+      std::cerr << "keyboard_client: connection " << to_string(why)
+                << (ec ? ": " + xsock::error_text(ec) : std::string()) << '\n';
+    }
+    loop.stop();
+  };
+  // End of each turn: queued lines have been written. Once input has ended and all
+  // of it is out, shut down sending (the server reads end of stream).
+  cb.on_turn = [&](xsock::event_loop& loop) {
+    if (input_ended && !half_closed && loop.connection_count() > 0 && loop.output_size(conn) == 0) {
+      xsock::stream_socket view(handle);  // borrowed: released below, never closed here
+      std::error_code ignored;
+      view.shutdown(xsock::shutdown_type::send, ignored);
+      view.release();
+      half_closed = true;
+    }
+  };
+  xsock::event_loop loop({}, cb);
+  conn = loop.adopt(std::move(socket));
+
+  std::atomic<bool> reader_done{false};
+  std::thread reader([&] {
+    xsock::encoder to_gbk("GBK");  // this thread's own
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::error_code ec;
+      std::string bytes = to_gbk.encode(line + "\n", ec);
+      if (ec) {
+        std::cerr << "keyboard_client: not sent: " << xsock::error_text(ec) << '\n';
+        continue;
+      }
+      // send() belongs to the loop thread: hand the bytes over. If the server has
+      // gone meanwhile, the send fails quietly (on_close has said so already).
+      loop.post([&conn, bytes = std::move(bytes)](xsock::event_loop& l) {
+        std::error_code gone;
+        l.send(conn, bytes, gone);
+      });
+    }
+    loop.post([&input_ended](xsock::event_loop&) { input_ended = true; });
+    reader_done = true;
+  });
+
+  loop.run();  // until on_close stops it
+  std::cout << std::flush;
+  if (reader_done) {
+    reader.join();
+    return exit_code;
+  }
+  // The reader is still blocked reading the keyboard, and nothing portable interrupts
+  // a read of standard input: leave without waiting for it (or destroying the loop it
+  // posts to).
+  std::_Exit(exit_code);
+}
