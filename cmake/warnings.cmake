@@ -4,7 +4,8 @@
 # not: narrowing (C4244, C4267 ~ -Wconversion), signed/unsigned mixing (C4245, C4389 ~
 # -Wsign-conversion) and shadowing (C4456-C4459 ~ -Wshadow). With
 # XSOCK_WARNINGS_AS_ERRORS they are errors like the rest. Intended narrowings take an
-# explicit cast. The `clang-libcxx-strict` preset turns it on.
+# explicit cast. Every preset turns it on (CI builds GCC, clang/libc++ and MinGW with
+# it, as errors).
 option(XSOCK_STRICT_WARNINGS "Also warn on narrowing, sign conversion and shadowing (MSVC /W4's set)" OFF)
 
 function(xsock_set_warnings target)

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   int failed = 0;
 
   for (const xsock::endpoint& server : servers) {
-    const id_type id = loop.connect(
+    const id_type attempt = loop.connect(
         server, std::chrono::seconds(10),
         [&, server](xsock::event_loop& l, id_type id, const xsock::connect_result& r) {
           pending.erase(id);
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
             if (++failed == static_cast<int>(servers.size())) l.stop();
           }
         });
-    pending[id] = server;
+    pending[attempt] = server;
   }
   loop.run();
   return winner != 0 ? 0 : 1;
