@@ -7,6 +7,7 @@
 #   scripts/install-deps.sh --libcxx  also clang, libc++ and GoogleTest's sources (the
 #                                     clang-libcxx preset builds GoogleTest with libc++)
 #   scripts/install-deps.sh --docs    also Doxygen (the xsock_docs target)
+#   scripts/install-deps.sh --ccache  also ccache (CI compiles through it)
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev)
@@ -16,7 +17,8 @@ for arg in "$@"; do
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --libcxx) packages+=(clang libc++-dev libc++abi-dev googletest) ;;
     --docs) packages+=(doxygen) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (use --bench, --fuzz, --libcxx or --docs)" >&2; exit 2 ;;
+    --ccache) packages+=(ccache) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (use --bench, --fuzz, --libcxx, --docs or --ccache)" >&2; exit 2 ;;
   esac
 done
 
