@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -28,20 +29,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: keyboard_client HOST PORT\n";
     return 2;
   }
-  xsock::stream_socket socket;
-  try {  // resolves HOST, races its addresses (Happy Eyeballs); 10 s for all of them
-    socket.connect(argv[1], static_cast<std::uint16_t>(port), std::chrono::seconds(10));
-  } catch (const std::exception& e) {
-    std::cerr << "keyboard_client: " << e.what() << '\n';
-    return 1;
-  }
-  // The connection is made before the loop runs (event_loop::connect(host, ...) would
-  // do it on the loop), because event_loop has no half-close: the handle, kept here,
-  // is what shuts down sending at the end of input.
-  const xsock::native_handle_type handle = socket.native_handle();
   int exit_code = 1;
-  bool input_ended = false;  // loop thread only
-  bool half_closed = false;
   xsock::decoder gbk("GBK");  // loop thread only
   xsock::event_loop::id_type conn = 0;
 
@@ -60,22 +48,12 @@ int main(int argc, char** argv) {
     }
     loop.stop();
   };
-  // End of each turn: queued lines have been written. Once input has ended and all
-  // of it is out, shut down sending (the server reads end of stream).
-  cb.on_turn = [&](xsock::event_loop& loop) {
-    if (input_ended && !half_closed && loop.connection_count() > 0 && loop.output_size(conn) == 0) {
-      xsock::stream_socket view(handle);  // borrowed: released below, never closed here
-      std::error_code ignored;
-      view.shutdown(xsock::shutdown_type::send, ignored);
-      view.release();
-      half_closed = true;
-    }
-  };
   xsock::event_loop loop({}, cb);
-  conn = loop.adopt(std::move(socket));
-
+  // The keyboard reader: started once connected, it reads lines and hands them to the
+  // loop thread, which alone may send.
   std::atomic<bool> reader_done{false};
-  std::thread reader([&] {
+  std::thread reader;
+  const auto read_keyboard = [&] {
     xsock::encoder to_gbk("GBK");  // this thread's own
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -86,19 +64,32 @@ int main(int argc, char** argv) {
         std::cerr << "keyboard_client: not sent: " << xsock::error_text(ec) << '\n';
         continue;
       }
-      // send() belongs to the loop thread: hand the bytes over. If the server has
-      // gone meanwhile, the send fails quietly (on_close has said so already).
+      // If the server has gone meanwhile, the send fails quietly (on_close said so).
       loop.post([&conn, bytes = std::move(bytes)](xsock::event_loop& l) {
         std::error_code gone;
         l.send(conn, bytes, gone);
       });
     }
-    loop.post([&input_ended](xsock::event_loop&) { input_ended = true; });
+    // End of input: once what is queued is sent, shut down sending (the server reads
+    // end of stream and may still answer).
+    loop.post([&conn](xsock::event_loop& l) { l.shutdown_send(conn); });
     reader_done = true;
-  });
+  };
+  // Resolves HOST on another thread and races its addresses (Happy Eyeballs); 10 s for
+  // all of them. The id is known at once, so lines typed meanwhile can be queued.
+  conn = loop.connect(argv[1], static_cast<std::uint16_t>(port), std::chrono::seconds(10),
+                      [&](xsock::event_loop& l, auto, const xsock::connect_result& r) {
+                        if (!r.error) {
+                          reader = std::thread(read_keyboard);
+                          return;
+                        }
+                        std::cerr << "keyboard_client: " << r.message << '\n';
+                        l.stop();
+                      });
 
-  loop.run();  // until on_close stops it
+  loop.run();  // until on_close (or a failed connect) stops it
   std::cout << std::flush;
+  if (!reader.joinable()) return exit_code;
   if (reader_done) {
     reader.join();
     return exit_code;

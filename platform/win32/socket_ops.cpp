@@ -80,7 +80,8 @@ bool from_sockaddr(const sockaddr* sa, endpoint& out) noexcept {
 
 void set_blocking_mode(SOCKET s, bool non_blocking, std::error_code& ec) noexcept {
   u_long mode = non_blocking ? 1 : 0;
-  if (::ioctlsocket(s, FIONBIO, &mode) != 0) ec = last_error();
+  // FIONBIO is an unsigned constant above LONG_MAX; ioctlsocket takes a long.
+  if (::ioctlsocket(s, static_cast<long>(FIONBIO), &mode) != 0) ec = last_error();
 }
 
 // UTF-8 to UTF-16 for the wide Winsock name functions.
