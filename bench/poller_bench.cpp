@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -67,7 +68,8 @@ double median_wait(F wait_once) {
     wait_once();
     samples.push_back(microseconds(clock_type::now() - before));
   }
-  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  const auto middle = samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2);
+  std::nth_element(samples.begin(), middle, samples.end());
   return samples[samples.size() / 2];
 }
 
@@ -146,9 +148,9 @@ int main(int argc, char** argv) {
         }
         const auto add_start = clock_type::now();
         for (std::size_t i = 0; i < count; ++i)
-          p.add(idle[i].native_handle(), poller::readable, i);
+          p.add(idle[i].native_handle(), readiness::readable, i);
         const double add_ms = microseconds(clock_type::now() - add_start) / 1000;
-        p.add(busy[1].native_handle(), poller::readable, count);
+        p.add(busy[1].native_handle(), readiness::readable, count);
 
         const auto first_start = clock_type::now();
         std::size_t n = p.wait(events, std::chrono::seconds(5));
@@ -164,7 +166,7 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "xsock_poller_bench: %s lost the ready socket\n", b.name);
           return 1;
         }
-        p.modify(busy[1].native_handle(), poller::none);
+        p.modify(busy[1].native_handle(), readiness::none);
         p.wait(events, std::chrono::milliseconds(0));
         const double none_ready =
             median_wait([&] { n = p.wait(events, std::chrono::milliseconds(0)); });

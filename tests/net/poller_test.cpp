@@ -107,7 +107,7 @@ struct raw_connect {
     const SOCKET s = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     if (s == INVALID_SOCKET) return;
     u_long on = 1;
-    ::ioctlsocket(s, FIONBIO, &on);
+    ::ioctlsocket(s, static_cast<long>(FIONBIO), &on);
     handle = static_cast<native_handle_type>(s);
     if (::connect(s, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 &&
         ::WSAGetLastError() != WSAEWOULDBLOCK)

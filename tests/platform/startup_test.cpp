@@ -61,8 +61,9 @@ TEST(wine, detection_matches_the_platform) {
   if (key != nullptr) ::RegCloseKey(key);
   EXPECT_EQ(xsock::test::running_under_wine(), wine_registry);
   // The mingw test preset runs everything under Wine and says so.
-  if (const char* expected = std::getenv("XSOCK_EXPECT_WINE"))
+  if (const char* expected = std::getenv("XSOCK_EXPECT_WINE")) {
     EXPECT_EQ(xsock::test::running_under_wine(), std::string(expected) == "1");
+  }
 #else
   EXPECT_FALSE(xsock::test::running_under_wine());
 #endif
