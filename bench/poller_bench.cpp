@@ -41,6 +41,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using xsock::poller;
+using xsock::readiness;
 
 struct backend {
   const char* variable;  // XSOCK_POLLER
