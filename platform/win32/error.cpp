@@ -72,6 +72,11 @@ constexpr mapping table[] = {
     {ERROR_NETNAME_DELETED, std::errc::connection_reset},
     {ERROR_CONNECTION_ABORTED, std::errc::connection_aborted},
     {ERROR_SEM_TIMEOUT, std::errc::timed_out},
+    // Conditions core reports that have no WSA code (poller registrations), so that
+    // make_error gives a socket_category code and its portable text here too.
+    {ERROR_FILE_NOT_FOUND, std::errc::no_such_file_or_directory},
+    {ERROR_ALREADY_EXISTS, std::errc::file_exists},
+    {ERROR_NOT_SUPPORTED, std::errc::operation_not_supported},
 };
 
 // Trailing spaces, line breaks and the final period of a FormatMessage text.

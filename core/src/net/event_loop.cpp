@@ -871,11 +871,11 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   ec.clear();
   connection* c = impl_->find(id);
   if (c == nullptr || !c->accepts_output()) {
-    ec = std::make_error_code(std::errc::not_connected);
+    ec = detail::make_error(std::errc::not_connected);
     return false;
   }
   if (c->pending() + bytes.size() > impl_->options.max_output) {
-    ec = std::make_error_code(std::errc::no_buffer_space);
+    ec = detail::make_error(std::errc::no_buffer_space);
     return false;
   }
   try {
@@ -888,7 +888,7 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
     if (c->pending() > impl_->options.pause_reading_above) c->backpressure = true;
     impl_->mark_dirty(*c);
   } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+    ec = detail::make_error(std::errc::not_enough_memory);
     return false;
   }
   return true;
@@ -999,7 +999,7 @@ void event_loop::run(std::error_code& ec) {
   ec.clear();
   impl& m = *impl_;
   if (!m.loop_poller.is_open()) {
-    ec = std::make_error_code(std::errc::bad_file_descriptor);
+    ec = detail::make_error(std::errc::bad_file_descriptor);
     return;
   }
   m.update_listeners(clock::now());
