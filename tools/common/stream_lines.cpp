@@ -63,6 +63,25 @@ std::string stream_lines::text(const line& piece, std::uint64_t& invalid) {
   return out;
 }
 
+void stream_lines::append_text(std::string_view piece, bool partial, std::string& out,
+                               std::uint64_t& invalid) {
+  if (bytes_only_) {
+    invalid = 0;
+    out.append(piece.data(), piece.size());
+    return;
+  }
+  const std::size_t from = out.size();
+  const std::uint64_t before = text_.invalid_count();
+  text_.decode(piece, out);
+  if (!partial) text_.finish(out);
+  if (at_start_ && (out.size() > from || !partial)) {
+    if (out.compare(from, 3, "\xEF\xBB\xBF") == 0) out.erase(from, 3);
+    at_start_ = false;
+  }
+  invalid = text_.invalid_count() - before + std::exchange(wire_invalid_, 0);
+  invalid_total_ += invalid;
+}
+
 std::string stream_lines::rest(std::uint64_t& invalid) {
   invalid = std::exchange(wire_invalid_, 0);
   std::string out;

@@ -33,7 +33,6 @@ struct decoder::impl {
 
   // Fast path: a lead byte cut off at the end of the previous input (-1: none).
   int pending_lead = -1;
-  std::unique_ptr<char[]> scratch;
 
   // ICU path.
   std::vector<UChar> utf16;
@@ -194,6 +193,9 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
   const auto* const last = reinterpret_cast<const unsigned char*>(end);
   const unsigned char* p = first;
   const bool strict = policy == decode_policy::strict;
+  // One scratch buffer per thread, shared by every decoder: a server holding many
+  // streams does not pay for it per stream.
+  thread_local std::unique_ptr<char[]> scratch;
   if (!scratch) scratch = std::make_unique<char[]>(scratch_bytes);
   char* const buf = scratch.get();
 
@@ -276,13 +278,49 @@ bool decoder::impl::process(std::string_view bytes, bool flush, std::string& out
   return run(bytes.data(), bytes.data() + bytes.size(), flush, out);
 }
 
+namespace {
+
+// The last encoding that resolved to a fast table, per thread: a server opens a
+// decoder per connection, and with the table no ICU converter is needed at all.
+struct fast_lookup {
+  std::string requested;
+  std::string name;
+  const detail::fast_table* table = nullptr;
+};
+
+fast_lookup& last_fast_lookup() {
+  thread_local fast_lookup cached;
+  return cached;
+}
+
+}  // namespace
+
 decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backend backend)
     : impl_(std::make_unique<impl>()) {
-  text_error_info info;
-  impl_->cnv = detail::open_converter(encoding, info);
-  if (!impl_->cnv) detail::throw_text_error(info);
-  impl_->name = detail::preferred_name(impl_->cnv.get());
   impl_->policy = policy;
+  fast_lookup& last = last_fast_lookup();
+  if (backend == decoder_backend::automatic && last.table && last.requested == encoding) {
+    impl_->name = last.name;
+    impl_->table = last.table;
+    return;
+  }
+  text_error_info info;
+  detail::converter_ptr probe = detail::open_converter(encoding, info);
+  if (!probe) detail::throw_text_error(info);
+  impl_->name = detail::preferred_name(probe.get());
+  if (backend == decoder_backend::automatic) {
+    UErrorCode status = U_ZERO_ERROR;
+    const char* icu_name = ucnv_getName(probe.get(), &status);
+    if (U_SUCCESS(status) && icu_name) impl_->table = detail::get_fast_table(icu_name);
+  }
+  if (impl_->table) {
+    // The table decodes everything: no converter is kept (it costs memory per stream).
+    last.requested.assign(encoding.data(), encoding.size());
+    last.name = impl_->name;
+    last.table = impl_->table;
+    return;
+  }
+  impl_->cnv = std::move(probe);
   UErrorCode status = U_ZERO_ERROR;
   if (policy == decode_policy::replace) {
     ucnv_setToUCallBack(impl_->cnv.get(), count_and_substitute, &impl_->invalid, nullptr, nullptr,
@@ -295,12 +333,7 @@ decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backen
     detail::throw_text_error(detail::make_error(
         text_errc::conversion_failed, "decoder for " + impl_->name + ": " + u_errorName(status)));
   }
-  if (backend == decoder_backend::automatic) {
-    status = U_ZERO_ERROR;
-    const char* icu_name = ucnv_getName(impl_->cnv.get(), &status);
-    if (U_SUCCESS(status) && icu_name) impl_->table = detail::get_fast_table(icu_name);
-  }
-  if (!impl_->table) impl_->utf16.resize(4096);
+  impl_->utf16.resize(4096);
 }
 
 decoder::~decoder() = default;
@@ -349,7 +382,7 @@ void decoder::finish(std::string& out, std::error_code& ec) {
 }
 
 void decoder::reset() noexcept {
-  ucnv_resetToUnicode(impl_->cnv.get());
+  if (impl_->cnv) ucnv_resetToUnicode(impl_->cnv.get());
   impl_->invalid = {};
   impl_->given = 0;
   impl_->fed = 0;
