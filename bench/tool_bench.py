@@ -216,6 +216,8 @@ def main():
     parser.add_argument("--connections", type=int, default=None,
                         help="idle connections for the hold test (default 10000, quick 1000)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--only", default="ingest,echo,accept,hold",
+                        help="comma-separated subset of: ingest, echo, accept, hold")
     args = parser.parse_args()
     if not sys.platform.startswith("linux"):
         fail("Linux only (epoll baselines, /proc for RSS)")
@@ -230,8 +232,8 @@ def main():
             fail(f"{path} is missing: cmake --build --preset bench --target xsock_tool_bench")
 
     quick = args.quick
-    runs = 1 if quick else 5
-    ingest_size = (16 if quick else 256) << 20
+    runs = 3 if quick else 5
+    ingest_size = (32 if quick else 256) << 20
     echo_seconds = 1.0 if quick else 4.0
     accept_count, accept_seconds = (3000, 2.0) if quick else (20000, 10.0)
     count = args.connections or (1000 if quick else 10000)
@@ -261,6 +263,34 @@ def main():
           f"of GBK, {len(data) / line_count:.0f} bytes a line")
     print(f"{'measure':<44} {'xsock':>12} {'baseline':>12} {'unit':<8} {'ratio':>8}")
 
+    only = set(args.only.split(","))
+    if "ingest" in only:
+        ingest(runs, discard, server, data, line_count, report)
+    echo_args = [server, "0", "--bind", "127.0.0.1", "--echo", "--quiet", "--backlog", "4096"]
+    if "echo" in only:
+        report("echo 256 conns x 64 B (decoded, printed)", "msg/s",
+               median_of(runs, lambda: echo_rate(echo_args, load, echo_seconds)),
+               median_of(runs, lambda: echo_rate([echo], load, echo_seconds)), ">= 1.0x")
+    if "accept" in only:
+        report("accept: connect, one line echoed, close", "conn/s",
+               median_of(runs, lambda: accept_rate(echo_args, load, accept_count,
+                                                   accept_seconds)),
+               median_of(runs, lambda: accept_rate([echo], load, accept_count, accept_seconds)),
+               ">= 0.9x")
+    if "hold" in only:
+        hold_runs = 1 if quick else 3
+        report(f"hold: RSS per idle connection at {count}", "bytes",
+               median_of(hold_runs, lambda: hold_bytes_per_connection(echo_args, count)),
+               median_of(hold_runs, lambda: hold_bytes_per_connection([echo], count)),
+               "<= 512 bytes (xsock)")
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "quick": quick, "results": results}, f, indent=2)
+    return 0
+
+
+def ingest(runs, discard, server, data, line_count, report):
     base_ingest = median_of(runs, lambda: ingest_once([discard, "--once"], data,
                                                       subprocess.DEVNULL))
     common = [server, "0", "--bind", "127.0.0.1", "--once", "--quiet"]
@@ -281,25 +311,6 @@ def main():
                     return rate
                 report(f"ingest GBK, {fmt} to {target}", "MB/s", median_of(runs, one),
                        base_ingest, ">= 0.25x" if (fmt, target) == ("text", "/dev/null") else "-")
-
-    echo_args = [server, "0", "--bind", "127.0.0.1", "--echo", "--quiet", "--backlog", "4096"]
-    report("echo 256 conns x 64 B (decoded, printed)", "msg/s",
-           median_of(runs, lambda: echo_rate(echo_args, load, echo_seconds)),
-           median_of(runs, lambda: echo_rate([echo], load, echo_seconds)), ">= 1.0x")
-    report("accept: connect, one line echoed, close", "conn/s",
-           median_of(runs, lambda: accept_rate(echo_args, load, accept_count, accept_seconds)),
-           median_of(runs, lambda: accept_rate([echo], load, accept_count, accept_seconds)),
-           ">= 0.9x")
-    hold_runs = 1 if quick else 3
-    report(f"hold: RSS per idle connection at {count}", "bytes",
-           median_of(hold_runs, lambda: hold_bytes_per_connection(echo_args, count)),
-           median_of(hold_runs, lambda: hold_bytes_per_connection([echo], count)),
-           "<= 512 bytes (xsock)")
-
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": machine(), "quick": quick, "results": results}, f, indent=2)
-    return 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class stream_lines {
   /// End of stream: appends what is left, the last piece included.
   void finish(std::vector<line>& out);
   /// Bytes kept for an unterminated line.
-  std::size_t buffered() const noexcept { return lines_.buffered(); }
+  std::size_t buffered() const noexcept { return lines_ ? lines_->buffered() : 0; }
 
   /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing; a byte
   /// order mark (U+FEFF) at the very start of the stream is dropped. `invalid`
@@ -64,12 +64,18 @@ class stream_lines {
   template <typename Sink>
   void push_to_splitter(std::string_view bytes, Sink& sink);
 
-  bool bytes_only_;
+  // The splitter exists only while it keeps the start of a line: a stream between
+  // lines (an idle connection) holds no framing state.
+  line_splitter& splitter();
+  void release_splitter() noexcept;
+
   std::unique_ptr<decoder> wire_;  // set only when decoding comes before framing
-  line_splitter lines_;
+  std::unique_ptr<line_splitter> lines_;
   decoder text_;
+  std::size_t max_line_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
+  bool bytes_only_;
   bool at_start_ = true;  // no text of the stream seen yet
 };
 
@@ -88,7 +94,8 @@ void stream_lines::push(std::string_view bytes, Sink&& sink) {
 template <typename Sink>
 void stream_lines::push_to_splitter(std::string_view bytes, Sink& sink) {
   std::vector<line> pieces;
-  lines_.push(bytes, pieces);
+  splitter().push(bytes, pieces);
+  release_splitter();
   for (const line& piece : pieces)
     sink(std::string_view(piece.bytes), piece.end);
 }
@@ -99,7 +106,7 @@ void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
   const std::size_t size = bytes.size();
   std::size_t start = 0;
   // A line begun by an earlier read ends in the splitter, which keeps its start.
-  while (lines_.buffered() > 0 && start < size) {
+  while (buffered() > 0 && start < size) {
     const void* nl = std::memchr(data + start, '\n', size - start);
     const std::size_t end =
         nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1 : size;
@@ -108,7 +115,7 @@ void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
   }
   // The splitter keeps nothing: whole lines come straight from `bytes`, found the way
   // the splitter finds them (a '\n' within max_line + 2 bytes, a '\r' before it dropped).
-  const std::size_t max_line = lines_.max_line();
+  const std::size_t max_line = max_line_;
   while (start < size) {
     const std::size_t avail = size - start;
     const std::size_t window = avail < max_line + 2 ? avail : max_line + 2;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "console.hpp"
 #include "xsock/decoder.hpp"
@@ -209,23 +212,46 @@ std::size_t decode_at(const unsigned char* p, const unsigned char* end, char32_t
   return n;
 }
 
+// The first byte in `[p, end)` that may start something to escape, or `end`.
+template <escape_target Target>
+const unsigned char* next_candidate(const unsigned char* p, const unsigned char* end) {
+  const auto& special = Target == escape_target::json ? json_special : terminal_special;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time: in most text none of them is a candidate.
+  const auto splat = [](int b) { return _mm_set1_epi8(static_cast<char>(b)); };
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hit = _mm_cmpeq_epi8(_mm_max_epu8(v, splat(0x1F)), splat(0x1F));  // <= 0x1F
+    if (Target == escape_target::terminal)
+      hit = _mm_andnot_si128(_mm_cmpeq_epi8(v, splat('\t')), hit);
+    else
+      hit = _mm_or_si128(
+          hit, _mm_or_si128(_mm_cmpeq_epi8(v, splat('"')), _mm_cmpeq_epi8(v, splat('\\'))));
+    for (const int b : {0x7F, 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
+      hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, splat(b)));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && special[*p] == 0)
+    ++p;
+  return p;
+}
+
 // Where the first thing to escape starts in `[p, end)`, or `end`.
 template <escape_target Target>
 const unsigned char* first_to_escape(const unsigned char* p, const unsigned char* end) {
   const auto& special = Target == escape_target::json ? json_special : terminal_special;
-  while (p < end) {
-    const unsigned kind = special[*p];
-    if (kind == 0) {
-      ++p;
-      continue;
-    }
-    if (kind == 1) return p;
+  for (;;) {
+    p = next_candidate<Target>(p, end);
+    if (p == end) return end;
+    if (special[*p] == 1) return p;
     char32_t cp = 0;
     const std::size_t n = decode_at(p, end, cp);
     if (n != 0 && is_escaped_code_point(cp)) return p;
     p += n != 0 ? n : 1;
   }
-  return end;
 }
 
 void append_json_chars(std::string& out, std::string_view utf8) {
