@@ -51,6 +51,11 @@ enum class conn_state : std::uint8_t {
   finished,     // finishes at the end of this turn, queued output dropped
 };
 
+struct idle_entry {
+  id_type id = 0;
+  clock::time_point last_active{};
+};
+
 // Held by value in the loop's map (its nodes never move), one allocation per
 // connection; the members are ordered so that the small ones share one word.
 struct connection {
@@ -72,9 +77,9 @@ struct connection {
   bool timer_set = false;
   std::error_code error;
 
-  clock::time_point last_active{};
-  // In idle_order only when the loop has an idle timeout.
-  std::list<id_type>::iterator idle_pos;
+  // In idle_order (which holds its last activity) only when the loop has an idle
+  // timeout.
+  std::list<idle_entry>::iterator idle_pos;
   clock::time_point timer_at{};
 
   std::size_t pending() const noexcept { return out.size() - out_pos; }
@@ -172,7 +177,7 @@ struct event_loop::impl {
   std::map<id_type, std::unique_ptr<connect_entry>> connects;
   // Least recently active first: idle expiry looks only at the front. Kept only with an
   // idle timeout (without one nobody looks, and each entry costs memory).
-  std::list<id_type> idle_order;
+  std::list<idle_entry> idle_order;
   std::set<std::pair<clock::time_point, id_type>> conn_timers;
   std::set<std::pair<clock::time_point, id_type>> loop_timers;
   std::unordered_map<id_type, std::pair<clock::time_point, task>> loop_tasks;
@@ -214,8 +219,9 @@ struct event_loop::impl {
   bool idle_tracked() const noexcept { return !options.idle_timeout.unlimited(); }
 
   void touch(connection& c, clock::time_point now) noexcept {
-    c.last_active = now;
-    if (idle_tracked()) idle_order.splice(idle_order.end(), idle_order, c.idle_pos);
+    if (!idle_tracked()) return;
+    c.idle_pos->last_active = now;
+    idle_order.splice(idle_order.end(), idle_order, c.idle_pos);
   }
 
   void cancel_conn_timer(connection& c) noexcept {
@@ -263,13 +269,12 @@ struct event_loop::impl {
     ref.id = id;
     ref.socket = std::move(socket);
     ref.peer = peer;
-    ref.last_active = now;
     std::error_code ec;
     ref.socket.set_non_blocking(true, ec);
     if (!ec && options.no_delay) ref.socket.set_no_delay(true, ec);
     if (idle_tracked()) {
       try {
-        idle_order.push_back(id);
+        idle_order.push_back(idle_entry{id, now});
       } catch (...) {
         connections.erase(id);
         throw;
@@ -611,8 +616,9 @@ struct event_loop::impl {
     }
     if (!options.idle_timeout.unlimited()) {
       while (!idle_order.empty()) {
-        connection* c = find(idle_order.front());
-        if (c == nullptr || detail::deadline_after(c->last_active, options.idle_timeout) > now)
+        connection* c = find(idle_order.front().id);
+        if (c == nullptr ||
+            detail::deadline_after(idle_order.front().last_active, options.idle_timeout) > now)
           break;
         // Moving it to the back first guarantees the loop ends.
         touch(*c, now);
@@ -643,9 +649,9 @@ struct event_loop::impl {
     if (!conn_timers.empty()) next = std::min(next, conn_timers.begin()->first);
     if (!loop_timers.empty()) next = std::min(next, loop_timers.begin()->first);
     if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
-      const connection* c = find(idle_order.front());
-      if (c != nullptr)
-        next = std::min(next, detail::deadline_after(c->last_active, options.idle_timeout));
+      const idle_entry& oldest = idle_order.front();
+      if (find(oldest.id) != nullptr)
+        next = std::min(next, detail::deadline_after(oldest.last_active, options.idle_timeout));
     }
     if (accept_paused_by_error) next = std::min(next, accept_retry_at);
     for (const auto& entry : connects) {

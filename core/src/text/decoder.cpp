@@ -30,20 +30,27 @@ struct decoder_rare {
   UChar high = 0;
 };
 
-// Encoding names live as long as the program: every decoder of one encoding points to
-// the same text instead of holding a copy.
-const std::string* interned_name(std::string name) {
+// What every decoder of one encoding shares (its name, its table if it has one), kept
+// for the life of the program: a decoder points to it instead of holding a copy.
+struct encoding_info {
+  std::string name;
+  const detail::fast_table* table = nullptr;
+  bool operator<(const encoding_info& other) const {
+    return name < other.name || (name == other.name && table < other.table);
+  }
+};
+
+const encoding_info* interned_info(std::string name, const detail::fast_table* table) {
   static std::mutex mutex;
-  static std::set<std::string> names;
+  static std::set<encoding_info> infos;
   std::lock_guard<std::mutex> lock(mutex);
-  return &*names.insert(std::move(name)).first;
+  return &*infos.insert(encoding_info{std::move(name), table}).first;
 }
 
 }  // namespace
 
 struct decoder::impl {
-  const detail::fast_table* table = nullptr;
-  const std::string* name = nullptr;
+  const encoding_info* info = nullptr;
   invalid_counts invalid;
   std::uint64_t given = 0;  // bytes handed to decode()
   std::uint64_t fed = 0;    // stream offset of the next byte not yet taken by the engine
@@ -87,7 +94,7 @@ void decoder::impl::fail(std::uint64_t offset, std::string_view bad, const char*
   decoder_rare& r = rare_part();
   text_error_info& last_error = r.last_error;
   last_error =
-      detail::make_error(text_errc::invalid_input, "invalid " + *name + " byte sequence " +
+      detail::make_error(text_errc::invalid_input, "invalid " + info->name + " byte sequence " +
                                                        detail::format_hex_bytes(bad) +
                                                        " at byte offset " + std::to_string(offset));
   last_error.offset = offset;
@@ -113,7 +120,7 @@ bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std:
     if (status != U_ILLEGAL_CHAR_FOUND && status != U_INVALID_CHAR_FOUND &&
         status != U_TRUNCATED_CHAR_FOUND) {
       r.last_error = detail::make_error(text_errc::conversion_failed,
-                                        "decoding " + *name + ": " + u_errorName(status));
+                                        "decoding " + info->name + ": " + u_errorName(status));
       r.carry.assign(source, end);
       return false;
     }
@@ -213,7 +220,7 @@ slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
 }  // namespace
 
 bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std::string& out) {
-  const detail::fast_table& t = *table;
+  const detail::fast_table& t = *info->table;
   const auto* const first = reinterpret_cast<const unsigned char*>(begin);
   const auto* const last = reinterpret_cast<const unsigned char*>(end);
   const unsigned char* p = first;
@@ -290,7 +297,7 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
 }
 
 bool decoder::impl::run(const char* begin, const char* end, bool flush, std::string& out) {
-  return table ? run_fast(begin, end, flush, out) : run_icu(begin, end, flush, out);
+  return info->table ? run_fast(begin, end, flush, out) : run_icu(begin, end, flush, out);
 }
 
 bool decoder::impl::process(std::string_view bytes, bool flush, std::string& out) {
@@ -309,8 +316,7 @@ namespace {
 // decoder per connection, and with the table no ICU converter is needed at all.
 struct fast_lookup {
   std::string requested;
-  const std::string* name = nullptr;
-  const detail::fast_table* table = nullptr;
+  const encoding_info* info = nullptr;
 };
 
 fast_lookup& last_fast_lookup() {
@@ -324,25 +330,24 @@ decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backen
     : impl_(std::make_unique<impl>()) {
   impl_->policy = policy;
   fast_lookup& last = last_fast_lookup();
-  if (backend == decoder_backend::automatic && last.table && last.requested == encoding) {
-    impl_->name = last.name;
-    impl_->table = last.table;
+  if (backend == decoder_backend::automatic && last.info && last.requested == encoding) {
+    impl_->info = last.info;
     return;
   }
   text_error_info info;
   detail::converter_ptr probe = detail::open_converter(encoding, info);
   if (!probe) detail::throw_text_error(info);
-  impl_->name = interned_name(detail::preferred_name(probe.get()));
+  const detail::fast_table* table = nullptr;
   if (backend == decoder_backend::automatic) {
     UErrorCode status = U_ZERO_ERROR;
     const char* icu_name = ucnv_getName(probe.get(), &status);
-    if (U_SUCCESS(status) && icu_name) impl_->table = detail::get_fast_table(icu_name);
+    if (U_SUCCESS(status) && icu_name) table = detail::get_fast_table(icu_name);
   }
-  if (impl_->table) {
+  impl_->info = interned_info(detail::preferred_name(probe.get()), table);
+  if (table) {
     // The table decodes everything: no converter is kept (it costs memory per stream).
     last.requested.assign(encoding.data(), encoding.size());
-    last.name = impl_->name;
-    last.table = impl_->table;
+    last.info = impl_->info;
     return;
   }
   decoder_rare& r = impl_->rare_part();
@@ -355,8 +360,9 @@ decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backen
     ucnv_setToUCallBack(r.cnv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &status);
   }
   if (U_FAILURE(status)) {
-    detail::throw_text_error(detail::make_error(
-        text_errc::conversion_failed, "decoder for " + *impl_->name + ": " + u_errorName(status)));
+    detail::throw_text_error(
+        detail::make_error(text_errc::conversion_failed,
+                           "decoder for " + impl_->info->name + ": " + u_errorName(status)));
   }
   r.utf16.resize(4096);
 }
@@ -430,7 +436,7 @@ std::uint64_t decoder::bytes_consumed() const noexcept {
 
 std::size_t decoder::pending_bytes() const noexcept {
   std::size_t kept = impl_->rare ? impl_->rare->carry.size() : 0;
-  if (impl_->table) {
+  if (impl_->info->table) {
     kept += impl_->pending_lead >= 0 ? 1 : 0;
   } else {
     UErrorCode status = U_ZERO_ERROR;
@@ -441,13 +447,13 @@ std::size_t decoder::pending_bytes() const noexcept {
 }
 
 const std::string& decoder::encoding() const noexcept {
-  return *impl_->name;
+  return impl_->info->name;
 }
 decode_policy decoder::policy() const noexcept {
   return impl_->policy;
 }
 bool decoder::uses_fast_path() const noexcept {
-  return impl_->table != nullptr;
+  return impl_->info->table != nullptr;
 }
 const text_error_info& decoder::last_error() const noexcept {
   static const text_error_info none;
