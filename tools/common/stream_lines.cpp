@@ -14,34 +14,55 @@ bool decode_before_framing(const std::string& encoding, bool bytes_only) {
 }  // namespace
 
 stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only)
-    : bytes_only_(bytes_only),
-      wire_(decode_before_framing(encoding, bytes_only) ? std::make_unique<decoder>(encoding)
+    : wire_(decode_before_framing(encoding, bytes_only) ? std::make_unique<decoder>(encoding)
                                                         : nullptr),
-      // Bytes only, or decoded first: the splitter sees UTF-8-compatible bytes.
-      lines_(max_line, wire_ || bytes_only ? "UTF-8" : encoding),
-      text_(wire_ || bytes_only ? "UTF-8" : encoding) {}
+      // Bytes only, or decoded first: the text is UTF-8.
+      text_(wire_ || bytes_only ? "UTF-8" : encoding),
+      max_line_(max_line),
+      bytes_only_(bytes_only) {
+  // The splitter's own checks (a maximum of 0 is an error); the encoding it frames is
+  // line-safe here, as decode_before_framing made sure.
+  if (max_line == 0) line_splitter(max_line, "UTF-8");
+}
+
+line_splitter& stream_lines::splitter() {
+  // Framing is on bytes, the same for every line-safe encoding: UTF-8 stands for them.
+  if (!lines_) lines_ = std::make_unique<line_splitter>(max_line_, "UTF-8");
+  return *lines_;
+}
+
+void stream_lines::release_splitter() noexcept {
+  if (lines_ && lines_->buffered() == 0) lines_.reset();
+}
 
 void stream_lines::push(std::string_view bytes, std::vector<line>& out) {
   if (!wire_) {
-    lines_.push(bytes, out);
+    splitter().push(bytes, out);
+    release_splitter();
     return;
   }
   const std::uint64_t before = wire_->invalid_count();
-  lines_.push(wire_->decode(bytes), out);
+  splitter().push(wire_->decode(bytes), out);
+  release_splitter();
   wire_invalid_ += wire_->invalid_count() - before;
 }
 
 std::optional<line> stream_lines::flush() {
-  return lines_.flush();
+  if (!lines_) return std::nullopt;
+  std::optional<line> piece = lines_->flush();
+  release_splitter();
+  return piece;
 }
 
 void stream_lines::finish(std::vector<line>& out) {
   if (wire_) {
     const std::uint64_t before = wire_->invalid_count();
-    lines_.push(wire_->finish(), out);
+    const std::string rest = wire_->finish();
+    if (!rest.empty()) splitter().push(rest, out);
     wire_invalid_ += wire_->invalid_count() - before;
   }
-  lines_.finish(out);
+  if (lines_) lines_->finish(out);
+  lines_.reset();
 }
 
 std::string stream_lines::text(const line& piece, std::uint64_t& invalid) {
@@ -61,6 +82,25 @@ std::string stream_lines::text(const line& piece, std::uint64_t& invalid) {
   invalid = text_.invalid_count() - before + std::exchange(wire_invalid_, 0);
   invalid_total_ += invalid;
   return out;
+}
+
+void stream_lines::append_text(std::string_view piece, bool partial, std::string& out,
+                               std::uint64_t& invalid) {
+  if (bytes_only_) {
+    invalid = 0;
+    out.append(piece.data(), piece.size());
+    return;
+  }
+  const std::size_t from = out.size();
+  const std::uint64_t before = text_.invalid_count();
+  text_.decode(piece, out);
+  if (!partial) text_.finish(out);
+  if (at_start_ && (out.size() > from || !partial)) {
+    if (out.compare(from, 3, "\xEF\xBB\xBF") == 0) out.erase(from, 3);
+    at_start_ = false;
+  }
+  invalid = text_.invalid_count() - before + std::exchange(wire_invalid_, 0);
+  invalid_total_ += invalid;
 }
 
 std::string stream_lines::rest(std::uint64_t& invalid) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,12 +29,18 @@ class stream_lines {
 
   /// Adds received bytes; appends each completed line (and maximum-length piece).
   void push(std::string_view bytes, std::vector<line>& out);
+  /// Adds received bytes; calls `sink(std::string_view wire_bytes, line_end end)` for
+  /// each completed line (and maximum-length piece), the same pieces as the other
+  /// `push`. Lines that arrive whole are handed over as views of `bytes`: nothing is
+  /// copied or allocated for them. A view is valid during the call only.
+  template <typename Sink>
+  void push(std::string_view bytes, Sink&& sink);
   /// The unterminated rest as a partial piece, if any (for --flush-ms).
   std::optional<line> flush();
   /// End of stream: appends what is left, the last piece included.
   void finish(std::vector<line>& out);
   /// Bytes kept for an unterminated line.
-  std::size_t buffered() const noexcept { return lines_.buffered(); }
+  std::size_t buffered() const noexcept { return lines_ ? lines_->buffered() : 0; }
 
   /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing; a byte
   /// order mark (U+FEFF) at the very start of the stream is dropped. `invalid`
@@ -41,6 +48,9 @@ class stream_lines {
   /// ends a line also ends every character: a truncated one becomes U+FFFD. With
   /// `bytes_only`, returns the bytes unchanged.
   std::string text(const line& piece, std::uint64_t& invalid);
+  /// `text` appended to `out`: the piece's wire bytes (`partial`: it does not end a
+  /// line) decoded straight into the caller's buffer.
+  void append_text(std::string_view piece, bool partial, std::string& out, std::uint64_t& invalid);
   /// After `finish`: a character cut at the very end of the stream that no piece
   /// completed, as U+FFFD (empty when there is none).
   std::string rest(std::uint64_t& invalid);
@@ -49,13 +59,76 @@ class stream_lines {
   std::uint64_t invalid_total() const noexcept { return invalid_total_; }
 
  private:
-  bool bytes_only_;
+  template <typename Sink>
+  void push_framed(std::string_view bytes, Sink& sink);
+  template <typename Sink>
+  void push_to_splitter(std::string_view bytes, Sink& sink);
+
+  // The splitter exists only while it keeps the start of a line: a stream between
+  // lines (an idle connection) holds no framing state.
+  line_splitter& splitter();
+  void release_splitter() noexcept;
+
   std::unique_ptr<decoder> wire_;  // set only when decoding comes before framing
-  line_splitter lines_;
+  std::unique_ptr<line_splitter> lines_;
   decoder text_;
+  std::size_t max_line_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
+  bool bytes_only_;
   bool at_start_ = true;  // no text of the stream seen yet
 };
+
+template <typename Sink>
+void stream_lines::push(std::string_view bytes, Sink&& sink) {
+  if (!wire_) {
+    push_framed(bytes, sink);
+    return;
+  }
+  const std::uint64_t before = wire_->invalid_count();
+  const std::string decoded = wire_->decode(bytes);
+  wire_invalid_ += wire_->invalid_count() - before;
+  push_framed(decoded, sink);
+}
+
+template <typename Sink>
+void stream_lines::push_to_splitter(std::string_view bytes, Sink& sink) {
+  std::vector<line> pieces;
+  splitter().push(bytes, pieces);
+  release_splitter();
+  for (const line& piece : pieces)
+    sink(std::string_view(piece.bytes), piece.end);
+}
+
+template <typename Sink>
+void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
+  const char* const data = bytes.data();
+  const std::size_t size = bytes.size();
+  std::size_t start = 0;
+  // A line begun by an earlier read ends in the splitter, which keeps its start.
+  while (buffered() > 0 && start < size) {
+    const void* nl = std::memchr(data + start, '\n', size - start);
+    const std::size_t end =
+        nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1 : size;
+    push_to_splitter(bytes.substr(start, end - start), sink);
+    start = end;
+  }
+  // The splitter keeps nothing: whole lines come straight from `bytes`, found the way
+  // the splitter finds them (a '\n' within max_line + 2 bytes, a '\r' before it dropped).
+  const std::size_t max_line = max_line_;
+  while (start < size) {
+    const std::size_t avail = size - start;
+    const std::size_t window = avail < max_line + 2 ? avail : max_line + 2;
+    const void* nl = std::memchr(data + start, '\n', window);
+    if (!nl) break;
+    const std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - data) - start;
+    const std::size_t content = len > 0 && data[start + len - 1] == '\r' ? len - 1 : len;
+    if (content > max_line) break;
+    sink(std::string_view(data + start, content), line_end::newline);
+    start += len + 1;
+  }
+  // An unterminated rest, or a line longer than the maximum: the splitter's rules.
+  if (start < size) push_to_splitter(bytes.substr(start), sink);
+}
 
 }  // namespace xsock::tools

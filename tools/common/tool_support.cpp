@@ -1,6 +1,10 @@
 #include "tool_support.hpp"
 
 #include <algorithm>
+#include <array>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "console.hpp"
 #include "xsock/decoder.hpp"
@@ -165,29 +169,111 @@ std::string unbracketed_host(std::string_view host) {
   return std::string(host);
 }
 
-void append_json_string(std::string& out, std::string_view utf8) {
+namespace {
+
+// Bytes that may start something to escape in well-formed UTF-8: 1 an ASCII byte, 2 the
+// lead byte of a sequence that may encode an escaped code point (C1 controls and
+// U+00AD: C2; U+061C: D8; U+180E: E1; U+200B-U+206F: E2; U+FEFF: EF; tags: F3).
+enum class escape_target { json, terminal };
+
+template <escape_target Target>
+constexpr std::array<unsigned char, 256> make_special_bytes() {
+  std::array<unsigned char, 256> t{};
+  for (int b = 0; b < 0x20; ++b)
+    t[static_cast<std::size_t>(b)] = 1;
+  t[0x7F] = 1;
+  if (Target == escape_target::json) {
+    t['"'] = 1;
+    t['\\'] = 1;
+  } else {
+    t['\t'] = 0;
+  }
+  for (const int b : {0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
+    t[static_cast<std::size_t>(b)] = 2;
+  return t;
+}
+
+constexpr std::array<unsigned char, 256> json_special = make_special_bytes<escape_target::json>();
+constexpr std::array<unsigned char, 256> terminal_special =
+    make_special_bytes<escape_target::terminal>();
+
+// The length of the sequence a lead byte starts, and its code point (0 when the
+// sequence is cut off or not well-formed: then it is not one to escape here).
+std::size_t decode_at(const unsigned char* p, const unsigned char* end, char32_t& cp) {
+  const unsigned b = *p;
+  const std::size_t n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  if (static_cast<std::size_t>(end - p) < n) return 0;
+  cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+  for (std::size_t i = 1; i < n; ++i) {
+    const unsigned c = p[i];
+    if ((c & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  return n;
+}
+
+// The first byte in `[p, end)` that may start something to escape, or `end`.
+template <escape_target Target>
+const unsigned char* next_candidate(const unsigned char* p, const unsigned char* end) {
+  const auto& special = Target == escape_target::json ? json_special : terminal_special;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time: in most text none of them is a candidate.
+  const auto splat = [](int b) { return _mm_set1_epi8(static_cast<char>(b)); };
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hit = _mm_cmpeq_epi8(_mm_max_epu8(v, splat(0x1F)), splat(0x1F));  // <= 0x1F
+    if (Target == escape_target::terminal)
+      hit = _mm_andnot_si128(_mm_cmpeq_epi8(v, splat('\t')), hit);
+    else
+      hit = _mm_or_si128(
+          hit, _mm_or_si128(_mm_cmpeq_epi8(v, splat('"')), _mm_cmpeq_epi8(v, splat('\\'))));
+    for (const int b : {0x7F, 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
+      hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, splat(b)));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && special[*p] == 0)
+    ++p;
+  return p;
+}
+
+// Where the first thing to escape starts in `[p, end)`, or `end`.
+template <escape_target Target>
+const unsigned char* first_to_escape(const unsigned char* p, const unsigned char* end) {
+  const auto& special = Target == escape_target::json ? json_special : terminal_special;
+  for (;;) {
+    p = next_candidate<Target>(p, end);
+    if (p == end) return end;
+    if (special[*p] == 1) return p;
+    char32_t cp = 0;
+    const std::size_t n = decode_at(p, end, cp);
+    if (n != 0 && is_escaped_code_point(cp)) return p;
+    p += n != 0 ? n : 1;
+  }
+}
+
+void append_json_chars(std::string& out, std::string_view utf8) {
   static const char digits[] = "0123456789abcdef";
   const auto append_u = [&](unsigned unit) {
-    out += "\\u";
-    for (int shift = 12; shift >= 0; shift -= 4)
-      out += digits[(unit >> shift) & 15];
+    char text[6] = {'\\',
+                    'u',
+                    digits[(unit >> 12) & 15],
+                    digits[(unit >> 8) & 15],
+                    digits[(unit >> 4) & 15],
+                    digits[unit & 15]};
+    out.append(text, sizeof text);
   };
-  out += '"';
-  const char* run = utf8.data();
-  const char* p = run;
-  const char* const end = p + utf8.size();
-  while (p < end) {
-    const auto b = static_cast<unsigned char>(*p);
-    // Only these bytes can start something to escape; all others are copied in runs.
-    const bool ascii_special = b < 0x20 || b == '"' || b == '\\' || b == 0x7F;
-    const bool lead_special =
-        b == 0xC2 || b == 0xD8 || b == 0xE1 || b == 0xE2 || b == 0xEF || b == 0xF3;
-    if (!ascii_special && !lead_special) {
-      ++p;
-      continue;
-    }
-    if (ascii_special) {
-      out.append(run, p);
+  const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+  const auto* const end = p + utf8.size();
+  for (;;) {
+    // Runs with nothing to escape are copied in one append.
+    const unsigned char* at = first_to_escape<escape_target::json>(p, end);
+    out.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(at - p));
+    if (at == end) return;
+    const unsigned b = *at;
+    if (json_special[b] == 1) {
       switch (b) {
         case '"':
           out += "\\\"";
@@ -207,38 +293,52 @@ void append_json_string(std::string& out, std::string_view utf8) {
         default:
           append_u(b);
       }
-      run = ++p;
+      p = at + 1;
       continue;
     }
-    // The decoders produce well-formed UTF-8; anything else is copied as it is.
-    const std::size_t n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    if (static_cast<std::size_t>(end - p) < n) {
-      ++p;
-      continue;
-    }
-    char32_t cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-    bool valid = true;
-    for (std::size_t i = 1; i < n; ++i) {
-      const auto c = static_cast<unsigned char>(p[i]);
-      valid = valid && (c & 0xC0) == 0x80;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    if (!valid || !is_escaped_code_point(cp)) {
-      ++p;
-      continue;
-    }
-    out.append(run, p);
+    char32_t cp = 0;
+    const std::size_t n = decode_at(at, end, cp);
     if (cp > 0xFFFF) {
       append_u(0xD800 + ((cp - 0x10000) >> 10));
       append_u(0xDC00 + ((cp - 0x10000) & 0x3FF));
     } else {
       append_u(static_cast<unsigned>(cp));
     }
-    p += n;
-    run = p;
+    p = at + n;
   }
-  out.append(run, p);
+}
+
+// Escapes the tail of `out` from `from` with `escape` once something needs it; what
+// comes before the first such byte stays where it is.
+template <escape_target Target, typename Escape>
+void escape_tail(std::string& out, std::size_t from, Escape&& escape) {
+  const auto* const begin = reinterpret_cast<const unsigned char*>(out.data());
+  const auto* const end = begin + out.size();
+  const unsigned char* at = first_to_escape<Target>(begin + from, end);
+  if (at == end) return;
+  thread_local std::string tail;
+  const std::size_t pos = static_cast<std::size_t>(at - begin);
+  tail.assign(out, pos, std::string::npos);
+  out.resize(pos);
+  escape(out, std::string_view(tail));
+  if (tail.capacity() > 65536) std::string().swap(tail);  // a huge line is not kept
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view utf8) {
   out += '"';
+  append_json_chars(out, utf8);
+  out += '"';
+}
+
+void escape_json_in_place(std::string& out, std::size_t from) {
+  escape_tail<escape_target::json>(out, from, append_json_chars);
+}
+
+void escape_terminal_in_place(std::string& out, std::size_t from) {
+  escape_tail<escape_target::terminal>(
+      out, from, [](std::string& o, std::string_view text) { escape_for_terminal(text, o); });
 }
 
 std::string to_utf8(std::string_view text, const std::string& encoding) {

@@ -85,6 +85,13 @@ std::string to_hex(std::string_view bytes);
 /// UTF-8 from the decoders, is copied in runs.
 void append_json_string(std::string& out, std::string_view utf8);
 
+/// Escapes `out[from, out.size())`, well-formed UTF-8 (decoder output), in place: as
+/// the contents of a JSON string (what `append_json_string` writes between the quotes),
+/// or for the terminal (as `xsock::escape_for_terminal`). Text with nothing to escape,
+/// the usual case, is only scanned, never copied.
+void escape_json_in_place(std::string& out, std::size_t from);
+void escape_terminal_in_place(std::string& out, std::size_t from);
+
 /// Converts text from `encoding` to UTF-8 (invalid bytes become U+FFFD); a no-op for
 /// UTF-8 itself except for that replacement.
 std::string to_utf8(std::string_view text, const std::string& encoding);

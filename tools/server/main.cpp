@@ -44,6 +44,16 @@ struct config {
   bool list_encodings = false;
 };
 
+// What the tool keeps per connection: the text that starts each of its output lines
+// (formatted once), and its own line framing and decoding (stream_lines), so clients
+// never corrupt each other's characters.
+struct client {
+  std::string tag;  // text: "[peer] "; JSON: "\"id\":ID,\"peer\":\"peer\""
+  stream_lines lines;
+  std::uint64_t bytes = 0;
+  bool line_open = false;  // the last data event shown was partial
+};
+
 // Formats events into one buffer that the loop writes out once per turn.
 class event_writer {
  public:
@@ -55,51 +65,93 @@ class event_writer {
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
   }
 
-  void connected(server::connection_id id, const std::string& peer) {
+  // The start of every line about this connection, for `client::tag`.
+  std::string tag(server::connection_id id, const std::string& peer) const {
+    if (!json_) return "[" + peer + "] ";
+    std::string t = "\"id\":" + std::to_string(id) + ",\"peer\":";
+    append_json_string(t, peer);
+    return t;
+  }
+
+  void connected(const client& c) {
     if (cfg_.quiet) return;
     if (json_) {
-      begin_json("connect", id, peer);
+      begin_json("connect", c);
       buffer_ += "}\n";
     } else {
-      text_line(peer, "+ connected");
+      text_line(c, "+ connected");
     }
   }
 
-  // `payload` is UTF-8 text, or the raw bytes with --hex.
-  void data(server::connection_id id, const std::string& peer, std::string_view payload,
-            std::uint64_t invalid, bool partial) {
+  // One piece of a line (its wire bytes) from `c.lines`: decoded straight into the
+  // output, escaped in place. A piece holding only the start of a character says
+  // nothing yet (the character comes with the next piece): nothing is shown for it.
+  void data(client& c, std::string_view piece, bool partial) {
+    if (cfg_.hex) {
+      if (partial && piece.empty()) return;
+      hex_data(c, piece, partial);
+      c.line_open = partial;
+      return;
+    }
+    std::string& target = json_ || !to_local_ ? buffer_ : scratch_;
+    const std::size_t mark = target.size();
     if (json_) {
-      begin_json("data", id, peer);
-      if (cfg_.hex) {
-        buffer_ += ",\"hex\":\"";
-        buffer_ += to_hex(payload);
-        buffer_ += '"';
-      } else {
-        buffer_ += ",\"text\":";
-        append_json_string(buffer_, payload);
-        buffer_ += ",\"invalid\":";
-        buffer_ += std::to_string(invalid);
-      }
+      begin_json("data", c);
+      target += ",\"text\":\"";
+    } else {
+      target += c.tag;
+    }
+    const std::size_t text_at = target.size();
+    std::uint64_t invalid = 0;
+    c.lines.append_text(piece, partial, target, invalid);
+    if (partial && target.size() == text_at && invalid == 0) {
+      target.resize(mark);
+      return;
+    }
+    if (json_) {
+      escape_json_in_place(target, text_at);
+      target += "\",\"invalid\":";
+      append_number(target, invalid);
+      if (partial) target += ",\"partial\":true";
+      target += "}\n";
+    } else {
+      if (!cfg_.raw) escape_terminal_in_place(target, text_at);
+      target += '\n';
+      to_local(target);
+    }
+    c.line_open = partial;
+  }
+
+  // Text already decoded (the rest of a stream at its end): `data` without decoding.
+  void text(client& c, std::string_view utf8, std::uint64_t invalid, bool partial) {
+    if (cfg_.hex) {
+      hex_data(c, utf8, partial);
+      return;
+    }
+    if (json_) {
+      begin_json("data", c);
+      buffer_ += ",\"text\":";
+      append_json_string(buffer_, utf8);
+      buffer_ += ",\"invalid\":";
+      append_number(buffer_, invalid);
       if (partial) buffer_ += ",\"partial\":true";
       buffer_ += "}\n";
-    } else if (cfg_.hex) {
-      text_line(peer, to_hex(payload));
     } else {
-      // Escaped straight into the output: a long line is not copied once more.
-      text_line_with(peer, [&](std::string& out) {
+      text_line_with(c, [&](std::string& out) {
         if (cfg_.raw)
-          out.append(payload.data(), payload.size());
+          out.append(utf8.data(), utf8.size());
         else
-          escape_for_terminal(payload, out);
+          escape_for_terminal(utf8, out);
       });
     }
+    c.line_open = partial;
   }
 
-  void disconnected(server::connection_id id, const std::string& peer, std::uint64_t bytes,
-                    std::uint64_t invalid, const char* reason) {
+  void disconnected(const client& c, std::uint64_t bytes, std::uint64_t invalid,
+                    const char* reason) {
     if (cfg_.quiet) return;
     if (json_) {
-      begin_json("disconnect", id, peer);
+      begin_json("disconnect", c);
       buffer_ += ",\"bytes\":" + std::to_string(bytes);
       buffer_ += ",\"reason\":\"";
       buffer_ += reason;
@@ -109,14 +161,14 @@ class event_writer {
       if (invalid > 0) text += ", " + std::to_string(invalid) + " invalid";
       if (std::string_view(reason) != "closed") text += std::string(", ") + reason;
       text += ")";
-      text_line(peer, text);
+      text_line(c, text);
     }
   }
 
   // Ends a line whose last piece was shown partial: JSON gets an empty, final piece;
   // text output shows no partial marks, so there is nothing to end.
-  void end_of_line(server::connection_id id, const std::string& peer) {
-    if (json_) data(id, peer, std::string_view(), 0, false);
+  void end_of_line(client& c) {
+    if (json_) text(c, std::string_view(), 0, false);
   }
 
   // Writes what this turn produced. False when standard output is gone.
@@ -125,31 +177,59 @@ class event_writer {
     if (buffer_.empty()) return true;
     const bool ok = write_output(buffer_, ec);
     buffer_.clear();
+    // A turn with much output (a huge line) does not keep its buffer for good.
+    if (buffer_.capacity() > 1024 * 1024) std::string().swap(buffer_);
     return ok;
   }
 
  private:
-  void begin_json(const char* event, server::connection_id id, const std::string& peer) {
-    buffer_ += "{\"event\":\"";
-    buffer_ += event;
-    buffer_ += "\",\"id\":" + std::to_string(id) + ",\"peer\":";
-    append_json_string(buffer_, peer);
+  static void append_number(std::string& out, std::uint64_t n) {
+    char digits[20];
+    char* p = digits + sizeof digits;
+    do {
+      *--p = static_cast<char>('0' + n % 10);
+      n /= 10;
+    } while (n != 0);
+    out.append(p, static_cast<std::size_t>(digits + sizeof digits - p));
   }
 
-  void text_line(const std::string& peer, const std::string& utf8) {
-    text_line_with(peer, [&](std::string& out) { out += utf8; });
+  void begin_json(const char* event, const client& c) {
+    buffer_ += "{\"event\":\"";
+    buffer_ += event;
+    buffer_ += "\",";
+    buffer_ += c.tag;
+  }
+
+  void hex_data(const client& c, std::string_view bytes, bool partial) {
+    if (json_) {
+      begin_json("data", c);
+      buffer_ += ",\"hex\":\"";
+      buffer_ += to_hex(bytes);
+      buffer_ += '"';
+      if (partial) buffer_ += ",\"partial\":true";
+      buffer_ += "}\n";
+    } else {
+      text_line(c, to_hex(bytes));
+    }
+  }
+
+  void text_line(const client& c, const std::string& utf8) {
+    text_line_with(c, [&](std::string& out) { out += utf8; });
   }
 
   // `append(target)` adds the UTF-8 text of the line.
   template <typename Append>
-  void text_line_with(const std::string& peer, Append&& append) {
+  void text_line_with(const client& c, Append&& append) {
     std::string& target = to_local_ ? scratch_ : buffer_;
-    target += '[';
-    target += peer;
-    target += "] ";
+    target += c.tag;
     append(target);
     target += '\n';
-    if (!to_local_) return;
+    to_local(target);
+  }
+
+  // A text line formed in scratch_ goes to the output in the locale's charset.
+  void to_local(std::string& line) {
+    if (!to_local_ || &line != &scratch_) return;
     std::error_code ec;
     to_local_->encode(scratch_, buffer_, ec);
     if (ec) buffer_ += scratch_;
@@ -161,15 +241,6 @@ class event_writer {
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
   std::string scratch_;  // a text line before its conversion to the local charset
-};
-
-// What the tool keeps per connection: the peer's text and its own line framing and
-// decoding (stream_lines), so clients never corrupt each other's characters.
-struct client {
-  std::string peer;
-  stream_lines lines;
-  std::uint64_t bytes = 0;
-  bool line_open = false;  // the last data event shown was partial
 };
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
@@ -231,14 +302,8 @@ int serve(const config& cfg) {
   std::error_code output_error;
   bool served_one = false;
 
-  const auto emit = [&](client& c, server::connection_id id, const line& piece) {
-    std::uint64_t invalid = 0;
-    const std::string text = c.lines.text(piece, invalid);
-    // A piece holding only the start of a character says nothing yet: the character
-    // comes with the next piece.
-    if (piece.partial() && text.empty() && invalid == 0) return;
-    out.data(id, c.peer, text, invalid, piece.partial());
-    c.line_open = piece.partial();
+  const auto emit = [&](client& c, const line& piece) {
+    out.data(c, piece.bytes, piece.partial());
   };
 
   server::callbacks cb;
@@ -248,8 +313,8 @@ int serve(const config& cfg) {
       s.stop_accepting();
       served_one = true;
     }
-    client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
-    out.connected(id, c.peer);
+    client c{out.tag(id, peer.to_string()), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
+    out.connected(c);
     clients.emplace(id, std::move(c));
   };
   cb.on_data = [&](server& s, server::connection_id id, std::string_view bytes) {
@@ -262,12 +327,9 @@ int serve(const config& cfg) {
       std::error_code ignored;
       s.send(id, bytes, ignored);
     }
-    pieces.clear();
-    c.lines.push(bytes, pieces);
-    for (line& piece : pieces) {
-      emit(c, id, piece);
-      std::string().swap(piece.bytes);  // one long line is held once, not twice
-    }
+    c.lines.push(bytes, [&](std::string_view piece, line_end end) {
+      out.data(c, piece, end == line_end::max_length || end == line_end::flush);
+    });
     if (cfg.flush_ms > 0) {
       if (c.lines.buffered() > 0)
         s.set_timer(id, std::chrono::milliseconds(cfg.flush_ms));
@@ -278,7 +340,7 @@ int serve(const config& cfg) {
   cb.on_timer = [&](server&, server::connection_id id) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
-    if (auto piece = it->second.lines.flush()) emit(it->second, id, *piece);
+    if (auto piece = it->second.lines.flush()) emit(it->second, *piece);
   };
   cb.on_close = [&](server& s, server::connection_id id, close_reason reason,
                     const std::error_code&) {
@@ -288,19 +350,16 @@ int serve(const config& cfg) {
     pieces.clear();
     c.lines.finish(pieces);
     for (const line& piece : pieces)
-      emit(c, id, piece);
+      emit(c, piece);
     std::uint64_t invalid = 0;
     const std::string rest = c.lines.rest(invalid);
     // A character cut at the very end (after a flushed piece) never completed.
-    if (!rest.empty()) {
-      out.data(id, c.peer, rest, invalid, false);
-      c.line_open = false;
-    }
+    if (!rest.empty()) out.text(c, rest, invalid, false);
     // The last piece shown was partial (--flush-ms) and nothing came after it: the
     // line ends here, and the last piece of a line is never partial.
-    if (c.line_open) out.end_of_line(id, c.peer);
+    if (c.line_open) out.end_of_line(c);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
-    out.disconnected(id, c.peer, c.bytes, c.lines.invalid_total(), why);
+    out.disconnected(c, c.bytes, c.lines.invalid_total(), why);
     clients.erase(it);
     if (cfg.once && served_one) s.stop();
   };

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -50,17 +51,24 @@ enum class conn_state : std::uint8_t {
   finished,     // finishes at the end of this turn, queued output dropped
 };
 
+struct idle_entry {
+  id_type id = 0;
+  clock::time_point last_active{};
+};
+
+// Held by value in the loop's map (its nodes never move), one allocation per
+// connection; the members are ordered so that the small ones share one word.
 struct connection {
   id_type id = 0;
   stream_socket socket;
   endpoint peer;
-  // Queued output: bytes [out_pos, out.size()) are still to be sent.
+  // Queued output: bytes [out_pos, out.size()) are still to be sent. Empty (no
+  // allocation) whenever nothing is queued.
   std::string out;
   std::size_t out_pos = 0;
 
   conn_state state = conn_state::open;
   close_reason reason = close_reason::closed;
-  std::error_code error;
   readiness interest = readiness::none;
   bool registered = false;    // in the poller (interest not none)
   bool dirty = false;         // queued for end_turn
@@ -69,9 +77,11 @@ struct connection {
   bool timer_set = false;
   bool shut_send = false;  // shutdown_send(): no more output; FIN once the queue is sent
   bool fin_sent = false;
+  std::error_code error;
 
-  clock::time_point last_active{};
-  std::list<id_type>::iterator idle_pos;
+  // In idle_order (which holds its last activity) only when the loop has an idle
+  // timeout.
+  std::list<idle_entry>::iterator idle_pos;
   clock::time_point timer_at{};
 
   std::size_t pending() const noexcept { return out.size() - out_pos; }
@@ -165,11 +175,12 @@ struct event_loop::impl {
   id_type next_id = 1;
   // Listeners and loop timers: a range of their own, so connection ids count 1, 2, 3...
   id_type next_aux_id = (id_type{1} << 63) + 1;
-  std::unordered_map<id_type, std::unique_ptr<connection>> connections;
+  std::unordered_map<id_type, connection> connections;
   std::map<id_type, std::unique_ptr<listen_entry>> listeners;
   std::map<id_type, std::unique_ptr<connect_entry>> connects;
-  // Least recently active first: idle expiry looks only at the front.
-  std::list<id_type> idle_order;
+  // Least recently active first: idle expiry looks only at the front. Kept only with an
+  // idle timeout (without one nobody looks, and each entry costs memory).
+  std::list<idle_entry> idle_order;
   std::set<std::pair<clock::time_point, id_type>> conn_timers;
   std::set<std::pair<clock::time_point, id_type>> loop_timers;
   std::unordered_map<id_type, std::pair<clock::time_point, task>> loop_tasks;
@@ -186,9 +197,13 @@ struct event_loop::impl {
   bool accept_paused_by_error = false;
   clock::time_point accept_retry_at{};
 
-  connection* find(id_type id) const noexcept {
+  connection* find(id_type id) noexcept {
     const auto it = connections.find(id);
-    return it == connections.end() ? nullptr : it->second.get();
+    return it == connections.end() ? nullptr : &it->second;
+  }
+  const connection* find(id_type id) const noexcept {
+    const auto it = connections.find(id);
+    return it == connections.end() ? nullptr : &it->second;
   }
 
   // ---- connections ------------------------------------------------------------
@@ -204,8 +219,11 @@ struct event_loop::impl {
     }
   }
 
+  bool idle_tracked() const noexcept { return !options.idle_timeout.unlimited(); }
+
   void touch(connection& c, clock::time_point now) noexcept {
-    c.last_active = now;
+    if (!idle_tracked()) return;
+    c.idle_pos->last_active = now;
     idle_order.splice(idle_order.end(), idle_order, c.idle_pos);
   }
 
@@ -247,22 +265,24 @@ struct event_loop::impl {
   // Takes a connected socket in. The caller reports it (on_accept, on_done).
   connection& add_connection(id_type id, stream_socket&& socket, const endpoint& peer,
                              clock::time_point now) {
-    auto c = std::make_unique<connection>();
-    c->id = id;
-    c->socket = std::move(socket);
-    c->peer = peer;
-    c->last_active = now;
+    connection& ref =
+        connections
+            .emplace(std::piecewise_construct, std::forward_as_tuple(id), std::forward_as_tuple())
+            .first->second;
+    ref.id = id;
+    ref.socket = std::move(socket);
+    ref.peer = peer;
     std::error_code ec;
-    c->socket.set_non_blocking(true, ec);
-    if (!ec && options.no_delay) c->socket.set_no_delay(true, ec);
-    idle_order.push_back(id);
-    c->idle_pos = std::prev(idle_order.end());
-    connection& ref = *c;
-    try {
-      connections.emplace(id, std::move(c));
-    } catch (...) {
-      idle_order.pop_back();
-      throw;
+    ref.socket.set_non_blocking(true, ec);
+    if (!ec && options.no_delay) ref.socket.set_no_delay(true, ec);
+    if (idle_tracked()) {
+      try {
+        idle_order.push_back(idle_entry{id, now});
+      } catch (...) {
+        connections.erase(id);
+        throw;
+      }
+      ref.idle_pos = std::prev(idle_order.end());
     }
     update_interest(ref);
     return ref;
@@ -334,7 +354,7 @@ struct event_loop::impl {
       loop_poller.remove(c.socket.native_handle(), ignored);
     }
     cancel_conn_timer(c);
-    idle_order.erase(c.idle_pos);
+    if (idle_tracked()) idle_order.erase(c.idle_pos);
     c.socket.close();
     connections.erase(id);  // `c` is gone from here on
     // A descriptor was freed: listeners paused for EMFILE may succeed now.
@@ -605,8 +625,9 @@ struct event_loop::impl {
     }
     if (!options.idle_timeout.unlimited()) {
       while (!idle_order.empty()) {
-        connection* c = find(idle_order.front());
-        if (c == nullptr || detail::deadline_after(c->last_active, options.idle_timeout) > now)
+        connection* c = find(idle_order.front().id);
+        if (c == nullptr ||
+            detail::deadline_after(idle_order.front().last_active, options.idle_timeout) > now)
           break;
         // Moving it to the back first guarantees the loop ends.
         touch(*c, now);
@@ -637,9 +658,9 @@ struct event_loop::impl {
     if (!conn_timers.empty()) next = std::min(next, conn_timers.begin()->first);
     if (!loop_timers.empty()) next = std::min(next, loop_timers.begin()->first);
     if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
-      const connection* c = find(idle_order.front());
-      if (c != nullptr)
-        next = std::min(next, detail::deadline_after(c->last_active, options.idle_timeout));
+      const idle_entry& oldest = idle_order.front();
+      if (find(oldest.id) != nullptr)
+        next = std::min(next, detail::deadline_after(oldest.last_active, options.idle_timeout));
     }
     if (accept_paused_by_error) next = std::min(next, accept_retry_at);
     for (const auto& entry : connects) {
@@ -662,14 +683,14 @@ struct event_loop::impl {
     // Stop reading everywhere; keep writing what is queued, for stop_linger at most.
     const clock::time_point deadline = detail::deadline_after(clock::now(), options.stop_linger);
     for (auto& entry : connections) {
-      connection& c = *entry.second;
+      connection& c = entry.second;
       if (!c.finished() && c.pending() > 0) flush(c, clock::now());
       update_interest(c);
     }
     for (;;) {
       bool waiting = false;
       for (auto& entry : connections) {
-        const connection& c = *entry.second;
+        const connection& c = entry.second;
         if (!c.finished() && c.pending() > 0) waiting = true;
       }
       const clock::time_point now = clock::now();
@@ -684,7 +705,7 @@ struct event_loop::impl {
       }
     }
     while (!connections.empty()) {
-      connection& c = *connections.begin()->second;
+      connection& c = connections.begin()->second;
       if (c.finished()) {
         finish(c, c.reason, c.error);
       } else {

@@ -1,6 +1,8 @@
 #include "xsock/decoder.hpp"
 
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <vector>
 
 #include "fast_table.hpp"
@@ -16,28 +18,51 @@ struct invalid_counts {
   std::uint64_t sequences = 0;
   std::uint64_t bytes = 0;
 };
-}  // namespace
-
-struct decoder::impl {
+// What only the ICU engine or an error needs: a decoder on the fast table (a server
+// holds one per connection) allocates it only if it ever meets an error.
+struct decoder_rare {
   detail::converter_ptr cnv;
-  const detail::fast_table* table = nullptr;
-  std::string name;
-  decode_policy policy = decode_policy::replace;
   text_error_info last_error;
-
-  invalid_counts invalid;
-  std::uint64_t given = 0;  // bytes handed to decode()
-  std::uint64_t fed = 0;    // stream offset of the next byte not yet taken by the engine
   // Input after a strict error, decoded first by the next call.
   std::string carry;
-
-  // Fast path: a lead byte cut off at the end of the previous input (-1: none).
-  int pending_lead = -1;
-  std::unique_ptr<char[]> scratch;
-
   // ICU path.
   std::vector<UChar> utf16;
   UChar high = 0;
+};
+
+// What every decoder of one encoding shares (its name, its table if it has one), kept
+// for the life of the program: a decoder points to it instead of holding a copy.
+struct encoding_info {
+  std::string name;
+  const detail::fast_table* table = nullptr;
+  bool operator<(const encoding_info& other) const {
+    return name < other.name || (name == other.name && table < other.table);
+  }
+};
+
+const encoding_info* interned_info(std::string name, const detail::fast_table* table) {
+  static std::mutex mutex;
+  static std::set<encoding_info> infos;
+  std::lock_guard<std::mutex> lock(mutex);
+  return &*infos.insert(encoding_info{std::move(name), table}).first;
+}
+
+}  // namespace
+
+struct decoder::impl {
+  const encoding_info* info = nullptr;
+  invalid_counts invalid;
+  std::uint64_t given = 0;  // bytes handed to decode()
+  std::uint64_t fed = 0;    // stream offset of the next byte not yet taken by the engine
+  // Fast path: a lead byte cut off at the end of the previous input (-1: none).
+  int pending_lead = -1;
+  decode_policy policy = decode_policy::replace;
+  std::unique_ptr<decoder_rare> rare;
+
+  decoder_rare& rare_part() {
+    if (!rare) rare = std::make_unique<decoder_rare>();
+    return *rare;
+  }
 
   bool run(const char* begin, const char* end, bool flush, std::string& out);
   bool run_icu(const char* begin, const char* end, bool flush, std::string& out);
@@ -66,16 +91,22 @@ void decoder::impl::fail(std::uint64_t offset, std::string_view bad, const char*
                          const char* end_of_input) {
   ++invalid.sequences;
   invalid.bytes += bad.size();
+  decoder_rare& r = rare_part();
+  text_error_info& last_error = r.last_error;
   last_error =
-      detail::make_error(text_errc::invalid_input, "invalid " + name + " byte sequence " +
+      detail::make_error(text_errc::invalid_input, "invalid " + info->name + " byte sequence " +
                                                        detail::format_hex_bytes(bad) +
                                                        " at byte offset " + std::to_string(offset));
   last_error.offset = offset;
   last_error.length = static_cast<std::uint32_t>(bad.size());
-  carry.assign(resume, end_of_input);
+  r.carry.assign(resume, end_of_input);
 }
 
 bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std::string& out) {
+  decoder_rare& r = *rare;
+  const auto& cnv = r.cnv;
+  auto& utf16 = r.utf16;
+  auto& high = r.high;
   const char* source = begin;
   for (;;) {
     UChar* target = utf16.data();
@@ -88,9 +119,9 @@ bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std:
     if (U_SUCCESS(status)) break;
     if (status != U_ILLEGAL_CHAR_FOUND && status != U_INVALID_CHAR_FOUND &&
         status != U_TRUNCATED_CHAR_FOUND) {
-      last_error = detail::make_error(text_errc::conversion_failed,
-                                      "decoding " + name + ": " + u_errorName(status));
-      carry.assign(source, end);
+      r.last_error = detail::make_error(text_errc::conversion_failed,
+                                        "decoding " + info->name + ": " + u_errorName(status));
+      r.carry.assign(source, end);
       return false;
     }
     char bad[32];
@@ -189,11 +220,14 @@ slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
 }  // namespace
 
 bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std::string& out) {
-  const detail::fast_table& t = *table;
+  const detail::fast_table& t = *info->table;
   const auto* const first = reinterpret_cast<const unsigned char*>(begin);
   const auto* const last = reinterpret_cast<const unsigned char*>(end);
   const unsigned char* p = first;
   const bool strict = policy == decode_policy::strict;
+  // One scratch buffer per thread, shared by every decoder: a server holding many
+  // streams does not pay for it per stream.
+  thread_local std::unique_ptr<char[]> scratch;
   if (!scratch) scratch = std::make_unique<char[]>(scratch_bytes);
   char* const buf = scratch.get();
 
@@ -263,44 +297,74 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
 }
 
 bool decoder::impl::run(const char* begin, const char* end, bool flush, std::string& out) {
-  return table ? run_fast(begin, end, flush, out) : run_icu(begin, end, flush, out);
+  return info->table ? run_fast(begin, end, flush, out) : run_icu(begin, end, flush, out);
 }
 
 bool decoder::impl::process(std::string_view bytes, bool flush, std::string& out) {
-  if (!carry.empty()) {
-    std::string input = std::move(carry);
-    carry.clear();
+  if (rare && !rare->carry.empty()) {
+    std::string input = std::move(rare->carry);
+    rare->carry.clear();
     input.append(bytes.data(), bytes.size());
     return run(input.data(), input.data() + input.size(), flush, out);
   }
   return run(bytes.data(), bytes.data() + bytes.size(), flush, out);
 }
 
+namespace {
+
+// The last encoding that resolved to a fast table, per thread: a server opens a
+// decoder per connection, and with the table no ICU converter is needed at all.
+struct fast_lookup {
+  std::string requested;
+  const encoding_info* info = nullptr;
+};
+
+fast_lookup& last_fast_lookup() {
+  thread_local fast_lookup cached;
+  return cached;
+}
+
+}  // namespace
+
 decoder::decoder(std::string_view encoding, decode_policy policy, decoder_backend backend)
     : impl_(std::make_unique<impl>()) {
-  text_error_info info;
-  impl_->cnv = detail::open_converter(encoding, info);
-  if (!impl_->cnv) detail::throw_text_error(info);
-  impl_->name = detail::preferred_name(impl_->cnv.get());
   impl_->policy = policy;
+  fast_lookup& last = last_fast_lookup();
+  if (backend == decoder_backend::automatic && last.info && last.requested == encoding) {
+    impl_->info = last.info;
+    return;
+  }
+  text_error_info info;
+  detail::converter_ptr probe = detail::open_converter(encoding, info);
+  if (!probe) detail::throw_text_error(info);
+  const detail::fast_table* table = nullptr;
+  if (backend == decoder_backend::automatic) {
+    UErrorCode status = U_ZERO_ERROR;
+    const char* icu_name = ucnv_getName(probe.get(), &status);
+    if (U_SUCCESS(status) && icu_name) table = detail::get_fast_table(icu_name);
+  }
+  impl_->info = interned_info(detail::preferred_name(probe.get()), table);
+  if (table) {
+    // The table decodes everything: no converter is kept (it costs memory per stream).
+    last.requested.assign(encoding.data(), encoding.size());
+    last.info = impl_->info;
+    return;
+  }
+  decoder_rare& r = impl_->rare_part();
+  r.cnv = std::move(probe);
   UErrorCode status = U_ZERO_ERROR;
   if (policy == decode_policy::replace) {
-    ucnv_setToUCallBack(impl_->cnv.get(), count_and_substitute, &impl_->invalid, nullptr, nullptr,
+    ucnv_setToUCallBack(r.cnv.get(), count_and_substitute, &impl_->invalid, nullptr, nullptr,
                         &status);
   } else {
-    ucnv_setToUCallBack(impl_->cnv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr,
-                        &status);
+    ucnv_setToUCallBack(r.cnv.get(), UCNV_TO_U_CALLBACK_STOP, nullptr, nullptr, nullptr, &status);
   }
   if (U_FAILURE(status)) {
-    detail::throw_text_error(detail::make_error(
-        text_errc::conversion_failed, "decoder for " + impl_->name + ": " + u_errorName(status)));
+    detail::throw_text_error(
+        detail::make_error(text_errc::conversion_failed,
+                           "decoder for " + impl_->info->name + ": " + u_errorName(status)));
   }
-  if (backend == decoder_backend::automatic) {
-    status = U_ZERO_ERROR;
-    const char* icu_name = ucnv_getName(impl_->cnv.get(), &status);
-    if (U_SUCCESS(status) && icu_name) impl_->table = detail::get_fast_table(icu_name);
-  }
-  if (!impl_->table) impl_->utf16.resize(4096);
+  r.utf16.resize(4096);
 }
 
 decoder::~decoder() = default;
@@ -316,7 +380,7 @@ std::string decoder::decode(std::string_view bytes) {
 void decoder::decode(std::string_view bytes, std::string& out) {
   std::error_code ec;
   decode(bytes, out, ec);
-  if (ec) detail::throw_text_error(impl_->last_error);
+  if (ec) detail::throw_text_error(last_error());
 }
 
 void decoder::decode(std::string_view bytes, std::string& out, std::error_code& ec) {
@@ -324,7 +388,7 @@ void decoder::decode(std::string_view bytes, std::string& out, std::error_code& 
   if (impl_->process(bytes, false, out)) {
     ec.clear();
   } else {
-    ec = impl_->last_error.code;
+    ec = last_error().code;
   }
 }
 
@@ -337,25 +401,27 @@ std::string decoder::finish() {
 void decoder::finish(std::string& out) {
   std::error_code ec;
   finish(out, ec);
-  if (ec) detail::throw_text_error(impl_->last_error);
+  if (ec) detail::throw_text_error(last_error());
 }
 
 void decoder::finish(std::string& out, std::error_code& ec) {
   if (impl_->process({}, true, out)) {
     ec.clear();
   } else {
-    ec = impl_->last_error.code;
+    ec = last_error().code;
   }
 }
 
 void decoder::reset() noexcept {
-  ucnv_resetToUnicode(impl_->cnv.get());
+  if (impl_->rare) {
+    if (impl_->rare->cnv) ucnv_resetToUnicode(impl_->rare->cnv.get());
+    impl_->rare->carry.clear();
+    impl_->rare->high = 0;
+  }
   impl_->invalid = {};
   impl_->given = 0;
   impl_->fed = 0;
-  impl_->carry.clear();
   impl_->pending_lead = -1;
-  impl_->high = 0;
 }
 
 std::uint64_t decoder::invalid_count() const noexcept {
@@ -369,28 +435,29 @@ std::uint64_t decoder::bytes_consumed() const noexcept {
 }
 
 std::size_t decoder::pending_bytes() const noexcept {
-  std::size_t kept = impl_->carry.size();
-  if (impl_->table) {
+  std::size_t kept = impl_->rare ? impl_->rare->carry.size() : 0;
+  if (impl_->info->table) {
     kept += impl_->pending_lead >= 0 ? std::size_t{1} : std::size_t{0};
   } else {
     UErrorCode status = U_ZERO_ERROR;
-    const int32_t n = ucnv_toUCountPending(impl_->cnv.get(), &status);
+    const int32_t n = ucnv_toUCountPending(impl_->rare->cnv.get(), &status);
     if (U_SUCCESS(status) && n > 0) kept += static_cast<std::size_t>(n);
   }
   return kept;
 }
 
 const std::string& decoder::encoding() const noexcept {
-  return impl_->name;
+  return impl_->info->name;
 }
 decode_policy decoder::policy() const noexcept {
   return impl_->policy;
 }
 bool decoder::uses_fast_path() const noexcept {
-  return impl_->table != nullptr;
+  return impl_->info->table != nullptr;
 }
 const text_error_info& decoder::last_error() const noexcept {
-  return impl_->last_error;
+  static const text_error_info none;
+  return impl_->rare ? impl_->rare->last_error : none;
 }
 
 }  // namespace xsock

@@ -174,6 +174,19 @@ std::vector<std::string> encoding_aliases(std::string_view name) {
 }
 
 bool encoding_is_line_safe(std::string_view name, std::error_code& ec) {
+  static std::mutex mutex;
+  static std::map<std::string, bool> cache;  // by ICU name
+  // By the name as asked: a server asks once per connection, and opening a converter
+  // only to find the answer cached costs more than the lookup.
+  static std::map<std::string, bool, std::less<>> by_request;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = by_request.find(name);
+    if (it != by_request.end()) {
+      ec.clear();
+      return it->second;
+    }
+  }
   text_error_info info;
   converter_ptr cnv = detail::open_converter(name, info);
   if (!cnv) {
@@ -183,16 +196,21 @@ bool encoding_is_line_safe(std::string_view name, std::error_code& ec) {
   ec.clear();
   UErrorCode status = U_ZERO_ERROR;
   const std::string icu_name = ucnv_getName(cnv.get(), &status);
-  static std::mutex mutex;
-  static std::map<std::string, bool> cache;
+  bool safe = false;
+  bool known = false;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache.find(icu_name);
-    if (it != cache.end()) return it->second;
+    const auto it = cache.find(icu_name);
+    if (it != cache.end()) {
+      safe = it->second;
+      known = true;
+    }
   }
-  const bool safe = compute_line_safe(cnv.get());
+  if (!known) safe = compute_line_safe(cnv.get());
   std::lock_guard<std::mutex> lock(mutex);
   cache.emplace(icu_name, safe);
+  // Bounded: only names that open a converter get here.
+  if (by_request.size() < 1024) by_request.emplace(std::string(name), safe);
   return safe;
 }
 

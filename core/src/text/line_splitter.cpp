@@ -64,6 +64,8 @@ void line_splitter::push(std::string_view bytes, std::vector<line>& out) {
   }
   buffer_.erase(0, start);
   scanned_ = scanned_ > start ? scanned_ - start : 0;
+  // Nothing kept: the memory goes back (a stream between lines holds no buffer).
+  if (buffer_.empty()) std::string().swap(buffer_);
 }
 
 void line_splitter::emit(std::size_t start, std::size_t content, std::size_t consumed, line_end end,

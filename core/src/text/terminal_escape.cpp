@@ -16,16 +16,33 @@ void append_escape(std::string& out, const char* prefix, unsigned value, int dig
 }
 
 // What a byte means to the scanner: 0 copy as is, 1 an ASCII control to escape, 2 the
-// start of a multibyte sequence that must be checked (well-formed? escaped code point?).
+// start of a sequence that must be checked in full (well-formed? escaped code point?),
+// 3 and 4 the lead byte of a two- or three-byte sequence that encodes no escaped code
+// point when well-formed (only its continuation bytes need a look), 5 a byte that
+// cannot start a sequence.
 constexpr std::array<unsigned char, 256> make_byte_classes() {
   std::array<unsigned char, 256> classes{};
   for (int b = 0; b < 256; ++b) {
+    unsigned char kind = 0;
     if ((b < 0x20 && b != '\t') || b == 0x7F)
-      classes[static_cast<std::size_t>(b)] = 1;
-    else if (b >= 0x80)
-      classes[static_cast<std::size_t>(b)] = 2;
+      kind = 1;
+    else if (b < 0x80)
+      kind = 0;
+    else if (b < 0xC2 || b > 0xF4)
+      kind = 5;
+    else if (b >= 0xC3 && b <= 0xDF && b != 0xD8)  // C2: C1 controls and U+00AD; D8: U+061C
+      kind = 3;
+    else if ((b >= 0xE3 && b <= 0xEC) || b == 0xEE)  // E0 overlong, E1/E2/EF escaped, ED surrogates
+      kind = 4;
+    else
+      kind = 2;
+    classes[static_cast<std::size_t>(b)] = kind;
   }
   return classes;
+}
+
+constexpr bool continuation(unsigned char b) noexcept {
+  return (b & 0xC0) == 0x80;
 }
 
 constexpr std::array<unsigned char, 256> byte_classes = make_byte_classes();
@@ -57,7 +74,17 @@ void escape_for_terminal(std::string_view utf8, std::string& out) {
       ++p;
       continue;
     }
-    if (kind == 1) {
+    if (kind == 3) {
+      if (last - p >= 2 && continuation(p[1])) {
+        p += 2;
+        continue;
+      }
+    } else if (kind == 4) {
+      if (last - p >= 3 && continuation(p[1]) && continuation(p[2])) {
+        p += 3;
+        continue;
+      }
+    } else if (kind == 1) {
       flush_run(p);
       append_escape(out, "\\x", *p, 2);
       run = ++p;
