@@ -188,12 +188,10 @@ class flow_control {
 // The connection's side of the client: everything here runs on the loop thread.
 class session {
  public:
-  session(const config& cfg, const std::string& wire, const std::string& local,
-          native_handle_type handle, flow_control& flow)
+  session(const config& cfg, const std::string& wire, const std::string& local, flow_control& flow)
       : cfg_(cfg),
         target_(cfg.host + ":" + std::to_string(cfg.port)),
         printer_(cfg, wire, local),
-        handle_(handle),
         flow_(flow),
         interactive_(input_is_terminal()) {}
 
@@ -310,24 +308,12 @@ class session {
     }
     if (input_ended_ && !half_closed_ && queued == 0) {
       half_closed_ = true;
-      shutdown_sending();
+      // Half-close: the server reads end of stream and may still answer.
+      loop.shutdown_send(id_);
       loop.after(std::chrono::milliseconds(cfg_.wait_ms), [this](event_loop& l) {
         end(l, exit_ok, "", close_mode::abort);  // --wait is over
       });
     }
-  }
-
-  // Half-close: the server reads end of stream and may still answer. THE single call
-  // site of a half-close: event_loop has no shutdown of the sending side, so the
-  // client connected the socket itself and keeps its handle, borrowed here (the loop
-  // owns it; it is open, as the connection is). With an
-  // `event_loop::shutdown_send(id)`, this becomes that call and the connect can move
-  // onto the loop (event_loop::connect(host, port, ...), the same Happy Eyeballs).
-  void shutdown_sending() {
-    stream_socket borrowed(handle_);
-    std::error_code ignored;  // a connection already gone reports itself in on_close
-    borrowed.shutdown(shutdown_type::send, ignored);
-    borrowed.release();
   }
 
   void finish_printing() {
@@ -343,7 +329,6 @@ class session {
   const config& cfg_;
   const std::string target_;
   reply_printer printer_;
-  native_handle_type handle_;
   flow_control& flow_;
   const bool interactive_;
   event_loop::id_type id_ = 0;
@@ -564,15 +549,14 @@ int run_client(const config& cfg) {
   }
 
   // Happy Eyeballs over every address of HOST, within --timeout; a failure names the
-  // host and every address tried. Made here rather than by event_loop::connect only
-  // for the half-close (see session::shutdown_sending), which needs the handle.
+  // host and every address tried. Blocking, before the loop exists: nothing else has
+  // to happen until the connection is there.
   stream_socket socket;
   socket.connect(unbracketed_host(cfg.host), static_cast<std::uint16_t>(cfg.port),
                  std::chrono::milliseconds(cfg.timeout_ms));
-  const native_handle_type handle = socket.native_handle();
 
   auto state = std::make_shared<shared_state>();
-  state->client = std::make_unique<session>(cfg, wire, local, handle, state->flow);
+  state->client = std::make_unique<session>(cfg, wire, local, state->flow);
   loop_options options;
   // Replies are always read, however much input waits to be sent (the reader thread
   // already holds the input back).

@@ -946,6 +946,17 @@ void event_loop::shutdown_send(id_type id) noexcept {
   connection* c = impl_->find(id);
   if (c == nullptr || c->finished() || c->shut_send) return;
   c->shut_send = true;
+  if (c->pending() == 0) {
+    // Nothing queued: now, not at the end of a turn that may be a wait away (this may
+    // be called from on_turn, after the turn's own end).
+    std::error_code ec;
+    c->socket.shutdown(shutdown_type::send, ec);
+    c->fin_sent = true;
+    if (ec) {
+      c->end(reason_for(ec), ec);
+      impl_->loop_poller.wake();  // finished at the end of the next turn: make one come
+    }
+  }
   impl_->mark_dirty(*c);
 }
 
