@@ -226,7 +226,11 @@ class Input(unittest.TestCase):
         self.assertEqual(peer.join(), len(data) + 1)
         if big.max_rss_kib is not None and small.max_rss_kib is not None:
             growth = big.max_rss_kib - small.max_rss_kib
-            self.assertLess(growth, 16 * 1024, f"peak memory grew by {growth} KiB")
+            # Under the sanitizer preset (which sets ASAN_OPTIONS) every allocation
+            # carries redzones and freed memory waits in quarantine: a larger bound,
+            # still below the 40 MiB a client holding its input would need.
+            limit = 32 * 1024 if os.environ.get("ASAN_OPTIONS") else 16 * 1024
+            self.assertLess(growth, limit, f"peak memory grew by {growth} KiB")
 
 
 class Errors(unittest.TestCase):
