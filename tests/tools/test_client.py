@@ -189,6 +189,20 @@ class Input(unittest.TestCase):
         self.assertIn("U+1F600", r.stderr.decode())
         self.assertEqual(peer.join(), b"ok\n")
 
+    def test_invalid_local_input_exits_1_and_sends_nothing_of_the_line(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("127.0.0.1", peer.port, input=b"ok\nfine\nbad \xe4\xbd line\nnever\n")
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode().strip()
+        self.assertEqual(err, "xsock-client: invalid UTF-8 in input line 3 at byte 5")
+        self.assertEqual(peer.join(), b"ok\nfine\n")  # never U+FFFD on the wire
+        # In a local encoding other than UTF-8 the message names it.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--local-encoding", "GBK", "127.0.0.1", peer.port, input=b"\xc4\xe3\x81 x\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("invalid GBK in input line 1 at byte 3", r.stderr.decode())
+        self.assertEqual(peer.join(), b"")
+
     def test_large_input_streams_in_bounded_memory(self):
         # 8 MiB of lines plus one 32 MiB line without a newline, through a pipe: the
         # client's peak memory must not grow with the input (the long line goes out in
@@ -495,6 +509,172 @@ class Robustness(unittest.TestCase):
             client.wait(SOON)
             client.stderr.close()
         self.assertEqual(peer.join(), b"ping\n")
+
+
+class Loop(unittest.TestCase):
+    """The client on the event loop: it notices at once when the server ends."""
+
+    def _client_with_open_stdin(self, serve):
+        """Starts the client against `serve`, sends one line and keeps its standard
+        input open (as a person at a terminal would): returns (peer, client)."""
+        peer = PeerThread(serve)
+        client = start_client("127.0.0.1", peer.port, "--wait", "600")
+        client.stdin.write(b"hello\n")
+        client.stdin.flush()
+        return peer, client
+
+    def _finish(self, client):
+        if client.poll() is None:
+            client.kill()
+        client.wait(SOON)
+        out, err = client.stdout.read(), client.stderr.read()
+        client.stdin.close()
+        client.stdout.close()
+        client.stderr.close()
+        return out, err
+
+    def test_server_close_ends_the_client_with_0_while_input_stays_open(self):
+        def serve(conn):
+            data = b""
+            while not data.endswith(b"\n"):
+                data += conn.recv(100)
+            conn.sendall(b"bye\n")
+            return data  # closes normally
+
+        peer, client = self._client_with_open_stdin(serve)
+        try:
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            out, err = self._finish(client)
+        self.assertEqual(peer.join(), b"hello\n")
+        self.assertEqual(out, b"bye\n")
+        self.assertEqual(err, b"")  # said only when interactive
+
+    def test_server_reset_ends_the_client_with_1_while_input_stays_open(self):
+        import socket
+        import struct
+
+        def serve(conn):
+            data = b""
+            while not data.endswith(b"\n"):
+                data += conn.recv(100)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return data  # the close resets
+
+        peer, client = self._client_with_open_stdin(serve)
+        try:
+            self.assertEqual(client.wait(SOON), 1)
+        finally:
+            out, err = self._finish(client)
+        self.assertEqual(peer.join(), b"hello\n")
+        err = err.decode().strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertRegex(err, rf"^xsock-client: receive from 127\.0\.0\.1:{peer.port}: .*reset")
+
+    def test_a_failed_connect_names_the_host_and_every_address_tried(self):
+        port = harness.closed_port()
+        r = run_client("localhost", port, "-m", "x")
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode().strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        # localhost is 127.0.0.1 and maybe ::1: each address tried is listed.
+        self.assertRegex(err, rf"^xsock-client: connect localhost:{port} \(.*\): connection refused$")
+        self.assertIn(f"127.0.0.1:{port}", err)
+
+    def test_replies_keep_coming_while_the_input_is_silent(self):
+        # The server speaks first and twice, with no input from the client at all.
+        go = threading.Event()
+
+        def serve(conn):
+            conn.sendall(b"welcome\n")
+            go.wait(SOON)
+            conn.sendall(b"second\n")
+            return True
+
+        peer = PeerThread(serve)
+        client = start_client("127.0.0.1", peer.port)
+        try:
+            out = harness._LineReader(client.stdout)
+            self.assertEqual(out.next(SOON), b"welcome\n")
+            go.set()
+            self.assertEqual(out.next(SOON), b"second\n")
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            self._finish(client)
+        self.assertTrue(peer.join())
+
+
+@unittest.skipIf(harness.ON_WINDOWS, "a POSIX pseudo-terminal stands for the person typing")
+class Interactive(unittest.TestCase):
+    """Standard input is a terminal (a pseudo-terminal the test types into)."""
+
+    def _start(self, port, *args):
+        import pty
+        import subprocess
+        master, slave = pty.openpty()
+        client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "127.0.0.1", str(port),
+                                                      *args],
+                                  stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=harness.child_env())
+        os.close(slave)
+        return master, client
+
+    def _end(self, master, client):
+        if client.poll() is None:
+            client.kill()
+        client.wait(SOON)
+        err = client.stderr.read()
+        client.stdout.close()
+        client.stderr.close()
+        os.close(master)
+        return err
+
+    def test_the_server_closing_is_said_at_once(self):
+        def serve(conn):
+            data = b""
+            while not data.endswith(b"\n"):
+                data += conn.recv(100)
+            return data
+
+        peer = PeerThread(serve)
+        master, client = self._start(peer.port)
+        try:
+            os.write(master, b"typed\n")
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            err = self._end(master, client)
+        self.assertEqual(peer.join(), b"typed\n")
+        text = err.decode()
+        self.assertIn("connected to 127.0.0.1:", text)
+        self.assertIn("xsock-client: server closed the connection\n", text)
+
+    def test_a_bad_line_is_refused_and_the_session_goes_on(self):
+        got = []
+
+        def serve(conn):
+            data = b""
+            while data.count(b"\n") < 2:
+                chunk = conn.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            got.append(data)
+            return data
+
+        peer = PeerThread(serve)
+        master, client = self._start(peer.port)
+        try:
+            # Invalid UTF-8 (byte 4 of line 1), a character GBK lacks (line 2), then two
+            # good lines: only those reach the server.
+            os.write(master, b"ab \xff\n")
+            os.write(master, "smile 😀\n".encode())
+            os.write(master, b"one\ntwo\n")
+            self.assertEqual(peer.join(), b"one\ntwo\n")
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            err = self._end(master, client).decode()
+        self.assertIn("invalid UTF-8 in input line 1 at byte 4; the line was not sent", err)
+        self.assertIn("U+1F600", err)
 
 
 if __name__ == "__main__":

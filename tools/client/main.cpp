@@ -1,13 +1,19 @@
-// xsock-client: the tutorial's TCP client. Sends each -m message, or each line of
-// standard input as it is read, in the wire encoding; prints what comes back while it
-// sends (a second thread reads the socket); half-closes at the end of input.
+// xsock-client: the tutorial's TCP client on xsock::event_loop. Sends each -m message,
+// or each line of standard input as it is read, in the wire encoding, and prints what
+// comes back as it arrives. One loop thread owns the connection; a reader thread reads
+// standard input (a terminal, a pipe, a Windows console: console.hpp's read_input),
+// converts each line and posts its wire bytes to the loop. At the end of input the
+// client half-closes and prints replies until the server closes (at most --wait). When
+// the server closes first, the loop notices at once, whatever the reader is doing.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +25,7 @@
 #include "xsock/encoder.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/error.hpp"
+#include "xsock/event_loop.hpp"
 #include "xsock/line_splitter.hpp"
 #include "xsock/stream_socket.hpp"
 #include "xsock/terminal_escape.hpp"
@@ -33,6 +40,11 @@ constexpr std::size_t max_input_piece = 1024 * 1024;
 // character that cannot be encoded stops it with nothing of it sent. A longer line goes
 // out in pieces of about this size, so memory stays bounded whatever the input.
 constexpr std::size_t max_held_line = 4 * 1024 * 1024;
+// Wire bytes handed to the loop and not sent yet, above which the reader waits: input
+// is read no faster than the server takes it (memory stays bounded).
+constexpr std::size_t max_in_flight = 256 * 1024;
+// Exit status after Ctrl+C (SIGINT/SIGTERM), what a shell reports for SIGINT.
+constexpr int exit_interrupted = 130;
 
 struct config {
   std::string host;
@@ -51,9 +63,9 @@ struct config {
 // for: the character, where it is in the line, and an encoding that has it.
 // `chars_before`/`bytes_before`: the characters and UTF-8 bytes of the line that came
 // before the text `e` is about; `sent`: wire bytes of the line already sent.
-[[noreturn]] void throw_encoding_failure(const text_error& e, const std::string& wire,
-                                         std::size_t message_number, std::uint64_t chars_before = 0,
-                                         std::uint64_t bytes_before = 0, std::uint64_t sent = 0) {
+std::string encoding_failure(const text_error& e, const std::string& wire,
+                             std::size_t message_number, std::uint64_t chars_before = 0,
+                             std::uint64_t bytes_before = 0, std::uint64_t sent = 0) {
   std::string what = e.what();
   const std::size_t at = what.find(" at character ");
   const std::size_t after = what.find(')', at == std::string::npos ? what.size() : at);
@@ -70,11 +82,11 @@ struct config {
   if (e.code() == text_errc::unmappable_character && wire != "GB18030" &&
       wire.rfind("UTF-", 0) != 0)
     text += "; --encoding GB18030 (or UTF-8) can encode every character";
-  throw std::runtime_error(text);
+  return text;
 }
 
 // Prints what the server sends, decoded (or as hex), in the local encoding, control
-// characters escaped. Runs on its own thread.
+// characters escaped. Runs on the loop thread.
 class reply_printer {
  public:
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
@@ -140,6 +152,387 @@ std::uint64_t count_characters(std::string_view text) {
   return n;
 }
 
+// Flow control between the reader thread and the loop: the wire bytes handed over so far
+// and the bytes of them the loop has sent.
+class flow_control {
+ public:
+  // Reader: waits until fewer than max_in_flight bytes are in flight, then counts `n`
+  // more. False once the loop is finishing: nothing more is wanted.
+  bool reserve(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return closed_ || handed_ - drained_ < max_in_flight; });
+    if (closed_) return false;
+    handed_ += n;
+    return true;
+  }
+  // Loop: `total` bytes of all handed over have left the client.
+  void drained(std::uint64_t total) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    drained_ = total;
+    cv_.notify_all();
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::uint64_t handed_ = 0;
+  std::uint64_t drained_ = 0;
+  bool closed_ = false;
+};
+
+// The connection's side of the client: everything here runs on the loop thread.
+class session {
+ public:
+  session(const config& cfg, const std::string& wire, const std::string& local,
+          native_handle_type handle, flow_control& flow)
+      : cfg_(cfg),
+        target_(cfg.host + ":" + std::to_string(cfg.port)),
+        printer_(cfg, wire, local),
+        handle_(handle),
+        flow_(flow),
+        interactive_(input_is_terminal()) {}
+
+  event_loop::callbacks callbacks() {
+    event_loop::callbacks cb;
+    cb.on_data = [this](event_loop& loop, event_loop::id_type, std::string_view bytes) {
+      std::error_code ec;
+      if (!printer_.print(bytes, ec))
+        end(loop, exit_failure, "write to standard output: " + error_text(ec), close_mode::abort);
+    };
+    cb.on_close = [this](event_loop& loop, event_loop::id_type, close_reason why,
+                         const std::error_code& ec) { closed(loop, why, ec); };
+    cb.on_timer = [this](event_loop& loop, event_loop::id_type) {
+      if (finished_) return;
+      end(loop, exit_failure,
+          "send to " + target_ + ": timed out (the server took no data for the --timeout period)",
+          close_mode::abort);
+    };
+    cb.on_turn = [this](event_loop& loop) { turn_ended(loop); };
+    return cb;
+  }
+
+  void start(event_loop& loop, event_loop::id_type id) {
+    id_ = id;
+    open_ = true;
+    if (interactive_) write_error("connected to " + loop.peer(id).to_string() + "\n");
+  }
+
+  // Queues wire bytes (a message, a line or a piece of one).
+  void send(event_loop& loop, std::string_view bytes) {
+    if (finished_) return;
+    std::error_code ec;
+    if (!loop.send(id_, bytes, ec)) {
+      end(loop, exit_failure, "send to " + target_ + ": " + error_text(ec), close_mode::abort);
+      return;
+    }
+    handed_ += bytes.size();
+  }
+
+  // No more input: once what is queued has gone out, half-close.
+  void input_ended() { input_ended_ = true; }
+
+  // A failure found while reading or converting the input: what was sent before it is
+  // still delivered, then the client ends with exit 1.
+  void input_failed(event_loop& loop, const std::string& message) {
+    end(loop, exit_failure, message, close_mode::graceful);
+  }
+
+  // Ends the run (once): `message` on stderr unless empty. `graceful`: what is queued
+  // is sent first.
+  void end(event_loop& loop, int code, std::string message, close_mode how) {
+    if (finished_) return;
+    finished_ = true;
+    exit_code_ = code;
+    message_ = std::move(message);
+    flow_.close();
+    finish_printing();
+    if (open_ && how == close_mode::graceful) {
+      // on_close (local) stops the loop once the queue is sent; a server that takes
+      // nothing more has --timeout for it, as any send.
+      loop.close(id_, how);
+      loop.after(std::chrono::milliseconds(cfg_.timeout_ms), [](event_loop& l) { l.stop(); });
+    } else {
+      if (open_) loop.close(id_, close_mode::abort);
+      loop.stop();
+    }
+  }
+
+  // After run(): the exit status and the message for stderr.
+  int exit_code(const event_loop& loop) const {
+    return finished_ ? exit_code_ : loop.stopping() ? exit_interrupted : exit_failure;
+  }
+  const std::string& message() const { return message_; }
+  bool interactive() const { return interactive_; }
+
+ private:
+  void closed(event_loop& loop, close_reason why, const std::error_code& ec) {
+    open_ = false;
+    if (finished_) {  // the close this client asked for
+      loop.stop();
+      return;
+    }
+    if (why == close_reason::shutdown) {  // Ctrl+C: stop() closes the connection
+      flow_.close();
+      finish_printing();
+      return;
+    }
+    if (why == close_reason::closed) {
+      // Said only to a person typing: a script reads the exit status.
+      const bool say = interactive_ && !input_ended_;
+      end(loop, exit_ok, say ? "server closed the connection" : "", close_mode::abort);
+      return;
+    }
+    const std::error_code shown = ec ? ec : std::make_error_code(std::errc::connection_reset);
+    end(loop, exit_failure, "receive from " + target_ + ": " + error_text(shown),
+        close_mode::abort);
+  }
+
+  void turn_ended(event_loop& loop) {
+    if (!open_ || finished_) return;
+    const std::size_t queued = loop.output_size(id_);
+    if (handed_ - queued != drained_) {
+      drained_ = handed_ - queued;
+      flow_.drained(drained_);
+    }
+    // Output that makes no progress for --timeout: the server is not reading.
+    if (queued == 0) {
+      if (timer_armed_) loop.cancel_timer(id_);
+      timer_armed_ = false;
+    } else if (!timer_armed_ || loop.stats().bytes_sent != sent_at_arming_) {
+      loop.set_timer(id_, std::chrono::milliseconds(cfg_.timeout_ms));
+      timer_armed_ = true;
+      sent_at_arming_ = loop.stats().bytes_sent;
+    }
+    if (input_ended_ && !half_closed_ && queued == 0) {
+      half_closed_ = true;
+      shutdown_sending();
+      loop.after(std::chrono::milliseconds(cfg_.wait_ms), [this](event_loop& l) {
+        end(l, exit_ok, "", close_mode::abort);  // --wait is over
+      });
+    }
+  }
+
+  // Half-close: the server reads end of stream and may still answer. THE single call
+  // site of a half-close: event_loop has no shutdown of the sending side, so the
+  // client connected the socket itself and keeps its handle, borrowed here (the loop
+  // owns it; it is open, as the connection is). With an
+  // `event_loop::shutdown_send(id)`, this becomes that call and the connect can move
+  // onto the loop (event_loop::connect(host, port, ...), the same Happy Eyeballs).
+  void shutdown_sending() {
+    stream_socket borrowed(handle_);
+    std::error_code ignored;  // a connection already gone reports itself in on_close
+    borrowed.shutdown(shutdown_type::send, ignored);
+    borrowed.release();
+  }
+
+  void finish_printing() {
+    if (printed_end_) return;
+    printed_end_ = true;
+    std::error_code ec;
+    if (!printer_.finish(ec) && message_.empty()) {
+      exit_code_ = exit_failure;
+      message_ = "write to standard output: " + error_text(ec);
+    }
+  }
+
+  const config& cfg_;
+  const std::string target_;
+  reply_printer printer_;
+  native_handle_type handle_;
+  flow_control& flow_;
+  const bool interactive_;
+  event_loop::id_type id_ = 0;
+  bool open_ = false;
+  bool input_ended_ = false;
+  bool half_closed_ = false;
+  bool finished_ = false;
+  bool printed_end_ = false;
+  bool timer_armed_ = false;
+  std::uint64_t sent_at_arming_ = 0;
+  std::uint64_t handed_ = 0;   // wire bytes given to send
+  std::uint64_t drained_ = 0;  // of them, sent
+  int exit_code_ = exit_ok;
+  std::string message_;
+};
+
+// What the loop thread and the reader thread share. Held by a shared_ptr: a reader
+// still blocked in read() when the client ends is left behind (see main), and must
+// find these alive if it ever wakes up.
+struct shared_state {
+  flow_control flow;
+  std::unique_ptr<session> client;
+  std::unique_ptr<event_loop> loop;
+  std::atomic<bool> reader_done{false};
+};
+
+// The loop Ctrl+C stops (stop() is async-signal-safe; the pointer is lock-free).
+std::atomic<event_loop*> running_loop{nullptr};
+void stop_running_loop() {
+  if (event_loop* loop = running_loop.load()) loop->stop();
+}
+
+// Set when the reader thread was left blocked in read(): main ends with _Exit.
+bool reader_abandoned = false;
+
+// The reader thread: lines of standard input, each converted (local encoding -> UTF-8
+// -> wire encoding, both strict) and posted to the loop as soon as it is complete; long
+// lines in bounded pieces.
+class input_reader {
+ public:
+  input_reader(std::shared_ptr<shared_state> state, const std::string& wire,
+               const std::string& local, const std::string& eol)
+      : state_(std::move(state)),
+        wire_(wire),
+        local_(local),
+        eol_(eol),
+        lines_(max_input_piece, local),
+        from_local_(local, decode_policy::strict),
+        to_wire_(wire, encode_policy::strict),
+        interactive_(input_is_terminal()) {}
+
+  void run() {
+    try {
+      read_all();
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+    state_->reader_done = true;
+  }
+
+ private:
+  void read_all() {
+    std::vector<line> pieces;
+    std::vector<char> buffer(64 * 1024);
+    if (interactive_) write_error("> ");
+    for (;;) {
+      std::error_code ec;
+      const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
+      if (ec) return fail("read standard input: " + error_text(ec));
+      pieces.clear();
+      if (n == 0) {
+        lines_.finish(pieces);
+      } else {
+        lines_.push(std::string_view(buffer.data(), n), pieces);
+      }
+      for (const line& piece : pieces)
+        if (!take(piece)) return;
+      if (n == 0) {
+        post([](session& s, event_loop&) { s.input_ended(); });
+        return;
+      }
+    }
+  }
+
+  // One piece of a line; false when the reader is done (a failure, or the loop ends).
+  bool take(const line& piece) {
+    const bool line_end = !piece.partial();
+    if (refusing_) {  // the rest of a refused line
+      if (line_end) next_line();
+      return true;
+    }
+    std::string text;
+    std::error_code ec;
+    from_local_.decode(piece.bytes, text, ec);
+    if (!ec && line_end) from_local_.finish(text, ec);
+    if (ec) {
+      const std::uint64_t at = from_local_.last_error().offset - line_start_ + 1;
+      std::string message = "invalid " + local_ + " in input line " + std::to_string(number_) +
+                            " at byte " + std::to_string(at);
+      if (line_sent_ > 0)
+        message += " (its first " + std::to_string(line_sent_) + " bytes had gone out)";
+      return refuse(message, line_end);
+    }
+    stream_pos_ += piece.bytes.size();
+    if (line_end) text += eol_;
+    try {
+      to_wire_.encode(text, held_);
+    } catch (const text_error& e) {
+      return refuse(encoding_failure(e, wire_, number_, line_chars_, line_bytes_, line_sent_),
+                    line_end);
+    }
+    line_chars_ += count_characters(text);
+    line_bytes_ += text.size();
+    if (!line_end && held_.size() < max_held_line) return true;
+    if (!hand_over()) return false;
+    if (line_end) next_line();
+    return true;
+  }
+
+  // A line that cannot be sent: piped input ends the client (exit 1, after what was
+  // sent before it); a person typing is told and goes on with the next line.
+  bool refuse(const std::string& message, bool line_end) {
+    if (!interactive_) {
+      fail(message);
+      return false;
+    }
+    write_error(std::string(program) + ": " + message + "; the line was not sent\n");
+    // A new decoder: nothing of the refused line may leak into the next one.
+    from_local_ = decoder(local_, decode_policy::strict);
+    stream_pos_ = 0;
+    held_.clear();
+    refusing_ = true;
+    if (line_end) next_line();
+    return true;
+  }
+
+  void next_line() {
+    line_sent_ = line_chars_ = line_bytes_ = 0;
+    line_start_ = stream_pos_;
+    refusing_ = false;
+    held_.clear();
+    ++number_;
+    if (interactive_) write_error("> ");
+  }
+
+  // Posts the held wire bytes in pieces, each once the loop has room for it: what is
+  // in flight stays small, and the held line keeps its buffer for the next one.
+  bool hand_over() {
+    for (std::size_t at = 0; at < held_.size(); at += max_in_flight) {
+      const std::size_t n = std::min(max_in_flight, held_.size() - at);
+      if (!state_->flow.reserve(n)) return false;
+      line_sent_ += n;
+      post([bytes = held_.substr(at, n)](session& s, event_loop& loop) { s.send(loop, bytes); });
+    }
+    held_.clear();
+    return true;
+  }
+
+  void fail(const std::string& message) {
+    post([message](session& s, event_loop& loop) { s.input_failed(loop, message); });
+  }
+
+  template <typename Fn>
+  void post(Fn fn) {
+    shared_state* state = state_.get();
+    state->loop->post([state, fn = std::move(fn)](event_loop& loop) { fn(*state->client, loop); });
+  }
+
+  std::shared_ptr<shared_state> state_;
+  const std::string wire_;
+  const std::string local_;
+  const std::string eol_;
+  line_splitter lines_;
+  decoder from_local_;
+  encoder to_wire_;
+  const bool interactive_;
+  // The current line: its number, wire bytes not handed over yet, bytes handed over,
+  // and the characters and UTF-8 bytes converted so far; where it starts in the
+  // decoder's stream.
+  std::size_t number_ = 1;
+  std::string held_;
+  std::uint64_t line_sent_ = 0;
+  std::uint64_t line_chars_ = 0;
+  std::uint64_t line_bytes_ = 0;
+  std::uint64_t stream_pos_ = 0;
+  std::uint64_t line_start_ = 0;
+  bool refusing_ = false;
+};
+
 int run_client(const config& cfg) {
   const std::string wire = checked_encoding(cfg.encoding);
   const std::string local =
@@ -154,175 +547,91 @@ int run_client(const config& cfg) {
                       "encoding)");
   }
   const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
-  encoder to_wire(wire, encode_policy::strict);
 
   // -m messages are all encoded before connecting: one that cannot be sent stops the
   // run before anything goes out.
   std::vector<std::string> encoded;
-  const std::string args_encoding = argument_encoding();
-  for (std::size_t i = 0; i < cfg.messages.size(); ++i) {
-    try {
-      encoded.push_back(to_wire.encode(to_utf8(cfg.messages[i], args_encoding) + eol));
-    } catch (const text_error& e) {
-      throw_encoding_failure(e, wire, i + 1);
+  {
+    encoder to_wire(wire, encode_policy::strict);
+    const std::string args_encoding = argument_encoding();
+    for (std::size_t i = 0; i < cfg.messages.size(); ++i) {
+      try {
+        encoded.push_back(to_wire.encode(to_utf8(cfg.messages[i], args_encoding) + eol));
+      } catch (const text_error& e) {
+        throw std::runtime_error(encoding_failure(e, wire, i + 1));
+      }
     }
   }
 
-  const std::string host = unbracketed_host(cfg.host);
-  const std::chrono::milliseconds timeout(cfg.timeout_ms);
+  // Happy Eyeballs over every address of HOST, within --timeout; a failure names the
+  // host and every address tried. Made here rather than by event_loop::connect only
+  // for the half-close (see session::shutdown_sending), which needs the handle.
   stream_socket socket;
-  socket.connect(host, static_cast<std::uint16_t>(cfg.port), timeout);
-  // Non-blocking from here: a send waits at most --timeout for the server to take
-  // bytes, instead of blocking forever on one that never reads.
-  socket.set_non_blocking(true);
+  socket.connect(unbracketed_host(cfg.host), static_cast<std::uint16_t>(cfg.port),
+                 std::chrono::milliseconds(cfg.timeout_ms));
+  const native_handle_type handle = socket.native_handle();
 
-  reply_printer printer(cfg, wire, local);
-  std::mutex mutex;
-  std::condition_variable finished_cv;
-  bool finished = false;
-  std::atomic<bool> give_up{false};
-  std::error_code receive_error;
-  std::error_code print_error_code;
-  std::thread receiver([&] {
-    std::vector<char> buffer(64 * 1024);
-    while (!give_up.load()) {
-      std::error_code ec;
-      // Short waits so the main thread can end this after --wait.
-      const std::size_t n =
-          socket.receive(buffer.data(), buffer.size(), std::chrono::milliseconds(100), ec);
-      if (ec == std::errc::timed_out || ec == std::errc::operation_would_block) continue;
-      if (ec) {
-        receive_error = ec;
-        break;
-      }
-      if (n == 0) break;
-      if (!printer.print(std::string_view(buffer.data(), n), print_error_code)) break;
-    }
-    if (!print_error_code) printer.finish(print_error_code);
-    std::lock_guard<std::mutex> lock(mutex);
-    finished = true;
-    finished_cv.notify_all();
-  });
-  // However this function ends (an error thrown included), the reader stops first.
-  struct stop_receiver {
-    std::atomic<bool>& give_up;
-    std::thread& thread;
-    ~stop_receiver() {
-      give_up = true;
-      if (thread.joinable()) thread.join();
-    }
-  } receiver_guard{give_up, receiver};
+  auto state = std::make_shared<shared_state>();
+  state->client = std::make_unique<session>(cfg, wire, local, handle, state->flow);
+  loop_options options;
+  // Replies are always read, however much input waits to be sent (the reader thread
+  // already holds the input back).
+  options.pause_reading_above = std::numeric_limits<std::size_t>::max();
+  // -m messages are queued at once; input arrives in pieces of at most max_in_flight.
+  std::size_t messages_size = 0;
+  for (const std::string& bytes : encoded)
+    messages_size += bytes.size();
+  options.max_output = std::max(messages_size, std::size_t{4} * max_in_flight);
+  // The client decides itself when queued output has had its chance; Ctrl+C is at once.
+  options.stop_linger = std::chrono::milliseconds(0);
+  state->loop = std::make_unique<event_loop>(options, state->client->callbacks());
+  event_loop& loop = *state->loop;
+  session& client = *state->client;
+  client.start(loop, loop.adopt(std::move(socket)));
 
-  // Sends; on failure remembers the message and stops sending. A send that makes no
-  // progress for --timeout fails: the server is not reading.
-  std::string failure;
-  const auto send = [&](const std::string& bytes) {
-    std::error_code ec;
-    std::string_view rest = bytes;
-    while (!rest.empty()) {
-      const std::size_t n = socket.send(rest.data(), rest.size(), ec);
-      if (ec == std::errc::operation_would_block) {
-        ec.clear();
-        if (socket.wait(readiness::writable, timeout, ec) || ec) {
-          if (ec) break;
-          continue;
-        }
-        failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) +
-                  ": timed out (the server took no data for the --timeout period)";
-        return false;
-      }
-      if (ec) break;
-      rest.remove_prefix(n);
-    }
-    if (ec)
-      failure = "send to " + cfg.host + ":" + std::to_string(cfg.port) + ": " + error_text(ec);
-    return !ec;
-  };
-
+  std::thread reader;
   if (!cfg.messages.empty()) {
     for (const std::string& bytes : encoded)
-      if (!send(bytes)) break;
+      client.send(loop, bytes);
+    client.input_ended();
   } else {
-    // Lines of standard input, each sent as soon as it is complete; long lines in
-    // bounded pieces. Local bytes -> UTF-8 -> wire encoding (strict).
-    const bool prompt = input_is_terminal();
-    line_splitter lines(max_input_piece, local);
-    decoder from_local(local);
-    std::vector<line> pieces;
-    std::vector<char> buffer(64 * 1024);
-    std::size_t number = 1;
-    bool input_done = false;
-    // The current line: wire bytes not sent yet, bytes already sent, and the
-    // characters and UTF-8 bytes before the piece being encoded.
-    std::string held;
-    std::uint64_t line_sent = 0;
-    std::uint64_t line_chars = 0;
-    std::uint64_t line_bytes = 0;
-    if (prompt) write_error("> ");
-    while (failure.empty() && !input_done) {
-      std::error_code ec;
-      const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
-      if (ec) {
-        failure = "read standard input: " + error_text(ec);
-        break;
-      }
-      {
-        // Replies can no longer be printed (standard output gone): stop sending too.
-        std::lock_guard<std::mutex> lock(mutex);
-        if (finished && print_error_code) break;
-      }
-      pieces.clear();
-      if (n == 0) {
-        lines.finish(pieces);
-        input_done = true;
+    reader =
+        std::thread([state, wire, local, eol] { input_reader(state, wire, local, eol).run(); });
+  }
+  // However this ends (an exception from the loop included), the reader is stopped or
+  // left behind, never left joinable.
+  struct reader_guard {
+    shared_state& state;
+    std::thread& thread;
+    ~reader_guard() {
+      running_loop = nullptr;
+      state.flow.close();  // wakes a reader waiting for room
+      if (!thread.joinable()) return;
+      // A reader blocked in read() cannot be woken portably (a terminal, a console, a
+      // pipe kept open): it is left behind, and main ends the process with _Exit.
+      if (state.reader_done) {
+        thread.join();
       } else {
-        lines.push(std::string_view(buffer.data(), n), pieces);
-      }
-      for (const line& piece : pieces) {
-        std::string text = from_local.decode(piece.bytes);
-        if (!piece.partial()) {
-          from_local.finish(text);
-          text += eol;
-        }
-        try {
-          to_wire.encode(text, held);
-        } catch (const text_error& e) {
-          throw_encoding_failure(e, wire, number, line_chars, line_bytes, line_sent);
-        }
-        line_chars += count_characters(text);
-        line_bytes += text.size();
-        if (piece.partial() && held.size() < max_held_line) continue;
-        if (!send(held)) break;
-        line_sent += held.size();
-        held.clear();
-        if (!piece.partial()) {
-          line_sent = line_chars = line_bytes = 0;
-          ++number;
-          if (prompt && !input_done) write_error("> ");
-        }
+        thread.detach();
+        reader_abandoned = true;
       }
     }
-  }
+  } guard{*state, reader};
 
-  if (failure.empty()) {
-    // Half-close: the server reads end of stream and may still answer.
-    std::error_code ec;
-    socket.shutdown(shutdown_type::send, ec);
-  }
-  {
-    std::unique_lock<std::mutex> lock(mutex);
-    finished_cv.wait_for(lock, std::chrono::milliseconds(cfg.wait_ms), [&] { return finished; });
-  }
-  give_up = true;
-  receiver.join();
+  running_loop = &loop;
+  on_interrupt(stop_running_loop);
+  loop.run();
 
-  if (!failure.empty()) throw std::runtime_error(failure);
-  if (print_error_code)
-    throw std::runtime_error("write to standard output: " + error_text(print_error_code));
-  if (receive_error)
-    throw std::runtime_error("receive from " + cfg.host + ":" + std::to_string(cfg.port) + ": " +
-                             error_text(receive_error));
-  return exit_ok;
+  const int code = client.exit_code(loop);
+  if (!client.message().empty()) {
+    if (code == exit_ok) {
+      write_error((client.interactive() ? "\n" : "") + std::string(program) + ": " +
+                  client.message() + "\n");
+    } else {
+      throw std::runtime_error(client.message());
+    }
+  }
+  return code;
 }
 
 int run(int argc, char** argv) {
@@ -380,6 +689,11 @@ Exit status: 0 done, 1 connect/IO/conversion failure (one line on stderr), 2 usa
 }  // namespace xsock::tools
 
 int main(int argc, char** argv) {
-  return xsock::tools::guarded_main(xsock::tools::program,
-                                    [&] { return xsock::tools::run(argc, argv); });
+  const int code = xsock::tools::guarded_main(xsock::tools::program,
+                                              [&] { return xsock::tools::run(argc, argv); });
+  // A reader thread still blocked reading standard input cannot be joined, and exit()
+  // would destroy what it may touch once it wakes: everything is written (the console
+  // functions do not buffer), so the process ends here without running destructors.
+  if (xsock::tools::reader_abandoned) std::_Exit(code);
+  return code;
 }
