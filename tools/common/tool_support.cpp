@@ -74,6 +74,42 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+bool parse_hex(std::string_view text, std::string& bytes, std::string& error) {
+  bytes.clear();
+  int high = -1;  // the first digit of a byte, once seen
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t') {
+      if (high >= 0) {
+        error = "a byte is cut by a space at position " + std::to_string(i + 1);
+        return false;
+      }
+      continue;
+    }
+    int digit = -1;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    if (digit < 0) {
+      const auto b = static_cast<unsigned char>(c);
+      error = (b >= 0x20 && b < 0x7F ? "'" + std::string(1, c) + "'" : std::string("a byte")) +
+              " is not a hex digit, at position " + std::to_string(i + 1);
+      return false;
+    }
+    if (high < 0) {
+      high = digit;
+    } else {
+      bytes += static_cast<char>(high * 16 + digit);
+      high = -1;
+    }
+  }
+  if (high >= 0) {
+    error = "odd number of hex digits";
+    return false;
+  }
+  return true;
+}
+
 namespace {
 
 // The input of an error message, shortened: a 300-digit number is not repeated.

@@ -1,14 +1,18 @@
 // xsock-server: the tutorial's TCP server, serving any number of clients on one
 // thread. Bytes from each client go through that client's own line splitter and
 // decoder, then out as text or JSON lines; output is written once per loop turn.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "commands.hpp"
 #include "console.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
@@ -41,6 +45,7 @@ struct config {
   std::int64_t idle_timeout_ms = 0;  // whole ms, saturated (decimal_duration)
   std::size_t max_line = line_splitter::default_max_line;
   std::int64_t flush_ms = 0;
+  std::string eol = "lf";  // appended to lines typed on standard input
   bool list_encodings = false;
 };
 
@@ -113,6 +118,29 @@ class event_writer {
     }
   }
 
+  // Bytes the console sent to a client: `shown` is the UTF-8 text typed, or the bytes
+  // themselves when `hex`; `bytes` the wire bytes.
+  void sent(server::connection_id id, const std::string& peer, std::string_view shown, bool hex,
+            std::size_t bytes) {
+    if (json_) {
+      begin_json("sent", id, peer);
+      if (hex) {
+        buffer_ += ",\"hex\":\"";
+        buffer_ += to_hex(shown);
+        buffer_ += '"';
+      } else {
+        buffer_ += ",\"text\":";
+        append_json_string(buffer_, shown);
+      }
+      buffer_ += ",\"bytes\":" + std::to_string(bytes) + "}\n";
+    } else {
+      text_line_with(peer, [&](std::string& out) {
+        out += hex ? "> (hex) " + to_hex(shown) : "> ";
+        if (!hex) escape_for_terminal(shown, out);
+      });
+    }
+  }
+
   // Ends a line whose last piece was shown partial: JSON gets an empty, final piece;
   // text output shows no partial marks, so there is nothing to end.
   void end_of_line(server::connection_id id, const std::string& peer) {
@@ -170,7 +198,13 @@ struct client {
   stream_lines lines;
   std::uint64_t bytes = 0;
   bool line_open = false;  // the last data event shown was partial
+  std::uint64_t sent = 0;  // bytes the console sent to it
+  std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
 };
+
+// Set when a console reader was left blocked reading standard input: main ends the
+// process with _Exit (see console_reader).
+bool console_abandoned = false;
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
 std::atomic<bool> interrupted{false};
@@ -309,6 +343,42 @@ int serve(const config& cfg) {
   };
 
   server s(std::move(l), options, std::move(cb));
+  // Lines typed on standard input go to the clients (tools/server/commands.cpp).
+  server_console::hooks hooks;
+  hooks.clients = [&] {
+    std::vector<console_client> list;
+    for (const auto& entry : clients)
+      list.push_back({entry.first, entry.second.peer, entry.second.bytes, entry.second.sent,
+                      entry.second.since});
+    std::sort(list.begin(), list.end(),
+              [](const console_client& a, const console_client& b) { return a.id < b.id; });
+    return list;
+  };
+  hooks.send = [&](std::uint64_t id, std::string_view wire, std::string_view shown, bool hex,
+                   std::string& error) {
+    const auto it = clients.find(id);
+    std::error_code ec;
+    if (it == clients.end() || !s.send(id, wire, ec)) {
+      error = error_text(ec ? ec : std::make_error_code(std::errc::not_connected));
+      return false;
+    }
+    it->second.sent += wire.size();
+    out.sent(id, it->second.peer, shown, hex, wire.size());
+    return true;
+  };
+  hooks.kick = [&](std::uint64_t id) {
+    if (clients.count(id) == 0) return false;
+    s.close(id);
+    return true;
+  };
+  server_console console(cfg.encoding,
+                         cfg.eol == "crlf" ? "\r\n"
+                         : cfg.eol == "lf" ? "\n"
+                                           : "",
+                         std::move(hooks));
+  console_reader reader(s.loop(), [&](std::string_view line, std::uint64_t number) {
+    console.execute(line, number);
+  });
   running.store(&s);
   if (interrupted.load()) s.stop();
   // Printed once everything is set up: whoever reads it can connect, signal, or count
@@ -316,6 +386,8 @@ int serve(const config& cfg) {
   write_error("listening on " + s.local_endpoint().to_string() + "\n");
   s.run();
   running.store(nullptr);
+  reader.stop();
+  console_abandoned = reader.abandoned();
   if (!output_error) out.flush(output_error);
   if (output_error) {
     std::string what = "write to standard output: " + error_text(output_error);
@@ -365,6 +437,9 @@ int run(int argc, char** argv) {
                  "Show a partial line after MS ms without new bytes (0: only at close)")
       ->type_name("MS")
       ->transform(decimal_duration(time_unit::milliseconds, false));
+  app.add_option("--eol", cfg.eol, "Appended to each line typed on standard input")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "crlf", "none"}));
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));
@@ -379,6 +454,9 @@ Examples:
   xsock-server 7788 --format json -q   JSON lines, data events only
   xsock-server --once --hex 9000       one client, bytes shown as hex
 
+Standard input: each line typed goes to every client; /help lists the commands
+(/list, /to ID TEXT, /hex ID|all HEX, /kick ID; // sends a line starting with /).
+
 Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.)");
 
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
@@ -392,6 +470,10 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
 }  // namespace xsock::tools
 
 int main(int argc, char** argv) {
-  return xsock::tools::guarded_main(xsock::tools::program,
-                                    [&] { return xsock::tools::run(argc, argv); });
+  const int code = xsock::tools::guarded_main(xsock::tools::program,
+                                              [&] { return xsock::tools::run(argc, argv); });
+  // The console reader still blocked reading standard input cannot be joined; all
+  // output is written (nothing is buffered), so end without running destructors.
+  if (xsock::tools::console_abandoned) std::_Exit(code);
+  return code;
 }
