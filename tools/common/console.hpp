@@ -31,9 +31,10 @@ std::string argument_encoding();
 /// and written as UTF-16 through the console API; redirected streams are UTF-8).
 std::string local_encoding();
 
-/// True when standard input / output is an interactive terminal (console).
+/// True when standard input / output / error is an interactive terminal (console).
 bool input_is_terminal();
 bool output_is_terminal();
+bool error_is_terminal();
 
 /// Reads some bytes of standard input. Returns 0 at end of input; sets `ec` on error.
 /// Blocks until at least one byte (or the end) is available.

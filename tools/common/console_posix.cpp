@@ -136,6 +136,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return ::isatty(1) == 1;
 }
+bool error_is_terminal() {
+  return ::isatty(2) == 1;
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();

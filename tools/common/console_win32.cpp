@@ -272,6 +272,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return is_console(::GetStdHandle(STD_OUTPUT_HANDLE));
 }
+bool error_is_terminal() {
+  return is_console(::GetStdHandle(STD_ERROR_HANDLE));
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();
