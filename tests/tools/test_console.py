@@ -139,5 +139,96 @@ class Console(unittest.TestCase):
             a.close()
 
 
+class Display(unittest.TestCase):
+    """--timestamps, --packets and --line-end on both tools (issue 10)."""
+
+    def _check_ts(self, ts):
+        import datetime
+        when = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self.assertRegex(ts, r"\.\d{3}Z$")
+        self.assertLess(abs((now - when).total_seconds()), 120)
+
+    def test_server_timestamps(self):
+        with Server("--timestamps") as srv:
+            c = srv.connect()
+            self.assertRegex(srv.line(), r"^\d\d:\d\d:\d\d\.\d{3} \[127\.0\.0\.1:\d+\] \+ connected$")
+            c.sendall(b"hi\n")
+            self.assertRegex(srv.line(), r"^\d\d:\d\d:\d\d\.\d{3} \[127\.0\.0\.1:\d+\] hi$")
+            c.close()
+        with Server("--timestamps", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"hi\n")
+            c.close()
+            events = srv.events_until(lambda e: e["event"] == "disconnect")
+            self.assertEqual([e["event"] for e in events], ["connect", "data", "disconnect"])
+            for e in events:
+                self._check_ts(e["ts"])
+
+    def test_server_packets_and_line_ends_show_ok_cr_at_once(self):
+        with Server("--packets", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"OK\r")
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "OK\r")
+            self.assertNotIn("partial", e)
+            c.sendall("你".encode("gbk")[:1])  # a character cut between two reads
+            c.sendall("你".encode("gbk")[1:] + b"!")
+            texts = ""
+            while texts != "你!":
+                texts += srv.events_until(lambda e: e["event"] == "data")[-1]["text"]
+            c.close()
+        with Server("--line-end", "cr", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"OK\rNEXT")
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "OK")  # before any close
+            c.close()
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "NEXT")
+        for mode, data, expected in (("any", b"a\rb\nc\r\nd", ["a", "b", "c", "d"]),
+                                     ("crlf", b"a\nb\r\nc\rd\r\n", ["a\nb", "c\rd"]),
+                                     ("lf", b"a\rb\r\nc\n", ["a\rb", "c"])):
+            with self.subTest(mode=mode), Server("--line-end", mode, "--format", "json") as srv:
+                c = srv.connect()
+                c.sendall(data)
+                c.close()
+                events = srv.events_until(lambda e: e["event"] == "disconnect")
+                self.assertEqual([e["text"] for e in events if e["event"] == "data"], expected)
+
+    def _client_against(self, reply, *args):
+        """The client's stdout lines while a peer sends `reply` and stays open."""
+        lst = harness.listening_socket()
+        client = harness.start_client("127.0.0.1", lst.getsockname()[1], *args)
+        try:
+            conn, _ = lst.accept()
+            conn.sendall(reply)
+            out = harness._LineReader(client.stdout)
+            return conn, client, out
+        finally:
+            lst.close()
+
+    def _end(self, conn, client):
+        conn.close()
+        if client.poll() is None:
+            client.wait(SOON)
+        client.stdin.close()
+        client.stdout.close()
+        client.stderr.close()
+
+    def test_client_packets_line_end_and_timestamps(self):
+        conn, client, out = self._client_against(b"OK\r", "--packets")
+        self.assertEqual(out.next(SOON), b"OK\\x0d\n")  # at once, the server still there
+        self._end(conn, client)
+        conn, client, out = self._client_against(b"OK\rGO\r", "--line-end", "cr")
+        self.assertEqual(out.next(SOON), b"OK\n")
+        self.assertEqual(out.next(SOON), b"GO\n")
+        self._end(conn, client)
+        conn, client, out = self._client_against(b"one\ntwo\n", "--timestamps")
+        self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} one\n$")
+        self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} two\n$")
+        self._end(conn, client)
+
+
 if __name__ == "__main__":
     unittest.main()

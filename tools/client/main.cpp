@@ -64,6 +64,10 @@ struct config {
   std::uint64_t repeat = 1;  // rounds of -m messages (0: until Ctrl+C)
   std::int64_t interval_ms = 1000;
   std::int64_t reconnect_ms = -1;  // -1: no --reconnect
+  std::string line_end = "lf";
+  bool packets = false;
+  bool timestamps = false;
+  framing how = framing::lf;
   std::string local_encoding;
   bool list_encodings = false;
 };
@@ -99,7 +103,10 @@ std::string encoding_failure(const text_error& e, const std::string& wire,
 class reply_printer {
  public:
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
-      : hex_(cfg.hex), lines_(wire, max_input_piece, cfg.hex) {
+      : hex_(cfg.hex),
+        packets_(cfg.how == framing::packets),
+        timestamps_(cfg.timestamps),
+        lines_(wire, max_input_piece, cfg.hex, cfg.how) {
     std::error_code ec;
     if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
@@ -110,7 +117,8 @@ class reply_printer {
     std::vector<line> pieces;
     lines_.push(bytes, pieces);
     // Shown at once even without a newline: a prompt from the server is visible.
-    if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
+    if (!packets_)
+      if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
     return emit(format(pieces), ec);
   }
 
@@ -132,13 +140,14 @@ class reply_printer {
     for (const line& piece : pieces) {
       std::uint64_t invalid = 0;
       out += escape_for_terminal(lines_.text(piece, invalid));
-      if (!piece.partial()) out += '\n';
+      if (!piece.partial() || packets_) out += '\n';
     }
     return out;
   }
 
-  bool emit(const std::string& utf8, std::error_code& ec) {
-    if (utf8.empty()) return true;
+  bool emit(const std::string& text, std::error_code& ec) {
+    if (text.empty()) return true;
+    const std::string utf8 = timestamps_ ? stamped(text) : text;
     at_line_start_ = utf8.back() == '\n';
     if (!to_local_) return write_output(utf8, ec);
     std::string local;
@@ -147,7 +156,22 @@ class reply_printer {
     return write_output(local, ec);
   }
 
+  // --timestamps: the local time at the start of every line of output.
+  std::string stamped(const std::string& text) const {
+    const std::string now = local_time_text(std::chrono::system_clock::now()) + ' ';
+    std::string out;
+    bool start = at_line_start_;
+    for (const char c : text) {
+      if (start) out += now;
+      out += c;
+      start = c == '\n';
+    }
+    return out;
+  }
+
   bool hex_;
+  bool packets_;
+  bool timestamps_;
   stream_lines lines_;
   std::unique_ptr<encoder> to_local_;
   bool at_line_start_ = true;
@@ -905,6 +929,13 @@ int run(int argc, char** argv) {
       ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, false));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
+  app.add_option("--line-end", cfg.line_end,
+                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
+  app.add_flag("--packets", cfg.packets,
+               "Show what each read returned, a line each, instead of cutting lines");
+  app.add_flag("--timestamps", cfg.timestamps, "Start every line of replies with the local time");
   app.add_flag("--hex-input", cfg.hex_input,
                "-m messages and input lines are hex digits (spaces allowed), sent as bytes");
   app.add_option("--file", cfg.file, "Send the bytes of file PATH unchanged, then finish")
@@ -942,6 +973,8 @@ Exit status: 0 done, 1 connect/IO/conversion failure (one line on stderr), 2 usa
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
+  parse_line_end(cfg.line_end, cfg.how);
+  if (cfg.packets) cfg.how = framing::packets;
   if (app.count("--reconnect") > 0) cfg.reconnect_ms = std::stoll(reconnect);
   if (!cfg.file.empty() && !cfg.messages.empty()) {
     print_error(program, "--file and -m cannot be used together (see --help)");

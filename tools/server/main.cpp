@@ -46,13 +46,18 @@ struct config {
   std::size_t max_line = line_splitter::default_max_line;
   std::int64_t flush_ms = 0;
   std::string eol = "lf";  // appended to lines typed on standard input
+  std::string line_end = "lf";
+  bool packets = false;
+  bool timestamps = false;
+  framing how = framing::lf;
   bool list_encodings = false;
 };
 
 // Formats events into one buffer that the loop writes out once per turn.
 class event_writer {
  public:
-  explicit event_writer(const config& cfg) : cfg_(cfg), json_(cfg.format == "json") {
+  explicit event_writer(const config& cfg)
+      : cfg_(cfg), json_(cfg.format == "json"), timestamps_(cfg.timestamps) {
     // Text goes to the terminal in the locale's charset; JSON is always UTF-8.
     const std::string local = local_encoding();
     std::error_code ec;
@@ -160,6 +165,7 @@ class event_writer {
   void begin_json(const char* event, server::connection_id id, const std::string& peer) {
     buffer_ += "{\"event\":\"";
     buffer_ += event;
+    if (timestamps_) buffer_ += "\",\"ts\":\"" + utc_time_text(std::chrono::system_clock::now());
     buffer_ += "\",\"id\":" + std::to_string(id) + ",\"peer\":";
     append_json_string(buffer_, peer);
   }
@@ -172,6 +178,7 @@ class event_writer {
   template <typename Append>
   void text_line_with(const std::string& peer, Append&& append) {
     std::string& target = to_local_ ? scratch_ : buffer_;
+    if (timestamps_) target += local_time_text(std::chrono::system_clock::now()) + ' ';
     target += '[';
     target += peer;
     target += "] ";
@@ -186,6 +193,7 @@ class event_writer {
 
   const config& cfg_;
   bool json_;
+  bool timestamps_;
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
   std::string scratch_;  // a text line before its conversion to the local charset
@@ -271,8 +279,10 @@ int serve(const config& cfg) {
     // A piece holding only the start of a character says nothing yet: the character
     // comes with the next piece.
     if (piece.partial() && text.empty() && invalid == 0) return;
-    out.data(id, c.peer, text, invalid, piece.partial());
-    c.line_open = piece.partial();
+    // --packets: each read is a whole event, never a partial line.
+    const bool partial = piece.partial() && !cfg.packets;
+    out.data(id, c.peer, text, invalid, partial);
+    c.line_open = partial;
   };
 
   server::callbacks cb;
@@ -282,7 +292,7 @@ int serve(const config& cfg) {
       s.stop_accepting();
       served_one = true;
     }
-    client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
+    client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex, cfg.how)};
     out.connected(id, c.peer);
     clients.emplace(id, std::move(c));
   };
@@ -440,6 +450,14 @@ int run(int argc, char** argv) {
   app.add_option("--eol", cfg.eol, "Appended to each line typed on standard input")
       ->default_val("lf")
       ->check(CLI::IsMember({"lf", "crlf", "none"}));
+  app.add_option("--line-end", cfg.line_end,
+                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
+  app.add_flag("--packets", cfg.packets,
+               "Show what each read returned, as it arrived, instead of cutting lines");
+  app.add_flag("--timestamps", cfg.timestamps,
+               "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));
@@ -463,6 +481,8 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
   cfg.encoding = checked_encoding(cfg.encoding);
+  parse_line_end(cfg.line_end, cfg.how);
+  if (cfg.packets) cfg.how = framing::packets;
   return serve(cfg);
 }
 
