@@ -1,5 +1,6 @@
 """xsock-server's console: lines on its standard input go to the clients (issue 10)."""
 
+import os
 import socket
 import subprocess
 import unittest
@@ -195,6 +196,36 @@ class Display(unittest.TestCase):
                 c.close()
                 events = srv.events_until(lambda e: e["event"] == "disconnect")
                 self.assertEqual([e["text"] for e in events if e["event"] == "data"], expected)
+
+    def test_log_holds_both_directions(self):
+        import json
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            server_log = os.path.join(tmp, "server.jsonl")
+            client_log = os.path.join(tmp, "client.jsonl")
+            with Server("--echo", "--log", server_log, "--format", "json") as srv:
+                r = harness.run_client("--log", client_log, "127.0.0.1", srv.port, "-m", "hi")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, b"hi\n")
+                srv.events_until(lambda e: e["event"] == "disconnect")
+            for path in (server_log, client_log):
+                with self.subTest(log=os.path.basename(path)), open(path) as f:
+                    records = [json.loads(line) for line in f]
+                    self.assertEqual([r["event"] for r in records],
+                                     ["connect", "sent", "received", "disconnect"]
+                                     if path == client_log else
+                                     ["connect", "received", "sent", "disconnect"])
+                    for rec in records:
+                        self._check_ts(rec["ts"])
+                        self.assertRegex(rec["peer"], r"^127\.0\.0\.1:\d+$")
+                    data = [rec for rec in records if "hex" in rec]
+                    self.assertEqual([(d["hex"], d["bytes"]) for d in data],
+                                     [("68690a", 3), ("68690a", 3)])
+                    self.assertEqual(records[-1]["reason"], "closed")
+            r = harness.run_client("--log", os.path.join(tmp, "no", "dir.jsonl"), "127.0.0.1",
+                                   "1", "-m", "x")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("--log ", r.stderr.decode())
 
     def _client_against(self, reply, *args):
         """The client's stdout lines while a peer sends `reply` and stays open."""

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "console.hpp"
+#include "event_log.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/decoder.hpp"
@@ -68,6 +69,7 @@ struct config {
   bool packets = false;
   bool timestamps = false;
   framing how = framing::lf;
+  std::string log;  // --log FILE
   std::string local_encoding;
   bool list_encodings = false;
 };
@@ -233,11 +235,13 @@ class session {
         state_(std::move(state)),
         flow_(flow),
         interactive_(input_is_terminal()),
-        backoff_ms_(cfg.reconnect_ms) {}
+        backoff_ms_(cfg.reconnect_ms),
+        log_(cfg.log.empty() ? event_log() : event_log(cfg.log)) {}
 
   event_loop::callbacks callbacks() {
     event_loop::callbacks cb;
     cb.on_data = [this](event_loop& loop, event_loop::id_type, std::string_view bytes) {
+      log_.record("received", connections_, peer_, bytes, true);
       std::error_code ec;
       if (!printer_.print(bytes, ec))
         end(loop, exit_failure, "write to standard output: " + error_text(ec), close_mode::abort);
@@ -266,6 +270,9 @@ class session {
     handle_ = socket.native_handle();
     id_ = loop.adopt(std::move(socket));
     open_ = true;
+    ++connections_;
+    peer_ = loop.peer(id_).to_string();
+    log_.record("connect", connections_, peer_);
     half_closed_ = false;
     timer_armed_ = false;
     if (interactive_) say("connected to " + loop.peer(id_).to_string());
@@ -292,6 +299,7 @@ class session {
 
  private:
   void queue(event_loop& loop, std::string_view bytes) {
+    log_.record("sent", connections_, peer_, bytes, true);
     std::error_code ec;
     if (!loop.send(id_, bytes, ec))
       end(loop, exit_failure, "send to " + target_ + ": " + error_text(ec), close_mode::abort);
@@ -392,6 +400,8 @@ class session {
 
   void closed(event_loop& loop, close_reason why, const std::error_code& ec) {
     open_ = false;
+    log_.record("disconnect", connections_, peer_, {}, false,
+                std::string(",\"reason\":\"") + to_string(why) + "\"");
     // Queued output died with the connection: the reader may go on.
     drained_ = handed_ - pending_.size();
     flow_.drained(drained_);
@@ -482,6 +492,9 @@ class session {
   flow_control& flow_;
   const bool interactive_;
   std::int64_t backoff_ms_;
+  event_log log_;
+  std::uint64_t connections_ = 0;  // connections made so far (the log's ids)
+  std::string peer_;               // of the current connection
   native_handle_type handle_ = invalid_handle;
   event_loop::id_type id_ = 0;
   bool open_ = false;
@@ -936,6 +949,9 @@ int run(int argc, char** argv) {
   app.add_flag("--packets", cfg.packets,
                "Show what each read returned, a line each, instead of cutting lines");
   app.add_flag("--timestamps", cfg.timestamps, "Start every line of replies with the local time");
+  app.add_option("--log", cfg.log,
+                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
+      ->type_name("FILE");
   app.add_flag("--hex-input", cfg.hex_input,
                "-m messages and input lines are hex digits (spaces allowed), sent as bytes");
   app.add_option("--file", cfg.file, "Send the bytes of file PATH unchanged, then finish")

@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "console.hpp"
+#include "event_log.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/encoder.hpp"
@@ -50,6 +51,7 @@ struct config {
   bool packets = false;
   bool timestamps = false;
   framing how = framing::lf;
+  std::string log;  // --log FILE
   bool list_encodings = false;
 };
 
@@ -268,6 +270,7 @@ int serve(const config& cfg) {
   options.read_size = 16 * 1024;
 
   event_writer out(cfg);
+  event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log);
   std::unordered_map<server::connection_id, client> clients;
   std::vector<line> pieces;
   std::error_code output_error;
@@ -294,6 +297,7 @@ int serve(const config& cfg) {
     }
     client c{peer.to_string(), stream_lines(cfg.encoding, cfg.max_line, cfg.hex, cfg.how)};
     out.connected(id, c.peer);
+    log.record("connect", id, c.peer);
     clients.emplace(id, std::move(c));
   };
   cb.on_data = [&](server& s, server::connection_id id, std::string_view bytes) {
@@ -301,10 +305,11 @@ int serve(const config& cfg) {
     if (it == clients.end()) return;
     client& c = it->second;
     c.bytes += bytes.size();
+    log.record("received", id, c.peer, bytes, true);
     if (cfg.echo) {
       // Cannot overflow: reading pauses long before the queue reaches its cap.
       std::error_code ignored;
-      s.send(id, bytes, ignored);
+      if (s.send(id, bytes, ignored)) log.record("sent", id, c.peer, bytes, true);
     }
     pieces.clear();
     c.lines.push(bytes, pieces);
@@ -345,6 +350,7 @@ int serve(const config& cfg) {
     if (c.line_open) out.end_of_line(id, c.peer);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
     out.disconnected(id, c.peer, c.bytes, c.lines.invalid_total(), why);
+    log.record("disconnect", id, c.peer, {}, false, std::string(",\"reason\":\"") + why + "\"");
     clients.erase(it);
     if (cfg.once && served_one) s.stop();
   };
@@ -373,6 +379,7 @@ int serve(const config& cfg) {
       return false;
     }
     it->second.sent += wire.size();
+    log.record("sent", id, it->second.peer, wire, true);
     out.sent(id, it->second.peer, shown, hex, wire.size());
     return true;
   };
@@ -458,6 +465,9 @@ int run(int argc, char** argv) {
                "Show what each read returned, as it arrived, instead of cutting lines");
   app.add_flag("--timestamps", cfg.timestamps,
                "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
+  app.add_option("--log", cfg.log,
+                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
+      ->type_name("FILE");
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));
