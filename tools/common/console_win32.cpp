@@ -319,7 +319,7 @@ std::string local_time_text(std::chrono::system_clock::time_point t) {
   }
   std::tm parts{};
   ::localtime_s(&parts, &seconds);
-  char text[32];
+  char text[64];  // room for any int: no truncation warning
   std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
                 parts.tm_sec, millis);
   return text;
