@@ -45,7 +45,7 @@ constexpr std::size_t max_input_piece = 1024 * 1024;
 constexpr std::size_t max_held_line = 4 * 1024 * 1024;
 // Wire bytes handed to the loop and not sent yet, above which the reader waits: input
 // is read no faster than the server takes it (memory stays bounded).
-constexpr std::size_t max_in_flight = 256 * 1024;
+constexpr std::size_t max_in_flight = 64 * 1024;
 // Exit status after Ctrl+C (SIGINT/SIGTERM), what a shell reports for SIGINT.
 constexpr int exit_interrupted = 130;
 // Files at least this large show a progress bar (when stderr is a terminal).
@@ -605,7 +605,10 @@ class input_reader {
     for (;;) {
       std::error_code ec;
       const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
-      if (ec) return fail("read standard input: " + error_text(ec));
+      if (ec) {
+        if (flush_ready()) fail("read standard input: " + error_text(ec));
+        return;
+      }
       pieces.clear();
       if (n == 0) {
         lines_.finish(pieces);
@@ -614,6 +617,9 @@ class input_reader {
       }
       for (const line& piece : pieces)
         if (!take(piece)) return;
+      // The complete lines of this read go out together: one hand-over, not one per
+      // line (a pipe of short lines), and none waits for more input.
+      if (!flush_ready()) return;
       if (n == 0) {
         post([](session& s, event_loop&) { s.input_ended(); });
         return;
@@ -645,7 +651,7 @@ class input_reader {
         break;
       }
       held_.assign(buffer.data(), n);
-      if (!hand_over()) return;
+      if (!hand_over(held_, false)) return;
       done += n;
       const int percent = size == 0 ? 100 : static_cast<int>(done * 100 / size);
       if (progress && percent != shown) {
@@ -682,11 +688,12 @@ class input_reader {
                     line_end);
     if (!line_end) return true;
     std::string error;
-    if (!parse_hex(hex_line_, held_, error))
+    std::string bytes;
+    if (!parse_hex(hex_line_, bytes, error))
       return refuse("input line " + std::to_string(number_) + " is not hex: " + error, true);
-    if (!hand_over()) return false;
+    ready_ += bytes;
     next_line();
-    return true;
+    return ready_.size() < max_in_flight || flush_ready();
   }
 
   // One piece of a line; false when the reader is done (a failure, or the loop ends).
@@ -697,7 +704,8 @@ class input_reader {
       if (line_end) next_line();
       return true;
     }
-    std::string text;
+    std::string& text = text_;  // reused: its buffer stays
+    text.clear();
     std::error_code ec;
     from_local_.decode(piece.bytes, text, ec);
     if (!ec && line_end) from_local_.finish(text, ec);
@@ -719,17 +727,22 @@ class input_reader {
     }
     line_chars_ += count_characters(text);
     line_bytes_ += text.size();
-    if (!line_end && held_.size() < max_held_line) return true;
-    if (!hand_over()) return false;
-    if (line_end) next_line();
-    return true;
+    if (line_end) {
+      ready_ += held_;
+      next_line();
+      return ready_.size() < max_in_flight || flush_ready();
+    }
+    if (held_.size() < max_held_line) return true;
+    // A long line goes out in pieces, after the lines before it.
+    return flush_ready() && hand_over(held_, true);
   }
 
   // A line that cannot be sent: piped input ends the client (exit 1, after what was
   // sent before it); a person typing is told and goes on with the next line.
   bool refuse(const std::string& message, bool line_end) {
     if (!interactive_) {
-      fail(message);
+      // The lines before it are sent, then the client ends.
+      if (flush_ready()) fail(message);
       return false;
     }
     write_error(std::string(program) + ": " + message + "; the line was not sent\n");
@@ -752,18 +765,22 @@ class input_reader {
     if (interactive_) write_error("> ");
   }
 
-  // Posts the held wire bytes in pieces, each once the loop has room for it: what is
-  // in flight stays small, and the held line keeps its buffer for the next one.
-  bool hand_over() {
-    for (std::size_t at = 0; at < held_.size(); at += max_in_flight) {
-      const std::size_t n = std::min(max_in_flight, held_.size() - at);
+  // Posts `bytes` in pieces, each once the loop has room for it (what is in flight
+  // stays small), and empties it, keeping its buffer. `current_line`: they belong to
+  // the line being read (counted for its error message).
+  bool hand_over(std::string& bytes, bool current_line) {
+    for (std::size_t at = 0; at < bytes.size(); at += max_in_flight) {
+      const std::size_t n = std::min(max_in_flight, bytes.size() - at);
       if (!state_->flow.reserve(n)) return false;
-      line_sent_ += n;
-      post([bytes = held_.substr(at, n)](session& s, event_loop& loop) { s.send(loop, bytes); });
+      if (current_line) line_sent_ += n;
+      post([piece = bytes.substr(at, n)](session& s, event_loop& loop) { s.send(loop, piece); });
     }
-    held_.clear();
+    bytes.clear();
     return true;
   }
+
+  // The complete lines converted so far.
+  bool flush_ready() { return hand_over(ready_, false); }
 
   void fail(const std::string& message) {
     post([message](session& s, event_loop& loop) { s.input_failed(loop, message); });
@@ -779,6 +796,8 @@ class input_reader {
   const bool hex_;
   const std::string file_;
   std::string hex_line_;  // --hex-input: the digits of the current line
+  std::string text_;      // the UTF-8 text of the piece being converted
+  std::string ready_;     // wire bytes of complete lines, not handed over yet
   const std::string wire_;
   const std::string local_;
   const std::string eol_;
