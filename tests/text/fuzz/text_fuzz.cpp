@@ -105,8 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(run(fast_split, input, cuts) == whole, "automatic engine equals ICU");
 
   const std::string escaped = escape_for_terminal(whole.text);
-  for (unsigned char c : escaped)
+  for (const char ch : escaped) {
+    const auto c = static_cast<unsigned char>(ch);
     check(c == '\t' || (c >= 0x20 && c != 0x7F), "escaped");
+  }
 
   line_splitter a(max_line, encoding), b(max_line, encoding);
   std::vector<line> la = a.push(input), lb;
