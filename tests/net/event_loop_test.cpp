@@ -419,6 +419,54 @@ TEST(happy_eyeballs, a_bad_host_fails_with_a_message_naming_it) {
   EXPECT_EQ(seen.message, "resolve bad\\x00host:80: invalid argument");
 }
 
+// A failed connect reads the same from the loop as from the blocking call: a tool may
+// use either and keep its messages.
+TEST(happy_eyeballs, the_loop_and_the_blocking_connect_fail_with_the_same_text) {
+  const endpoint refused = closed_port(endpoint::loopback_v4(0));
+  const std::string label = "127.0.0.1:" + std::to_string(refused.port());
+  std::string blocking;
+  try {
+    stream_socket s;
+    s.connect(std::string_view("127.0.0.1"), refused.port(), 5s);
+    FAIL() << "connected to a closed port";
+  } catch (const xsock::error& e) {
+    blocking = e.what();
+  }
+  event_loop loop;
+  guard(loop);
+  connect_result seen;
+  loop.connect("127.0.0.1", refused.port(), 5s,
+               [&](event_loop& l, id_type, const connect_result& r) {
+                 seen = r;
+                 l.stop();
+               });
+  loop.run();
+  EXPECT_EQ(seen.error, std::errc::connection_refused);
+  EXPECT_EQ(seen.message, "connect " + label + ": connection refused");
+  EXPECT_EQ(seen.message, blocking);
+  if (!test::ipv6_available()) return;
+  // Two addresses: each is named with its error, in the same place in both texts.
+  const endpoint refused6 = closed_port(endpoint::loopback_v6(0));
+  try {
+    stream_socket s;
+    s.connect({refused6, refused}, 5s);
+    FAIL() << "connected to a closed port";
+  } catch (const xsock::error& e) {
+    blocking = e.what();
+  }
+  event_loop again;  // stop() is sticky: a new loop
+  guard(again);
+  again.connect({refused6, refused}, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+    seen = r;
+    l.stop();
+  });
+  again.run();
+  EXPECT_EQ(seen.message, blocking);
+  EXPECT_NE(seen.message.find(" (" + refused6.to_string() + ": connection refused, "),
+            std::string::npos)
+      << seen.message;
+}
+
 // The blocking connect races the addresses too, with one budget for all: the same
 // engine as the loop's, and the one connect(host, port) uses after resolving.
 TEST(happy_eyeballs, the_blocking_connect_uses_the_same_race) {

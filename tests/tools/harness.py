@@ -76,14 +76,14 @@ class _LineReader:
 class Server:
     """xsock-server on port 0; `port` comes from its `listening on` line."""
 
-    def __init__(self, *args, port=0, env=None, expect_listening=True):
+    def __init__(self, *args, port=0, env=None, expect_listening=True, stdin=None):
         cmd = LAUNCHER + [SERVER, *[str(a) for a in args]]
         if port is not None:
             cmd.append(str(port))
         self.args = args
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=child_env(env))
+            cmd, stdin=subprocess.DEVNULL if stdin is None else stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=child_env(env))
         self.out = _LineReader(self.proc.stdout)
         self.err = _LineReader(self.proc.stderr)
         self.port = None
@@ -106,6 +106,11 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(SOON)
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         self.proc.stdout.close()
         self.proc.stderr.close()
 
@@ -138,6 +143,18 @@ class Server:
             got.append(e)
             if pred(e):
                 return got
+
+    def type(self, data):
+        """Writes bytes to the server's standard input (started with stdin=PIPE)."""
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def error_line(self, timeout=None):
+        """The next stderr line as text (no newline); raises at end or timeout."""
+        raw = self.err.next(SOON if timeout is None else timeout)
+        if raw is None:
+            raise AssertionError("server stderr ended")
+        return raw.decode("utf-8").rstrip("\n")
 
     def terminate(self):
         """SIGTERM (POSIX); returns the exit code."""

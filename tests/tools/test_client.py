@@ -196,12 +196,14 @@ class Input(unittest.TestCase):
         err = r.stderr.decode().strip()
         self.assertEqual(err, "xsock-client: invalid UTF-8 in input line 3 at byte 5")
         self.assertEqual(peer.join(), b"ok\nfine\n")  # never U+FFFD on the wire
-        # In a local encoding other than UTF-8 the message names it.
-        peer = PeerThread(recv_until_closed)
-        r = run_client("--local-encoding", "GBK", "127.0.0.1", peer.port, input=b"\xc4\xe3\x81 x\n")
+        # In a local encoding other than UTF-8 the message names it. (Nothing was sent:
+        # the client may not even have connected.)
+        listener = listening_socket()
+        r = run_client("--local-encoding", "GBK", "127.0.0.1", listener.getsockname()[1],
+                       input=b"\xc4\xe3\x81 x\n")
+        listener.close()
         self.assertEqual(r.returncode, 1)
         self.assertIn("invalid GBK in input line 1 at byte 3", r.stderr.decode())
-        self.assertEqual(peer.join(), b"")
 
     def test_large_input_streams_in_bounded_memory(self):
         # 8 MiB of lines plus one 32 MiB line without a newline, through a pipe: the
@@ -513,6 +515,131 @@ class Robustness(unittest.TestCase):
             client.wait(SOON)
             client.stderr.close()
         self.assertEqual(peer.join(), b"ping\n")
+
+
+class Sending(unittest.TestCase):
+    """Bytes exactly when asked: --file, --hex-input, --repeat, --reconnect (issue 10)."""
+
+    def test_file_arrives_byte_for_byte(self):
+        import tempfile
+        data = bytes(range(256)) + b"\r\n" + bytes(range(255, -1, -1))
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+            path = f.name
+        try:
+            peer = PeerThread(recv_until_closed)
+            r = run_client("--file", path, "-e", "UTF-16", "127.0.0.1", peer.port)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(peer.join(), data)  # no encoding, no line ends, no BOM
+            self.assertEqual(r.stderr, b"")  # no progress bar: stderr is not a terminal
+        finally:
+            os.unlink(path)
+
+    def test_a_large_file_streams(self):
+        import tempfile
+        data = os.urandom(1 << 20) * 6
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+            path = f.name
+        try:
+            peer = PeerThread(recv_until_closed)
+            r = run_client("--file", path, "127.0.0.1", peer.port, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(peer.join(), data)
+        finally:
+            os.unlink(path)
+
+    def test_file_errors(self):
+        listener = listening_socket()
+        port = listener.getsockname()[1]
+        missing = os.path.join(os.path.dirname(os.path.abspath(__file__)), "no-such-file.bin")
+        r = run_client("--file", missing, "127.0.0.1", port)
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode().strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn(f"open {missing}: ", err)
+        listener.close()
+        r = run_client("--file", missing, "-m", "x", "127.0.0.1", port)
+        self.assertEqual(r.returncode, 2)
+
+    def test_hex_input(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--hex-input", "127.0.0.1", peer.port, "-m", "41 42 0d0A", "-m", "00FF")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"AB\r\n\x00\xff")
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--hex-input", "127.0.0.1", peer.port, input=b"c4 e3\n\n0a\r\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"\xc4\xe3\n")
+        # Piped input that is not hex: exit 1 after the lines before it.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--hex-input", "127.0.0.1", peer.port, input=b"41\n4g\n42\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("input line 2 is not hex: 'g' is not a hex digit, at position 2",
+                      r.stderr.decode())
+        self.assertEqual(peer.join(), b"A")
+        r = run_client("--hex-input", "127.0.0.1", "1", "-m", "abc")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("odd number of hex digits", r.stderr.decode())
+
+    def test_repeat_with_an_interval(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--repeat", "3", "--interval", "0.05", "127.0.0.1", peer.port,
+                       "-m", "ping", "-m", "两")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), ("ping\n两\n" * 3).encode("gbk"))
+        for args in (["--repeat", "2"], ["--interval", "1"]):
+            with self.subTest(args=args):
+                r = run_client(*args, "127.0.0.1", "1")
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("-m", r.stderr.decode())
+
+    def test_reconnect_reaches_a_server_started_later(self):
+        import socket
+        port = harness.closed_port()
+        client = start_client("--reconnect=0.05", "127.0.0.1", port, "-m", "late")
+        try:
+            lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            lst.bind(("127.0.0.1", port))
+            lst.listen(1)
+            lst.settimeout(SOON)
+            conn, _ = lst.accept()
+            with conn:
+                conn.settimeout(SOON)
+                self.assertEqual(recv_until_closed(conn), b"late\n")
+            lst.close()
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            client.stdin.close()
+            client.stdout.close()
+            client.stderr.close()
+
+    def test_reconnect_after_the_server_closes(self):
+        # The first connection is closed at once; the line typed next goes out on the
+        # second one.
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        client = start_client("--reconnect=0.05", "127.0.0.1", port)
+        try:
+            first, _ = lst.accept()
+            first.close()
+            second, _ = lst.accept()
+            with second:
+                second.settimeout(SOON)
+                client.stdin.write(b"again\n")
+                client.stdin.close()
+                self.assertEqual(recv_until_closed(second), b"again\n")
+            self.assertEqual(client.wait(SOON), 0)
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            client.stdout.close()
+            client.stderr.close()
+            lst.close()
 
 
 class Loop(unittest.TestCase):

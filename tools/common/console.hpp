@@ -3,6 +3,7 @@
 // console_win32.cpp on Windows (wide console API); CMake compiles one of them.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -30,9 +31,10 @@ std::string argument_encoding();
 /// and written as UTF-16 through the console API; redirected streams are UTF-8).
 std::string local_encoding();
 
-/// True when standard input / output is an interactive terminal (console).
+/// True when standard input / output / error is an interactive terminal (console).
 bool input_is_terminal();
 bool output_is_terminal();
+bool error_is_terminal();
 
 /// Reads some bytes of standard input. Returns 0 at end of input; sets `ec` on error.
 /// Blocks until at least one byte (or the end) is available.
@@ -45,6 +47,9 @@ std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec);
 /// stalled reader cannot keep the tool from stopping.
 bool write_output(std::string_view bytes, std::error_code& ec);
 bool write_error(std::string_view bytes);
+
+/// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
+std::string local_time_text(std::chrono::system_clock::time_point t);
 
 /// Calls `handler` on SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows). The handler runs
 /// in signal context (or on a console control thread): it may only do

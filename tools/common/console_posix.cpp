@@ -12,7 +12,9 @@
 #include <chrono>
 #include <clocale>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "console.hpp"
 
@@ -134,6 +136,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return ::isatty(1) == 1;
 }
+bool error_is_terminal() {
+  return ::isatty(2) == 1;
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();
@@ -153,6 +158,22 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 bool write_error(std::string_view bytes) {
   std::error_code ec;
   return write_all(2, bytes, ec);
+}
+
+std::string local_time_text(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
+  long millis = static_cast<long>(ms.count() % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm parts{};
+  ::localtime_r(&seconds, &parts);
+  char text[64];  // room for any int: no truncation warning
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
+                parts.tm_sec, millis);
+  return text;
 }
 
 void on_interrupt(void (*handler)()) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "console.hpp"
@@ -271,6 +272,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return is_console(::GetStdHandle(STD_OUTPUT_HANDLE));
 }
+bool error_is_terminal() {
+  return is_console(::GetStdHandle(STD_ERROR_HANDLE));
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();
@@ -303,6 +307,22 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 bool write_error(std::string_view bytes) {
   std::error_code ec;
   return standard_error().write(bytes, ec);
+}
+
+std::string local_time_text(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
+  long millis = static_cast<long>(ms.count() % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm parts{};
+  ::localtime_s(&parts, &seconds);
+  char text[64];  // room for any int: no truncation warning
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
+                parts.tm_sec, millis);
+  return text;
 }
 
 void on_interrupt(void (*handler)()) {
