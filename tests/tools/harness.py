@@ -278,6 +278,51 @@ def closed_port():
     return port
 
 
+class DeadListener:
+    """A 127.0.0.1 listener that never accepts, its queue filled: the system drops
+    further connection requests, so a connect to `port` hangs until its time limit.
+    `usable` is False (close() it and skip) where the system takes any number of
+    connections into the queue."""
+
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.queued = []
+        self.usable = False
+        for _ in range(64):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(0.2)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except socket.timeout:
+                s.close()
+                self.usable = True
+                break
+            self.queued.append(s)
+
+    def close(self):
+        for s in self.queued:
+            s.close()
+        self.listener.close()
+
+
+def connecting_to(port):
+    """True while some socket of this machine is sending SYNs to 127.0.0.1:`port`
+    (Linux: a SYN_SENT row in /proc/net/tcp); None where that cannot be known."""
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    for row in rows:
+        fields = row.split()
+        if fields[3] == "02" and fields[2] == f"0100007F:{port:04X}":
+            return True
+    return False
+
+
 def recv_until_closed(conn, limit=1 << 26):
     data = b""
     while len(data) < limit:

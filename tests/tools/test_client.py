@@ -189,6 +189,17 @@ class Input(unittest.TestCase):
         self.assertIn("U+1F600", r.stderr.decode())
         self.assertEqual(peer.join(), b"ok\n")
 
+    def test_messages_are_in_the_local_encoding(self):
+        # The terminal takes GB18030: the message naming the character is in GB18030
+        # too, as replies would be, not UTF-8 shown as mojibake.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--local-encoding", "GB18030", "127.0.0.1", peer.port,
+                       input="好\n字 😀\n".encode("gb18030"))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(peer.join(), "好\n".encode("gbk"))
+        self.assertIn("U+1F600 (😀)".encode("gb18030"), r.stderr)
+        self.assertNotIn("😀".encode("utf-8"), r.stderr)
+
     def test_invalid_local_input_exits_1_and_sends_nothing_of_the_line(self):
         peer = PeerThread(recv_until_closed)
         r = run_client("127.0.0.1", peer.port, input=b"ok\nfine\nbad \xe4\xbd line\nnever\n")
@@ -244,35 +255,50 @@ class Errors(unittest.TestCase):
                          f"xsock-client: connect 127.0.0.1:{port}: connection refused")
 
     def test_connect_timeout_exits_1_with_the_message(self):
-        # A listener that never accepts, its queue filled: the system drops further
-        # connection requests, so only --timeout can end the client's connect.
-        import socket
-        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lst.bind(("127.0.0.1", 0))
-        lst.listen(0)
-        port = lst.getsockname()[1]
-        queued = []
+        dead = harness.DeadListener()
         try:
-            for _ in range(64):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.settimeout(0.2)
-                try:
-                    s.connect(("127.0.0.1", port))
-                except socket.timeout:
-                    s.close()
-                    break
-                queued.append(s)
-            else:
+            if not dead.usable:
                 self.skipTest("the system accepted 64 connections into a backlog of 0; "
                               "no way to make a connect hang on loopback here")
-            r = run_client("--timeout", "0.3", "127.0.0.1", port, "-m", "x")
+            r = run_client("--timeout", "0.3", "127.0.0.1", dead.port, "-m", "x")
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertEqual(r.stderr.decode().strip(),
-                             f"xsock-client: connect 127.0.0.1:{port}: timed out")
+                             f"xsock-client: connect 127.0.0.1:{dead.port}: timed out")
         finally:
-            for s in queued:
-                s.close()
-            lst.close()
+            dead.close()
+
+    def test_ctrl_c_while_connecting_exits_130_at_once(self):
+        import signal
+        import time
+        dead = harness.DeadListener()
+        client = None
+        try:
+            if not dead.usable:
+                self.skipTest("the system accepted 64 connections into a backlog of 0; "
+                              "no way to make a connect hang on loopback here")
+            client = start_client("--timeout", "600", "127.0.0.1", dead.port, "-m", "x")
+            # Signalled once its connect is under way (its SYN is in flight).
+            deadline = time.monotonic() + SOON
+            while not harness.connecting_to(dead.port):
+                if harness.connecting_to(dead.port) is None:
+                    self.skipTest("no /proc/net/tcp: a connect under way cannot be seen")
+                self.assertLess(time.monotonic(), deadline, "the client never connected")
+                self.assertIsNone(client.poll(), client.stderr.read() if client.poll() else "")
+                time.sleep(0.01)  # polling /proc, not synchronising with the client
+            started = time.monotonic()
+            client.send_signal(signal.SIGINT)
+            self.assertEqual(client.wait(SOON), 130)
+            self.assertLess(time.monotonic() - started, 5, "the connect was not cancelled")
+            self.assertEqual(client.stderr.read(), b"")
+        finally:
+            if client is not None:
+                if client.poll() is None:
+                    client.kill()
+                client.wait(SOON)
+                client.stdin.close()
+                client.stdout.close()
+                client.stderr.close()
+            dead.close()
 
     def test_usage_errors_exit_2(self):
         for args in (["--no-such-option"], ["127.0.0.1"], [], ["127.0.0.1", "99999"],
@@ -549,6 +575,52 @@ class Sending(unittest.TestCase):
         finally:
             os.unlink(path)
 
+    def test_a_large_file_shows_its_progress_on_a_terminal(self):
+        # Standard error is a terminal: a progress bar, redrawn in place (CR), ending at
+        # 100% and on a line of its own; the bytes still arrive exactly.
+        import pty
+        import re
+        import subprocess
+        import tempfile
+        data = os.urandom(1 << 20) * 5
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+            path = f.name
+        master, slave = pty.openpty()
+        try:
+            peer = PeerThread(recv_until_closed)
+            client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "--file", path,
+                                                          "127.0.0.1", str(peer.port)],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=slave, env=harness.child_env())
+            os.close(slave)
+            slave = None
+            screen = b""
+            while True:  # until the client closes its end of the terminal
+                ready, _, _ = select.select([master], [], [], SOON)
+                self.assertTrue(ready, screen)
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: every writer is gone
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            self.assertEqual(client.wait(SOON), 0, screen)
+            client.stdout.close()
+            self.assertEqual(peer.join(), data)
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+            os.unlink(path)
+        bars = re.findall(rb"\r\[([# ]{30})\] (\d+)% (\d+\.\d)/5\.0 MiB", screen)
+        self.assertGreater(len(bars), 2, screen)
+        percents = [int(p) for _, p, _ in bars]
+        self.assertEqual(percents, sorted(percents))
+        self.assertEqual(bars[-1], (b"#" * 30, b"100", b"5.0"))
+        self.assertTrue(screen.endswith(b"5.0/5.0 MiB\r\n"), screen[-80:])
+
     def test_file_errors(self):
         listener = listening_socket()
         port = listener.getsockname()[1]
@@ -806,6 +878,60 @@ class Interactive(unittest.TestCase):
             err = self._end(master, client).decode()
         self.assertIn("invalid UTF-8 in input line 1 at byte 4; the line was not sent", err)
         self.assertIn("U+1F600", err)
+
+    def test_replies_and_notices_never_share_a_line_with_the_prompt(self):
+        # A real terminal: standard input, output and error on one pseudo-terminal.
+        import pty
+        import re
+        import subprocess
+        lines_seen = threading.Semaphore(0)
+
+        def serve(conn):
+            data = b""
+            while not data.endswith(b"typed\n"):
+                data += conn.recv(100)
+            conn.sendall(b"hello\n")
+            lines_seen.acquire(timeout=SOON)  # the test saw the reply and the prompt
+            while not data.endswith(b"more\n"):
+                data += conn.recv(100)
+            return data
+
+        peer = PeerThread(serve)
+        master, slave = pty.openpty()
+        client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "127.0.0.1", str(peer.port)],
+                                  stdin=slave, stdout=slave, stderr=slave,
+                                  env=harness.child_env())
+        os.close(slave)
+        screen = b""
+
+        def read_until(pattern):
+            nonlocal screen
+            while not re.search(pattern, screen):
+                ready, _, _ = select.select([master], [], [], SOON)
+                self.assertTrue(ready, f"waited for {pattern!r}; the screen: {screen!r}")
+                screen += os.read(master, 4096)
+
+        try:
+            read_until(rb"connected to 127\.0\.0\.1:\d+\r\n> $")
+            os.write(master, b"typed\n")
+            read_until(rb"hello\r\n> $")  # the reply, then the prompt below it
+            lines_seen.release()
+            os.write(master, b"more\n")
+            self.assertEqual(client.wait(SOON), 0)
+            read_until(rb"server closed the connection\r\n$")
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            os.close(master)
+        self.assertEqual(peer.join(), b"typed\nmore\n")
+        # Each one starts a line of its own (the prompt's line was blanked: CR, erase
+        # line), never written after "> ".
+        for text in (b"xsock-client: connected", b"hello", b"xsock-client: server closed"):
+            before = screen[:screen.index(text)]
+            self.assertTrue(before == b"" or before.endswith((b"\r\x1b[K", b"\n")), screen)
+        self.assertNotIn(b"> > ", screen)
+        self.assertNotIn(b"> hello", screen)
 
 
 if __name__ == "__main__":

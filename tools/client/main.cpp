@@ -124,6 +124,8 @@ class reply_printer {
     return emit(format(pieces), ec);
   }
 
+  bool at_line_start() const { return hex_ || at_line_start_; }
+
   bool finish(std::error_code& ec) {
     if (hex_) return true;
     std::vector<line> pieces;
@@ -220,17 +222,86 @@ class flow_control {
   bool closed_ = false;
 };
 
+// A person is typing the input: standard input is a terminal and is what is sent.
+bool typing(const config& cfg) {
+  return cfg.messages.empty() && cfg.file.empty() && input_is_terminal();
+}
+
+// The "> " prompt of a person typing (standard error on a terminal). The reader shows
+// it when it waits for the next line; whatever else is printed meanwhile (replies on
+// the same terminal, notices) moves it out of the way: its line is blanked, the output
+// written, the prompt shown again below. Text typed but not entered is still in the
+// terminal's line buffer and is sent on Enter. Used by the loop and the reader thread.
+class prompt {
+ public:
+  // `replies_on_screen`: standard output is that terminal too.
+  void enable(bool replies_on_screen) {
+    enabled_ = true;
+    replies_on_screen_ = replies_on_screen;
+  }
+
+  // Reader: ready for the next line.
+  void show() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_ || shown_) return;
+    write_error("> ");
+    shown_ = true;
+  }
+  // Reader: Enter was pressed; the cursor is on a fresh line.
+  void entered() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shown_ = false;
+  }
+  // "xsock-client: TEXT" on its own line.
+  void notice(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    write_error(std::string(program) + ": " + text + "\n");
+    if (shown_) write_error("> ");
+  }
+  // Loop: `print()` writes replies; the prompt comes back below them when
+  // `prompt_again()` (not after a line the server left open: its own prompt stands
+  // there).
+  template <typename Print, typename Again>
+  bool reply(Print&& print, Again&& prompt_again) {
+    if (!replies_on_screen_) return print();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    shown_ = false;
+    const bool ok = print();
+    if (enabled_ && prompt_again()) {
+      write_error("> ");
+      shown_ = true;
+    }
+    return ok;
+  }
+  // The session is over: the prompt goes and does not come back.
+  void retire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    shown_ = false;
+    enabled_ = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool enabled_ = false;
+  bool replies_on_screen_ = false;
+  bool shown_ = false;
+};
+
 // The connection's side of the client: everything here runs on the loop thread.
 class session {
  public:
   session(const config& cfg, const std::string& wire, const std::string& local,
-          std::vector<std::string> messages, flow_control& flow)
+          std::vector<std::string> messages, flow_control& flow, prompt& shown)
       : cfg_(cfg),
         target_(cfg.host + ":" + std::to_string(cfg.port)),
         printer_(cfg, wire, local),
         messages_(std::move(messages)),
         flow_(flow),
-        interactive_(input_is_terminal()),
+        prompt_(shown),
+        interactive_(typing(cfg)),
         backoff_ms_(cfg.reconnect_ms),
         log_(cfg.log.empty() ? event_log() : event_log(cfg.log)) {}
 
@@ -239,7 +310,8 @@ class session {
     cb.on_data = [this](event_loop& loop, event_loop::id_type, std::string_view bytes) {
       log_.record("received", connections_, peer_, bytes, true);
       std::error_code ec;
-      if (!printer_.print(bytes, ec))
+      if (!prompt_.reply([&] { return printer_.print(bytes, ec); },
+                         [&] { return printer_.at_line_start(); }))
         end(loop, exit_failure, "write to standard output: " + error_text(ec), close_mode::abort);
     };
     cb.on_close = [this](event_loop& loop, event_loop::id_type, close_reason why,
@@ -351,13 +423,9 @@ class session {
     return finished_ ? exit_code_ : loop.stopping() ? exit_interrupted : exit_failure;
   }
   const std::string& message() const { return message_; }
-  bool interactive() const { return interactive_; }
 
  private:
-  void say(const std::string& text) {
-    write_error((interactive_ && !input_ended_ ? "\n" : "") + std::string(program) + ": " + text +
-                "\n");
-  }
+  void say(const std::string& text) { prompt_.notice(text); }
 
   // Sends the -m messages once more (--repeat, --interval): one round now, the next
   // after the interval; a queue still full of the last round delays the next one.
@@ -471,7 +539,8 @@ class session {
     if (printed_end_) return;
     printed_end_ = true;
     std::error_code ec;
-    if (!printer_.finish(ec) && message_.empty()) {
+    if (!prompt_.reply([&] { return printer_.finish(ec); }, [] { return false; }) &&
+        message_.empty()) {
       exit_code_ = exit_failure;
       message_ = "write to standard output: " + error_text(ec);
     }
@@ -482,6 +551,7 @@ class session {
   reply_printer printer_;
   const std::vector<std::string> messages_;  // -m, encoded: sent in rounds
   flow_control& flow_;
+  prompt& prompt_;
   const bool interactive_;
   std::int64_t backoff_ms_;
   event_log log_;
@@ -511,6 +581,7 @@ class session {
 // alive if it ever wakes up.
 struct shared_state {
   flow_control flow;
+  prompt shown;
   std::unique_ptr<session> client;
   std::unique_ptr<event_loop> loop;
   std::atomic<bool> reader_done{false};
@@ -559,10 +630,11 @@ class input_reader {
   void read_all() {
     std::vector<line> pieces;
     std::vector<char> buffer(64 * 1024);
-    if (interactive_) write_error("> ");
+    state_->shown.show();
     for (;;) {
       std::error_code ec;
       const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
+      if (n > 0 && buffer[n - 1] == '\n') state_->shown.entered();
       if (ec) {
         if (flush_ready()) fail("read standard input: " + error_text(ec));
         return;
@@ -582,6 +654,7 @@ class input_reader {
         post([](session& s, event_loop&) { s.input_ended(); });
         return;
       }
+      state_->shown.show();
     }
   }
 
@@ -703,7 +776,7 @@ class input_reader {
       if (flush_ready()) fail(message);
       return false;
     }
-    write_error(std::string(program) + ": " + message + "; the line was not sent\n");
+    state_->shown.notice(message + "; the line was not sent");
     // A new decoder: nothing of the refused line may leak into the next one.
     from_local_ = decoder(local_, decode_policy::strict);
     stream_pos_ = 0;
@@ -720,7 +793,6 @@ class input_reader {
     refusing_ = false;
     held_.clear();
     ++number_;
-    if (interactive_) write_error("> ");
   }
 
   // Posts `bytes` in pieces, each once the loop has room for it (what is in flight
@@ -790,6 +862,8 @@ int run_client(const config& cfg) {
                       "encoding)");
   }
   const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
+  // Messages are in the local encoding, as replies are (--local-encoding included).
+  set_error_encoding(local);
 
   // -m messages are all encoded before connecting: one that cannot be sent stops the
   // run before anything goes out.
@@ -815,7 +889,8 @@ int run_client(const config& cfg) {
   }
 
   auto state = std::make_shared<shared_state>();
-  state->client = std::make_unique<session>(cfg, wire, local, encoded, state->flow);
+  if (typing(cfg) && error_is_terminal()) state->shown.enable(output_is_terminal());
+  state->client = std::make_unique<session>(cfg, wire, local, encoded, state->flow, state->shown);
   loop_options options;
   // Replies are always read, however much input waits to be sent (the reader thread
   // already holds the input back).
@@ -862,12 +937,12 @@ int run_client(const config& cfg) {
   running_loop = &loop;
   on_interrupt(stop_running_loop);
   loop.run();
+  state->shown.retire();  // what follows starts on a clean line
 
   const int code = client.exit_code(loop);
   if (!client.message().empty()) {
     if (code == exit_ok) {
-      write_error((client.interactive() ? "\n" : "") + std::string(program) + ": " +
-                  client.message() + "\n");
+      print_error(program, client.message());
     } else {
       throw std::runtime_error(client.message());
     }

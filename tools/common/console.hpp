@@ -46,7 +46,23 @@ std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec);
 /// cannot be written within about a second fails with `std::errc::timed_out`, so a
 /// stalled reader cannot keep the tool from stopping.
 bool write_output(std::string_view bytes, std::error_code& ec);
+/// `write_error` takes UTF-8 text (see set_error_encoding).
 bool write_error(std::string_view bytes);
+
+/// Standard error takes its text in `encoding` from now on: the UTF-8 messages given
+/// to `write_error` are converted (a character it lacks becomes its substitute, `?`),
+/// as standard output's text is. Until called: `local_encoding()`. A Windows console
+/// is written as UTF-16 whatever this says.
+void set_error_encoding(const std::string& encoding);
+
+/// `utf8` as standard error takes it (see set_error_encoding): `utf8` itself, or its
+/// conversion in `scratch`. For the console implementations.
+std::string_view error_bytes(std::string_view utf8, std::string& scratch);
+
+/// Standard error on a terminal: moves the cursor to the start of its line and blanks
+/// the line, so that a prompt (and what was typed after it) makes room for other
+/// output. Anything else: does nothing.
+void erase_error_line();
 
 /// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
 std::string local_time_text(std::chrono::system_clock::time_point t);

@@ -157,7 +157,16 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 
 bool write_error(std::string_view bytes) {
   std::error_code ec;
-  return write_all(2, bytes, ec);
+  std::string scratch;
+  return write_all(2, error_bytes(bytes, scratch), ec);
+}
+
+void erase_error_line() {
+  if (::isatty(2) != 1) return;
+  // Carriage return, then "erase to end of line" (ECMA-48 EL): every terminal emulator
+  // a POSIX system offers knows it.
+  std::error_code ignored;
+  write_all(2, "\r\x1b[K", ignored);
 }
 
 std::string local_time_text(std::chrono::system_clock::time_point t) {

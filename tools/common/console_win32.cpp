@@ -306,7 +306,25 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 
 bool write_error(std::string_view bytes) {
   std::error_code ec;
-  return standard_error().write(bytes, ec);
+  // A console takes UTF-16 (converted from UTF-8 by the stream); anything else takes
+  // the bytes of the error encoding.
+  if (is_console(::GetStdHandle(STD_ERROR_HANDLE))) return standard_error().write(bytes, ec);
+  std::string scratch;
+  return standard_error().write(error_bytes(bytes, scratch), ec);
+}
+
+void erase_error_line() {
+  const HANDLE h = ::GetStdHandle(STD_ERROR_HANDLE);
+  if (!is_console(h)) return;
+  // The console API rather than escape sequences: older consoles do not take those.
+  CONSOLE_SCREEN_BUFFER_INFO info;
+  if (!::GetConsoleScreenBufferInfo(h, &info)) return;
+  COORD start;
+  start.X = 0;
+  start.Y = info.dwCursorPosition.Y;
+  DWORD written = 0;
+  ::FillConsoleOutputCharacterW(h, L' ', static_cast<DWORD>(info.dwSize.X), start, &written);
+  ::SetConsoleCursorPosition(h, start);
 }
 
 std::string local_time_text(std::chrono::system_clock::time_point t) {
