@@ -1,5 +1,7 @@
 #include "stream_lines.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "xsock/encodings.hpp"
@@ -34,7 +36,8 @@ stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bo
                                                         : nullptr),
       // Bytes only, or decoded first: the text is UTF-8.
       text_(wire_ || bytes_only ? "UTF-8" : encoding),
-      max_line_(max_line),
+      // Longer lines than 4 GiB are cut all the same (the tools allow at most 1 GiB).
+      max_line_(static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX))),
       bytes_only_(bytes_only),
       how_(how) {
   // The splitter's own checks (a maximum of 0 is an error); the encoding it frames is

@@ -96,9 +96,10 @@ class stream_lines {
   // holds bytes.
   std::unique_ptr<std::string> held_;
   decoder text_;
-  std::size_t max_line_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
+  // 32 bits, in one word with the flags: every idle connection holds a stream_lines.
+  std::uint32_t max_line_;
   bool bytes_only_;
   bool at_start_ = true;   // no text of the stream seen yet
   bool after_cr_ = false;  // the last byte cut was a \r (framing::crlf, framing::any)

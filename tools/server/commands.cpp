@@ -150,8 +150,8 @@ void server_console::list() {
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wall - c.since).count();
     out += std::to_string(c.id) + "  " + c.peer + "  received " + std::to_string(c.received) +
            " bytes, sent " + std::to_string(c.sent) + " bytes, connected since " +
-           local_time_text(c.since) + " (" + std::to_string(std::max<long long>(seconds, 0)) +
-           " s)\n";
+           local_time_text(c.since).substr(0, 8) + " (" +
+           std::to_string(std::max<long long>(seconds, 0)) + " s)\n";
   }
   write_error(out);
 }

@@ -19,9 +19,9 @@ namespace xsock::tools {
 struct console_client {
   std::uint64_t id = 0;
   std::string peer;
-  std::uint64_t received = 0;  ///< bytes from the client
-  std::uint64_t sent = 0;      ///< bytes sent to it from the console
-  std::chrono::system_clock::time_point since;
+  std::uint64_t received = 0;                   ///< bytes from the client
+  std::uint64_t sent = 0;                       ///< bytes sent to it from the console
+  std::chrono::system_clock::time_point since;  ///< to the second
 };
 
 /// Executes console lines on the server's loop thread.

@@ -62,8 +62,9 @@ struct client {
   std::string tag;  // text: "[peer] "; JSON: "\"id\":ID,\"peer\":\"peer\""
   stream_lines lines;
   std::uint64_t bytes = 0;
-  std::uint64_t sent = 0;  // bytes the console sent to it (/list)
-  std::chrono::system_clock::time_point since = std::chrono::system_clock::now();
+  // When it connected, in whole seconds since the epoch (/list): 4 bytes, with the
+  // three fields below in one word (every idle connection holds this).
+  std::uint32_t since = 0;
   // The peer's text is tag[peer_at, peer_at + peer_size): an address, never escaped.
   std::uint8_t peer_at = 0;
   std::uint8_t peer_size = 0;
@@ -97,6 +98,9 @@ class event_writer {
       c.peer_at = 1;
     }
     c.peer_size = static_cast<std::uint8_t>(peer.size());
+    c.since = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
     return c;
   }
 
@@ -391,6 +395,9 @@ int serve(const config& cfg) {
   event_writer out(cfg);
   event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log);
   std::unordered_map<server::connection_id, client> clients;
+  // Bytes the console sent, for the clients it sent to (/list): kept apart, as few
+  // clients get any.
+  std::unordered_map<server::connection_id, std::uint64_t> console_sent;
   std::vector<line> pieces;
   std::error_code output_error;
   bool served_one = false;
@@ -457,6 +464,7 @@ int serve(const config& cfg) {
     out.disconnected(c, c.bytes, c.lines.invalid_total(), why);
     log.record("disconnect", id, c.peer(), {}, false, std::string(",\"reason\":\"") + why + "\"");
     clients.erase(it);
+    console_sent.erase(id);
     if (cfg.once && served_one) s.stop();
   };
   cb.on_turn = [&](server& s) {
@@ -470,7 +478,10 @@ int serve(const config& cfg) {
     std::vector<console_client> list;
     for (const auto& entry : clients) {
       const client& c = entry.second;
-      list.push_back({entry.first, std::string(c.peer()), c.bytes, c.sent, c.since});
+      const auto sent = console_sent.find(entry.first);
+      list.push_back({entry.first, std::string(c.peer()), c.bytes,
+                      sent == console_sent.end() ? 0 : sent->second,
+                      std::chrono::system_clock::time_point(std::chrono::seconds(c.since))});
     }
     std::sort(list.begin(), list.end(),
               [](const console_client& a, const console_client& b) { return a.id < b.id; });
@@ -484,7 +495,7 @@ int serve(const config& cfg) {
       error = error_text(ec ? ec : std::make_error_code(std::errc::not_connected));
       return false;
     }
-    it->second.sent += wire.size();
+    console_sent[id] += wire.size();
     log.record("sent", id, it->second.peer(), wire, true);
     out.sent(it->second, shown, hex, wire.size());
     return true;
