@@ -46,7 +46,7 @@ bool parse_id(std::string_view text, std::uint64_t& id) {
 
 std::string server_console_help() {
   return "Lines typed here go to every connected client (in the wire encoding, with the\n"
-         "line end of --send-eol). Commands:\n"
+         "line end of --eol). Commands:\n"
          "  /list              the clients: id, address, bytes received and sent, since when\n"
          "  /to ID TEXT        TEXT to client ID only\n"
          "  /hex ID|all HEX    raw bytes (hex digits, spaces allowed) to one client or all\n"
