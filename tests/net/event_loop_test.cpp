@@ -34,27 +34,7 @@ void guard(event_loop& loop) {
   });
 }
 
-// A listener that never accepts and whose backlog is full: a connect to it can only
-// end by its timeout (the system drops the SYN).
-struct dead_listener {
-  listener socket;
-  std::vector<stream_socket> queue;
-
-  explicit dead_listener(const endpoint& where) {
-    listen_options options;
-    options.backlog = 1;
-    options.v6_only = where.is_v6();
-    socket.listen(where, options);
-    for (int i = 0; i < 64; ++i) {
-      stream_socket c;
-      std::error_code ec;
-      c.connect(socket.local_endpoint(), 200ms, ec);
-      if (ec) break;
-      queue.push_back(std::move(c));
-    }
-  }
-  endpoint address() const { return socket.local_endpoint(); }
-};
+using test::dead_listener;
 
 // A port nothing listens on (refused at once).
 endpoint closed_port(const endpoint& like) {
