@@ -1,4 +1,4 @@
-"""xsock-server through its command-line contract (docs/tools.md, DESIGN.md)."""
+"""xsock-server through its command-line contract (README.md, docs/design.md)."""
 
 import json
 import os

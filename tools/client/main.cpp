@@ -1002,11 +1002,15 @@ int run(int argc, char** argv) {
       ->transform(decimal_duration(time_unit::seconds, false));
   std::string reconnect;
   // A flag (--reconnect or --reconnect=SEC): it never takes HOST as its value.
-  app.add_flag("--reconnect{1}", reconnect,
+  // (Not CLI11's "--reconnect{1}" default syntax: its help would show the braces.)
+  app.add_flag("--reconnect", reconnect,
                "Connect again after SEC (default 1, doubled after each failure up to 30) "
                "when the server refuses or closes, until the input is sent")
       ->type_name("[=SEC]")
-      ->transform(decimal_duration(time_unit::seconds, false));
+      // CLI11 runs the transforms last added first: the bare flag means 1 s.
+      ->transform(decimal_duration(time_unit::seconds, false))
+      ->transform([](std::string value) { return value == "true" ? std::string("1") : value; },
+                  "", "");
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
@@ -1021,7 +1025,8 @@ int run(int argc, char** argv) {
   xsock-client --repeat 0 --interval 0.5 -m ping HOST 9000   ping every 0.5 s
   xsock-client --reconnect 127.0.0.1 9000                 wait for the server, reconnect
 
-Exit status: 0 done, 1 connect/IO/conversion failure (one line on stderr), 2 usage error.)");
+Exit status: 0 done (also when the server closed the connection), 1 connect/IO/conversion
+failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C/SIGTERM.)");
 
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
   if (parsed >= 0) return parsed;

@@ -13,7 +13,7 @@
 
 namespace xsock::tools {
 
-/// Exit codes of both tools (see docs/tools.md).
+/// Exit codes of both tools (see README.md, "Exit statuses").
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;  ///< runtime failure: connect, bind, I/O, encoding
 inline constexpr int exit_usage = 2;    ///< bad command line (option, value, encoding name)
