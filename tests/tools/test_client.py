@@ -1,5 +1,6 @@
 """xsock-client through its command-line contract, against Python peers."""
 
+import json
 import os
 import select
 import threading
@@ -558,6 +559,27 @@ class Sending(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(peer.join(), data)  # no encoding, no line ends, no BOM
             self.assertEqual(r.stderr, b"")  # no progress bar: stderr is not a terminal
+        finally:
+            os.unlink(path)
+
+    def test_file_as_xsock_server_sees_it(self):
+        # The other end is xsock-server --hex --packets: every read shown as hex, so
+        # what it printed, put together, is exactly the file.
+        import tempfile
+        data = bytes(range(256)) + b"\r\n" + bytes(range(256))
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+            path = f.name
+        try:
+            with harness.Server("--once", "--hex", "--packets", "--format", "json",
+                                "-q") as srv:
+                r = run_client("--file", path, "127.0.0.1", srv.port)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(srv.wait(), 0)
+                shown = [json.loads(line) for line in srv.rest_of_output()]
+            self.assertTrue(all(e["event"] == "data" and "partial" not in e for e in shown),
+                            shown)
+            self.assertEqual(bytes.fromhex("".join(e["hex"] for e in shown)), data)
         finally:
             os.unlink(path)
 
