@@ -227,6 +227,22 @@ class Display(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("--log ", r.stderr.decode())
 
+    def test_a_log_that_cannot_be_written_is_said_once_and_the_server_goes_on(self):
+        if harness.ON_WINDOWS or not os.path.exists("/dev/full"):
+            self.skipTest("needs /dev/full (a file every write to fails), a POSIX device")
+        with Server("--log", "/dev/full", "--format", "json") as srv:
+            for _ in range(2):
+                with srv.connect() as c:
+                    c.sendall(b"still shown\n")
+                    got = srv.events_until(lambda e: e["event"] == "data")
+                    self.assertEqual(got[-1]["text"], "still shown")
+                srv.events_until(lambda e: e["event"] == "disconnect")
+            self.assertEqual(srv.error_line(),
+                             "xsock-server: --log /dev/full: write failed; logging stopped "
+                             "(the tool goes on)")
+            srv.kill()
+            self.assertIsNone(srv.err.next(SOON))  # said once
+
     def _client_against(self, reply, *args):
         """The client's stdout lines while a peer sends `reply` and stays open."""
         lst = harness.listening_socket()

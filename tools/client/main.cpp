@@ -303,7 +303,7 @@ class session {
         prompt_(shown),
         interactive_(typing(cfg)),
         backoff_ms_(cfg.reconnect_ms),
-        log_(cfg.log.empty() ? event_log() : event_log(cfg.log)) {}
+        log_(cfg.log.empty() ? event_log() : event_log(cfg.log, program)) {}
 
   event_loop::callbacks callbacks() {
     event_loop::callbacks cb;
@@ -1009,8 +1009,8 @@ int run(int argc, char** argv) {
       ->type_name("[=SEC]")
       // CLI11 runs the transforms last added first: the bare flag means 1 s.
       ->transform(decimal_duration(time_unit::seconds, false))
-      ->transform([](std::string value) { return value == "true" ? std::string("1") : value; },
-                  "", "");
+      ->transform([](std::string value) { return value == "true" ? std::string("1") : value; }, "",
+                  "");
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");

@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "console.hpp"
 #include "tool_support.hpp"
 #include "xsock/error.hpp"
 
 namespace xsock::tools {
 
-event_log::event_log(const std::string& path) {
+event_log::event_log(const std::string& path, std::string_view program)
+    : path_(path), program_(program) {
   const std::filesystem::path where = std::filesystem::u8path(path);
   file_.open(where, std::ios::out | std::ios::app | std::ios::binary);
   if (!file_) {
@@ -42,6 +44,10 @@ void event_log::record(std::string_view event, std::uint64_t id, std::string_vie
   line_ += "}\n";
   file_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
   file_.flush();
+  if (!file_) {
+    print_error(program_, "--log " + path_ + ": write failed; logging stopped (the tool goes on)");
+    file_.close();
+  }
 }
 
 }  // namespace xsock::tools

@@ -393,7 +393,7 @@ int serve(const config& cfg) {
   options.read_size = 16 * 1024;
 
   event_writer out(cfg);
-  event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log);
+  event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log, program);
   std::unordered_map<server::connection_id, client> clients;
   // Bytes the console sent, for the clients it sent to (/list): kept apart, as few
   // clients get any.
