@@ -23,16 +23,21 @@ LAUNCHER = os.environ.get("XSOCK_LAUNCHER", "").split()
 # Bound for anything that should happen at once (slow machines, sanitizers, Wine).
 SOON = float(os.environ.get("XSOCK_TEST_TIMEOUT", "30"))
 ON_WINDOWS = os.environ.get("XSOCK_TARGET_WINDOWS") == "1" or os.name == "nt"
+# Windows tools run by a launcher on a POSIX system: under Wine. There, SIGINT to the
+# tool's process is Ctrl+C (Wine turns it into CTRL_C_EVENT), and a pseudo-terminal on
+# its standard input is its console (Wine's conhost reads the terminal).
+UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 LISTENING = re.compile(rb"listening on (.+):(\d+)\s*$")
 
 
 def configure(server, client, launcher):
-    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS
+    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS, UNDER_WINE
     SERVER, CLIENT = server, client
     LAUNCHER = launcher.split() if launcher else []
     if server.lower().endswith(".exe"):
         ON_WINDOWS = True
+    UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 
 def child_env(extra=None):
