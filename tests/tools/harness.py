@@ -179,6 +179,25 @@ class Server:
             lines.append(raw.decode("utf-8").rstrip("\n"))
 
 
+# What the Enter key sends: a terminal sends CR (the POSIX terminal driver turns it into
+# LF for the program; Wine's console reads it as the Enter key, and LF as Ctrl+J).
+ENTER = b"\r"
+
+
+def open_terminal():
+    """A pseudo-terminal (master, slave) to stand for a person typing: the slave is the
+    tool's standard input. POSIX only; under Wine it becomes the program's console."""
+    import pty
+    master, slave = pty.openpty()
+    if UNDER_WINE:
+        # Wine's console reads the terminal in raw mode, but only from the program's
+        # first read on: what is typed before would go through the terminal driver's
+        # line editing, and come as Ctrl+J instead of Enter. Raw from the start.
+        import tty
+        tty.setraw(slave)
+    return master, slave
+
+
 def run_server(*args, timeout=None, env=None):
     """Runs xsock-server to completion (for usage errors etc.)."""
     return subprocess.run(LAUNCHER + [SERVER, *[str(a) for a in args]], capture_output=True,

@@ -6,7 +6,7 @@ import threading
 import unittest
 
 import harness
-from harness import SOON, listening_socket, recv_until_closed, run_client, start_client
+from harness import ENTER, SOON, listening_socket, recv_until_closed, run_client, start_client
 
 NIHAO = "你好，世界"
 
@@ -735,11 +735,6 @@ class Loop(unittest.TestCase):
         self.assertTrue(peer.join())
 
 
-# What the Enter key sends: a terminal sends CR (the POSIX terminal driver turns it into
-# LF for the program; Wine's console reads it as the Enter key, and LF as Ctrl+J).
-ENTER = b"\r"
-
-
 @unittest.skipIf(harness.ON_WINDOWS and not harness.UNDER_WINE,
                  "a pseudo-terminal stands for the person typing: POSIX, or Wine, which makes "
                  "it the program's console")
@@ -748,15 +743,8 @@ class Interactive(unittest.TestCase):
     the Windows console that Wine makes of it)."""
 
     def _start(self, port, *args):
-        import pty
         import subprocess
-        master, slave = pty.openpty()
-        if harness.UNDER_WINE:
-            # Wine's console reads the terminal in raw mode, but only from the program's
-            # first read on: what is typed before would go through the terminal driver's
-            # line editing, and come as Ctrl+J instead of Enter. Raw from the start.
-            import tty
-            tty.setraw(slave)
+        master, slave = harness.open_terminal()
         client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "127.0.0.1", str(port),
                                                       *args],
                                   stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

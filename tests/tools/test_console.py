@@ -140,6 +140,33 @@ class Console(unittest.TestCase):
                 self.assertEqual(e["reason"], "shutdown")
                 a.close()
 
+    @unittest.skipIf(harness.ON_WINDOWS and not harness.UNDER_WINE,
+                     "a pseudo-terminal stands for the person typing: POSIX, or Wine, which "
+                     "makes it the program's console")
+    def test_lines_typed_at_a_terminal(self):
+        # Standard input is a terminal (under Wine, the Windows console made of it, read
+        # as UTF-16): typed lines go out, commands answer, and Ctrl+C stops the server
+        # while its reader waits for the next line.
+        master, slave = harness.open_terminal()
+        try:
+            with Server("--format", "json", stdin=slave) as srv:
+                os.close(slave)
+                slave = None
+                (a,), (ida,) = self._clients(srv, 1)
+                os.write(master, "你好".encode() + harness.ENTER)
+                wire = "你好\n".encode("gbk")
+                self.assertEqual(recv_exactly(a, len(wire)), wire)
+                os.write(master, b"/list" + harness.ENTER)
+                line = self._stderr_until(srv, "connected since")[-1]
+                self.assertRegex(line, rf"^{ida}  127\.0\.0\.1:\d+  received 0 bytes, sent 5 bytes")
+                srv.proc.send_signal(signal.SIGINT)
+                self.assertEqual(srv.wait(), 0)
+                a.close()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+
     def test_text_output_shows_what_was_sent(self):
         with Server(stdin=subprocess.PIPE) as srv:
             a = srv.connect()
