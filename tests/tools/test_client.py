@@ -523,17 +523,17 @@ class Sending(unittest.TestCase):
     def test_file_arrives_byte_for_byte(self):
         import tempfile
         data = bytes(range(256)) + b"\r\n" + bytes(range(255, -1, -1))
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-            path = f.name
-        try:
+        with tempfile.TemporaryDirectory() as tmp:
+            # A name outside ASCII: on Windows the argument is read as UTF-16 and the
+            # file opened by its wide name.
+            path = os.path.join(tmp, "数据.bin")
+            with open(path, "wb") as f:
+                f.write(data)
             peer = PeerThread(recv_until_closed)
             r = run_client("--file", path, "-e", "UTF-16", "127.0.0.1", peer.port)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(peer.join(), data)  # no encoding, no line ends, no BOM
             self.assertEqual(r.stderr, b"")  # no progress bar: stderr is not a terminal
-        finally:
-            os.unlink(path)
 
     def test_a_large_file_streams(self):
         import tempfile

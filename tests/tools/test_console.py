@@ -239,7 +239,7 @@ class Display(unittest.TestCase):
         import json
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
-            server_log = os.path.join(tmp, "server.jsonl")
+            server_log = os.path.join(tmp, "服务器.jsonl")  # UTF-16 file names on Windows
             client_log = os.path.join(tmp, "client.jsonl")
             with Server("--echo", "--log", server_log, "--format", "json") as srv:
                 r = harness.run_client("--log", client_log, "127.0.0.1", srv.port, "-m", "hi")
