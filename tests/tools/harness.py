@@ -23,16 +23,21 @@ LAUNCHER = os.environ.get("XSOCK_LAUNCHER", "").split()
 # Bound for anything that should happen at once (slow machines, sanitizers, Wine).
 SOON = float(os.environ.get("XSOCK_TEST_TIMEOUT", "30"))
 ON_WINDOWS = os.environ.get("XSOCK_TARGET_WINDOWS") == "1" or os.name == "nt"
+# Windows tools run by a launcher on a POSIX system: under Wine. There, SIGINT to the
+# tool's process is Ctrl+C (Wine turns it into CTRL_C_EVENT), and a pseudo-terminal on
+# its standard input is its console (Wine's conhost reads the terminal).
+UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 LISTENING = re.compile(rb"listening on (.+):(\d+)\s*$")
 
 
 def configure(server, client, launcher):
-    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS
+    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS, UNDER_WINE
     SERVER, CLIENT = server, client
     LAUNCHER = launcher.split() if launcher else []
     if server.lower().endswith(".exe"):
         ON_WINDOWS = True
+    UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 
 def child_env(extra=None):
@@ -172,6 +177,25 @@ class Server:
             if raw is None:
                 return lines
             lines.append(raw.decode("utf-8").rstrip("\n"))
+
+
+# What the Enter key sends: a terminal sends CR (the POSIX terminal driver turns it into
+# LF for the program; Wine's console reads it as the Enter key, and LF as Ctrl+J).
+ENTER = b"\r"
+
+
+def open_terminal():
+    """A pseudo-terminal (master, slave) to stand for a person typing: the slave is the
+    tool's standard input. POSIX only; under Wine it becomes the program's console."""
+    import pty
+    master, slave = pty.openpty()
+    if UNDER_WINE:
+        # Wine's console reads the terminal in raw mode, but only from the program's
+        # first read on: what is typed before would go through the terminal driver's
+        # line editing, and come as Ctrl+J instead of Enter. Raw from the start.
+        import tty
+        tty.setraw(slave)
+    return master, slave
 
 
 def run_server(*args, timeout=None, env=None):
