@@ -198,6 +198,102 @@ def open_terminal():
     return master, slave
 
 
+class Screen:
+    """What a terminal shows for the bytes a program wrote to it: enough of a VT100 to
+    read back the lines whatever draws them (a POSIX program's CR and erase-line, or
+    Wine drawing a Windows console with cursor moves)."""
+
+    _CSI = re.compile(rb"\x1b\[([0-9;?]*)([@-~])")
+    _OSC = re.compile(rb"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+    def __init__(self):
+        self.rows = [[]]
+        self.row = 0
+        self.col = 0
+
+    def _line(self):
+        while len(self.rows) <= self.row:
+            self.rows.append([])
+        return self.rows[self.row]
+
+    def _put(self, ch):
+        line = self._line()
+        while len(line) < self.col:
+            line.append(" ")
+        if self.col < len(line):
+            line[self.col] = ch
+        else:
+            line.append(ch)
+        self.col += 1
+
+    def feed(self, data):
+        data = self._OSC.sub(b"", data)
+        at = 0
+        while at < len(data):
+            m = self._CSI.match(data, at)
+            if m:
+                self._control(m.group(1).decode(), m.group(2).decode())
+                at = m.end()
+                continue
+            b = data[at:at + 1]
+            if b == b"\r":
+                self.col = 0
+            elif b == b"\n":
+                self.row += 1
+                self._line()
+            elif b == b"\b":
+                self.col = max(0, self.col - 1)
+            elif b == b"\x1b" or b < b" ":
+                pass  # another escape or control: nothing shown
+            else:
+                end = at + 1
+                while end < len(data) and data[end] >= 0x80 and data[end] < 0xC0:
+                    end += 1  # the rest of a UTF-8 character
+                self._put(data[at:end].decode("utf-8", "replace"))
+                at = end
+                continue
+            at += 1
+
+    def _control(self, params, final):
+        if params.startswith("?"):
+            return  # modes (cursor shown or hidden)
+        n = [int(p) if p else 0 for p in params.split(";")] if params else []
+        first = n[0] if n else 0
+        line = self._line()
+        if final == "K":
+            if first == 0:
+                del line[self.col:]
+            elif first == 1:
+                line[:self.col] = [" "] * min(self.col, len(line))
+            else:
+                line.clear()
+        elif final == "C":
+            self.col += max(first, 1)
+        elif final == "D":
+            self.col = max(0, self.col - max(first, 1))
+        elif final == "A":
+            self.row = max(0, self.row - max(first, 1))
+        elif final == "B":
+            self.row += max(first, 1)
+        elif final == "G":
+            self.col = max(first, 1) - 1
+        elif final in "Hf":
+            self.row = (n[0] if len(n) > 0 and n[0] else 1) - 1
+            self.col = (n[1] if len(n) > 1 and n[1] else 1) - 1
+        elif final == "J" and first == 2:
+            self.rows = [[]]
+        self._line()
+
+    def lines(self):
+        """The lines shown, trailing blanks removed, empty lines dropped."""
+        shown = ["".join(line).rstrip() for line in self.rows]
+        return [line for line in shown if line]
+
+    def cursor_line(self):
+        """What the cursor's line shows before the cursor (blanks included)."""
+        return "".join(self._line()[:self.col]).ljust(self.col)
+
+
 def run_server(*args, timeout=None, env=None):
     """Runs xsock-server to completion (for usage errors etc.)."""
     return subprocess.run(LAUNCHER + [SERVER, *[str(a) for a in args]], capture_output=True,
