@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -64,8 +65,8 @@ std::string_view error_bytes(std::string_view utf8, std::string& scratch);
 /// output. Anything else: does nothing.
 void erase_error_line();
 
-/// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
-std::string local_time_text(std::chrono::system_clock::time_point t);
+/// `t` in the system's time zone (thread-safe `localtime`).
+std::tm local_calendar_time(std::time_t t);
 
 /// Calls `handler` on SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows). The handler runs
 /// in signal context (or on a console control thread): it may only do

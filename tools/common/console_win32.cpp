@@ -327,20 +327,10 @@ void erase_error_line() {
   ::SetConsoleCursorPosition(h, start);
 }
 
-std::string local_time_text(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
-  long millis = static_cast<long>(ms.count() % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
+std::tm local_calendar_time(std::time_t t) {
   std::tm parts{};
-  ::localtime_s(&parts, &seconds);
-  char text[64];  // room for any int: no truncation warning
-  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
-                parts.tm_sec, millis);
-  return text;
+  ::localtime_s(&parts, &t);
+  return parts;
 }
 
 void on_interrupt(void (*handler)()) {

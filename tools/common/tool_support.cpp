@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <ctime>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -77,6 +78,21 @@ std::string to_hex(std::string_view bytes) {
     out += digits[b & 15];
   }
   return out;
+}
+
+std::string local_time_text(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
+  long millis = static_cast<long>(ms.count() % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  const std::tm parts = local_calendar_time(seconds);
+  char text[64];  // room for any int: no truncation warning
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
+                parts.tm_sec, millis);
+  return text;
 }
 
 std::string utc_time_text(std::chrono::system_clock::time_point t) {

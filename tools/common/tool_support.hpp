@@ -75,6 +75,9 @@ CLI::Validator decimal_duration(time_unit unit, bool positive);
 /// literal (`[::1]` -> `::1`, as in URLs and the tools' own `[ip]:port` output).
 std::string unbracketed_host(std::string_view host);
 
+/// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
+std::string local_time_text(std::chrono::system_clock::time_point t);
+
 /// `t` in RFC 3339, UTC, milliseconds: "2026-12-02T05:30:01.123Z".
 std::string utc_time_text(std::chrono::system_clock::time_point t);
 
