@@ -30,7 +30,9 @@ server_pid() {
   local comm pid
   for comm in $(grep -lxE 'wineserver(64)?' /proc/[0-9]*/comm 2>/dev/null); do
     pid=${comm#/proc/}; pid=${pid%/comm}
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" &&
+    # 2>/dev/null first: a process that exits meanwhile makes the redirection fail,
+    # and bash reports that on the program's standard error (which tests compare).
+    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "WINEPREFIX=$WINEPREFIX" &&
       { echo "$pid"; return 0; }
   done
   return 1
@@ -47,8 +49,8 @@ if [[ -n $pid ]] && (($(ls "/proc/$pid/fd" 2>/dev/null | wc -l) > 8000)); then
     flock 9
     if [[ $(server_pid || true) == "$pid" ]]; then
       echo "wine-run.sh: replacing wineserver $pid (stuck with $(ls "/proc/$pid/fd" | wc -l) descriptors)" >&2
-      "$WINESERVER" -k 2>/dev/null
-      "$WINESERVER" -w 2>/dev/null
+      "$WINESERVER" -k 2>/dev/null 9>&-
+      "$WINESERVER" -w 2>/dev/null 9>&-
     fi
   ) 9>"$WINEPREFIX/.xsock-boot.lock"
   pid=$(server_pid || true)
@@ -59,9 +61,13 @@ if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
     pid=$(server_pid || true)
     if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
       # A persistent server (it exits PERSIST s after the last program), then the
-      # services, started here with their output on /dev/null.
-      "$WINESERVER" -p"$PERSIST" </dev/null >/dev/null 2>&1
-      "$WINE" wineboot </dev/null >/dev/null 2>&1
+      # services, started here with their output on /dev/null. Neither may inherit
+      # the lock's descriptor (9>&-): a flock lasts while any process holds it, so the
+      # server and the services would keep the lock for their whole life, and a second
+      # program started during the boot would wait for the server to exit (30 s after
+      # the last program) before it could run.
+      "$WINESERVER" -p"$PERSIST" </dev/null >/dev/null 2>&1 9>&-
+      "$WINE" wineboot </dev/null >/dev/null 2>&1 9>&-
       pid=$(server_pid || true)
       [[ -z $pid ]] || echo "$pid" >"$marker"
     fi

@@ -34,27 +34,7 @@ void guard(event_loop& loop) {
   });
 }
 
-// A listener that never accepts and whose backlog is full: a connect to it can only
-// end by its timeout (the system drops the SYN).
-struct dead_listener {
-  listener socket;
-  std::vector<stream_socket> queue;
-
-  explicit dead_listener(const endpoint& where) {
-    listen_options options;
-    options.backlog = 1;
-    options.v6_only = where.is_v6();
-    socket.listen(where, options);
-    for (int i = 0; i < 64; ++i) {
-      stream_socket c;
-      std::error_code ec;
-      c.connect(socket.local_endpoint(), 200ms, ec);
-      if (ec) break;
-      queue.push_back(std::move(c));
-    }
-  }
-  endpoint address() const { return socket.local_endpoint(); }
-};
+using test::dead_listener;
 
 // A port nothing listens on (refused at once).
 endpoint closed_port(const endpoint& like) {
@@ -417,6 +397,54 @@ TEST(happy_eyeballs, a_bad_host_fails_with_a_message_naming_it) {
   loop.run();
   EXPECT_EQ(seen.error, std::errc::invalid_argument);
   EXPECT_EQ(seen.message, "resolve bad\\x00host:80: invalid argument");
+}
+
+// A failed connect reads the same from the loop as from the blocking call: a tool may
+// use either and keep its messages.
+TEST(happy_eyeballs, the_loop_and_the_blocking_connect_fail_with_the_same_text) {
+  const endpoint refused = closed_port(endpoint::loopback_v4(0));
+  const std::string label = "127.0.0.1:" + std::to_string(refused.port());
+  std::string blocking;
+  try {
+    stream_socket s;
+    s.connect(std::string_view("127.0.0.1"), refused.port(), 5s);
+    FAIL() << "connected to a closed port";
+  } catch (const xsock::error& e) {
+    blocking = e.what();
+  }
+  event_loop loop;
+  guard(loop);
+  connect_result seen;
+  loop.connect("127.0.0.1", refused.port(), 5s,
+               [&](event_loop& l, id_type, const connect_result& r) {
+                 seen = r;
+                 l.stop();
+               });
+  loop.run();
+  EXPECT_EQ(seen.error, std::errc::connection_refused);
+  EXPECT_EQ(seen.message, "connect " + label + ": connection refused");
+  EXPECT_EQ(seen.message, blocking);
+  if (!test::ipv6_available()) return;
+  // Two addresses: each is named with its error, in the same place in both texts.
+  const endpoint refused6 = closed_port(endpoint::loopback_v6(0));
+  try {
+    stream_socket s;
+    s.connect({refused6, refused}, 5s);
+    FAIL() << "connected to a closed port";
+  } catch (const xsock::error& e) {
+    blocking = e.what();
+  }
+  event_loop again;  // stop() is sticky: a new loop
+  guard(again);
+  again.connect({refused6, refused}, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+    seen = r;
+    l.stop();
+  });
+  again.run();
+  EXPECT_EQ(seen.message, blocking);
+  EXPECT_NE(seen.message.find(" (" + refused6.to_string() + ": connection refused, "),
+            std::string::npos)
+      << seen.message;
 }
 
 // The blocking connect races the addresses too, with one budget for all: the same

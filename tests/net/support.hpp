@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 #include "xsock/endpoint.hpp"
 #include "xsock/listener.hpp"
@@ -51,6 +54,31 @@ class loopback_test : public testing::TestWithParam<family> {
     l.listen(any_port(), options);
     return l;
   }
+};
+
+// A listener that never accepts and whose backlog is full: the system drops further
+// connection requests, so a connect to it can only end by its time limit (the dead
+// address of the connect-timeout and Happy Eyeballs tests, on loopback).
+struct dead_listener {
+  listener socket;
+  std::vector<stream_socket> queue;
+  std::error_code last;  // what ended the filling: timed_out once the backlog is full
+
+  explicit dead_listener(const endpoint& where) {
+    listen_options options;
+    options.backlog = 1;
+    options.v6_only = where.is_v6();
+    socket.listen(where, options);
+    for (int i = 0; i < 64; ++i) {
+      stream_socket c;
+      c.connect(socket.local_endpoint(), std::chrono::milliseconds(200), last);
+      if (last) break;
+      queue.push_back(std::move(c));
+    }
+  }
+  endpoint address() const { return socket.local_endpoint(); }
+  // The backlog is full (the last connect timed out): connects to it hang.
+  bool full() const { return last == std::errc::timed_out; }
 };
 
 struct socket_pair {

@@ -23,16 +23,21 @@ LAUNCHER = os.environ.get("XSOCK_LAUNCHER", "").split()
 # Bound for anything that should happen at once (slow machines, sanitizers, Wine).
 SOON = float(os.environ.get("XSOCK_TEST_TIMEOUT", "30"))
 ON_WINDOWS = os.environ.get("XSOCK_TARGET_WINDOWS") == "1" or os.name == "nt"
+# Windows tools run by a launcher on a POSIX system: under Wine. There, SIGINT to the
+# tool's process is Ctrl+C (Wine turns it into CTRL_C_EVENT), and a pseudo-terminal on
+# its standard input is its console (Wine's conhost reads the terminal).
+UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 LISTENING = re.compile(rb"listening on (.+):(\d+)\s*$")
 
 
 def configure(server, client, launcher):
-    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS
+    global SERVER, CLIENT, LAUNCHER, ON_WINDOWS, UNDER_WINE
     SERVER, CLIENT = server, client
     LAUNCHER = launcher.split() if launcher else []
     if server.lower().endswith(".exe"):
         ON_WINDOWS = True
+    UNDER_WINE = ON_WINDOWS and os.name != "nt"
 
 
 def child_env(extra=None):
@@ -76,14 +81,14 @@ class _LineReader:
 class Server:
     """xsock-server on port 0; `port` comes from its `listening on` line."""
 
-    def __init__(self, *args, port=0, env=None, expect_listening=True):
+    def __init__(self, *args, port=0, env=None, expect_listening=True, stdin=None):
         cmd = LAUNCHER + [SERVER, *[str(a) for a in args]]
         if port is not None:
             cmd.append(str(port))
         self.args = args
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=child_env(env))
+            cmd, stdin=subprocess.DEVNULL if stdin is None else stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=child_env(env))
         self.out = _LineReader(self.proc.stdout)
         self.err = _LineReader(self.proc.stderr)
         self.port = None
@@ -106,6 +111,11 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(SOON)
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         self.proc.stdout.close()
         self.proc.stderr.close()
 
@@ -139,6 +149,18 @@ class Server:
             if pred(e):
                 return got
 
+    def type(self, data):
+        """Writes bytes to the server's standard input (started with stdin=PIPE)."""
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def error_line(self, timeout=None):
+        """The next stderr line as text (no newline); raises at end or timeout."""
+        raw = self.err.next(SOON if timeout is None else timeout)
+        if raw is None:
+            raise AssertionError("server stderr ended")
+        return raw.decode("utf-8").rstrip("\n")
+
     def terminate(self):
         """SIGTERM (POSIX); returns the exit code."""
         self.proc.send_signal(signal.SIGTERM)
@@ -155,6 +177,121 @@ class Server:
             if raw is None:
                 return lines
             lines.append(raw.decode("utf-8").rstrip("\n"))
+
+
+# What the Enter key sends: a terminal sends CR (the POSIX terminal driver turns it into
+# LF for the program; Wine's console reads it as the Enter key, and LF as Ctrl+J).
+ENTER = b"\r"
+
+
+def open_terminal():
+    """A pseudo-terminal (master, slave) to stand for a person typing: the slave is the
+    tool's standard input. POSIX only; under Wine it becomes the program's console."""
+    import pty
+    master, slave = pty.openpty()
+    if UNDER_WINE:
+        # Wine's console reads the terminal in raw mode, but only from the program's
+        # first read on: what is typed before would go through the terminal driver's
+        # line editing, and come as Ctrl+J instead of Enter. Raw from the start.
+        import tty
+        tty.setraw(slave)
+    return master, slave
+
+
+class Screen:
+    """What a terminal shows for the bytes a program wrote to it: enough of a VT100 to
+    read back the lines whatever draws them (a POSIX program's CR and erase-line, or
+    Wine drawing a Windows console with cursor moves)."""
+
+    _CSI = re.compile(rb"\x1b\[([0-9;?]*)([@-~])")
+    _OSC = re.compile(rb"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+    def __init__(self):
+        self.rows = [[]]
+        self.row = 0
+        self.col = 0
+
+    def _line(self):
+        while len(self.rows) <= self.row:
+            self.rows.append([])
+        return self.rows[self.row]
+
+    def _put(self, ch):
+        line = self._line()
+        while len(line) < self.col:
+            line.append(" ")
+        if self.col < len(line):
+            line[self.col] = ch
+        else:
+            line.append(ch)
+        self.col += 1
+
+    def feed(self, data):
+        data = self._OSC.sub(b"", data)
+        at = 0
+        while at < len(data):
+            m = self._CSI.match(data, at)
+            if m:
+                self._control(m.group(1).decode(), m.group(2).decode())
+                at = m.end()
+                continue
+            b = data[at:at + 1]
+            if b == b"\r":
+                self.col = 0
+            elif b == b"\n":
+                self.row += 1
+                self._line()
+            elif b == b"\b":
+                self.col = max(0, self.col - 1)
+            elif b == b"\x1b" or b < b" ":
+                pass  # another escape or control: nothing shown
+            else:
+                end = at + 1
+                while end < len(data) and data[end] >= 0x80 and data[end] < 0xC0:
+                    end += 1  # the rest of a UTF-8 character
+                self._put(data[at:end].decode("utf-8", "replace"))
+                at = end
+                continue
+            at += 1
+
+    def _control(self, params, final):
+        if params.startswith("?"):
+            return  # modes (cursor shown or hidden)
+        n = [int(p) if p else 0 for p in params.split(";")] if params else []
+        first = n[0] if n else 0
+        line = self._line()
+        if final == "K":
+            if first == 0:
+                del line[self.col:]
+            elif first == 1:
+                line[:self.col] = [" "] * min(self.col, len(line))
+            else:
+                line.clear()
+        elif final == "C":
+            self.col += max(first, 1)
+        elif final == "D":
+            self.col = max(0, self.col - max(first, 1))
+        elif final == "A":
+            self.row = max(0, self.row - max(first, 1))
+        elif final == "B":
+            self.row += max(first, 1)
+        elif final == "G":
+            self.col = max(first, 1) - 1
+        elif final in "Hf":
+            self.row = (n[0] if len(n) > 0 and n[0] else 1) - 1
+            self.col = (n[1] if len(n) > 1 and n[1] else 1) - 1
+        elif final == "J" and first == 2:
+            self.rows = [[]]
+        self._line()
+
+    def lines(self):
+        """The lines shown, trailing blanks removed, empty lines dropped."""
+        shown = ["".join(line).rstrip() for line in self.rows]
+        return [line for line in shown if line]
+
+    def cursor_line(self):
+        """What the cursor's line shows before the cursor (blanks included)."""
+        return "".join(self._line()[:self.col]).ljust(self.col)
 
 
 def run_server(*args, timeout=None, env=None):
@@ -259,6 +396,51 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class DeadListener:
+    """A 127.0.0.1 listener that never accepts, its queue filled: the system drops
+    further connection requests, so a connect to `port` hangs until its time limit.
+    `usable` is False (close() it and skip) where the system takes any number of
+    connections into the queue."""
+
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.queued = []
+        self.usable = False
+        for _ in range(64):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(0.2)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except socket.timeout:
+                s.close()
+                self.usable = True
+                break
+            self.queued.append(s)
+
+    def close(self):
+        for s in self.queued:
+            s.close()
+        self.listener.close()
+
+
+def connecting_to(port):
+    """True while some socket of this machine is sending SYNs to 127.0.0.1:`port`
+    (Linux: a SYN_SENT row in /proc/net/tcp); None where that cannot be known."""
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    for row in rows:
+        fields = row.split()
+        if fields[3] == "02" and fields[2] == f"0100007F:{port:04X}":
+            return True
+    return False
 
 
 def recv_until_closed(conn, limit=1 << 26):

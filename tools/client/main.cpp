@@ -11,6 +11,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "console.hpp"
+#include "event_log.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/decoder.hpp"
@@ -42,9 +45,11 @@ constexpr std::size_t max_input_piece = 1024 * 1024;
 constexpr std::size_t max_held_line = 4 * 1024 * 1024;
 // Wire bytes handed to the loop and not sent yet, above which the reader waits: input
 // is read no faster than the server takes it (memory stays bounded).
-constexpr std::size_t max_in_flight = 256 * 1024;
+constexpr std::size_t max_in_flight = 64 * 1024;
 // Exit status after Ctrl+C (SIGINT/SIGTERM), what a shell reports for SIGINT.
 constexpr int exit_interrupted = 130;
+// Files at least this large show a progress bar (when stderr is a terminal).
+constexpr std::uintmax_t progress_from = 4 * 1024 * 1024;
 
 struct config {
   std::string host;
@@ -55,6 +60,16 @@ struct config {
   std::int64_t timeout_ms = 10000;  // whole ms, saturated (decimal_duration)
   std::int64_t wait_ms = 2000;
   bool hex = false;
+  bool hex_input = false;    // -m and input lines are hex digits
+  std::string file;          // --file: its bytes, unchanged
+  std::uint64_t repeat = 1;  // rounds of -m messages (0: until Ctrl+C)
+  std::int64_t interval_ms = 1000;
+  std::int64_t reconnect_ms = -1;  // -1: no --reconnect
+  std::string line_end = "lf";
+  bool packets = false;
+  bool timestamps = false;
+  framing how = framing::lf;
+  std::string log;  // --log FILE
   std::string local_encoding;
   bool list_encodings = false;
 };
@@ -90,7 +105,10 @@ std::string encoding_failure(const text_error& e, const std::string& wire,
 class reply_printer {
  public:
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
-      : hex_(cfg.hex), lines_(wire, max_input_piece, cfg.hex) {
+      : hex_(cfg.hex),
+        packets_(cfg.how == framing::packets),
+        timestamps_(cfg.timestamps),
+        lines_(wire, max_input_piece, cfg.hex, cfg.how) {
     std::error_code ec;
     if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
@@ -101,9 +119,12 @@ class reply_printer {
     std::vector<line> pieces;
     lines_.push(bytes, pieces);
     // Shown at once even without a newline: a prompt from the server is visible.
-    if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
+    if (!packets_)
+      if (auto rest = lines_.flush()) pieces.push_back(std::move(*rest));
     return emit(format(pieces), ec);
   }
+
+  bool at_line_start() const { return hex_ || at_line_start_; }
 
   bool finish(std::error_code& ec) {
     if (hex_) return true;
@@ -123,13 +144,14 @@ class reply_printer {
     for (const line& piece : pieces) {
       std::uint64_t invalid = 0;
       out += escape_for_terminal(lines_.text(piece, invalid));
-      if (!piece.partial()) out += '\n';
+      if (!piece.partial() || packets_) out += '\n';
     }
     return out;
   }
 
-  bool emit(const std::string& utf8, std::error_code& ec) {
-    if (utf8.empty()) return true;
+  bool emit(const std::string& text, std::error_code& ec) {
+    if (text.empty()) return true;
+    const std::string utf8 = timestamps_ ? stamped(text) : text;
     at_line_start_ = utf8.back() == '\n';
     if (!to_local_) return write_output(utf8, ec);
     std::string local;
@@ -138,7 +160,22 @@ class reply_printer {
     return write_output(local, ec);
   }
 
+  // --timestamps: the local time at the start of every line of output.
+  std::string stamped(const std::string& text) const {
+    const std::string now = local_time_text(std::chrono::system_clock::now()) + ' ';
+    std::string out;
+    bool start = at_line_start_;
+    for (const char c : text) {
+      if (start) out += now;
+      out += c;
+      start = c == '\n';
+    }
+    return out;
+  }
+
   bool hex_;
+  bool packets_;
+  bool timestamps_;
   stream_lines lines_;
   std::unique_ptr<encoder> to_local_;
   bool at_line_start_ = true;
@@ -160,7 +197,7 @@ class flow_control {
   // more. False once the loop is finishing: nothing more is wanted.
   bool reserve(std::size_t n) {
     std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return closed_ || handed_ - drained_ < max_in_flight; });
+    cv_.wait(lock, [&] { return closed_ || handed_ < drained_ + max_in_flight; });
     if (closed_) return false;
     handed_ += n;
     return true;
@@ -185,21 +222,96 @@ class flow_control {
   bool closed_ = false;
 };
 
+// A person is typing the input: standard input is a terminal and is what is sent.
+bool typing(const config& cfg) {
+  return cfg.messages.empty() && cfg.file.empty() && input_is_terminal();
+}
+
+// The "> " prompt of a person typing (standard error on a terminal). The reader shows
+// it when it waits for the next line; whatever else is printed meanwhile (replies on
+// the same terminal, notices) moves it out of the way: its line is blanked, the output
+// written, the prompt shown again below. Text typed but not entered is still in the
+// terminal's line buffer and is sent on Enter. Used by the loop and the reader thread.
+class prompt {
+ public:
+  // `replies_on_screen`: standard output is that terminal too.
+  void enable(bool replies_on_screen) {
+    enabled_ = true;
+    replies_on_screen_ = replies_on_screen;
+  }
+
+  // Reader: ready for the next line.
+  void show() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_ || shown_) return;
+    write_error("> ");
+    shown_ = true;
+  }
+  // Reader: Enter was pressed; the cursor is on a fresh line.
+  void entered() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shown_ = false;
+  }
+  // "xsock-client: TEXT" on its own line.
+  void notice(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    write_error(std::string(program) + ": " + text + "\n");
+    if (shown_) write_error("> ");
+  }
+  // Loop: `print()` writes replies; the prompt comes back below them when
+  // `prompt_again()` (not after a line the server left open: its own prompt stands
+  // there).
+  template <typename Print, typename Again>
+  bool reply(Print&& print, Again&& prompt_again) {
+    if (!replies_on_screen_) return print();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    shown_ = false;
+    const bool ok = print();
+    if (enabled_ && prompt_again()) {
+      write_error("> ");
+      shown_ = true;
+    }
+    return ok;
+  }
+  // The session is over: the prompt goes and does not come back.
+  void retire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shown_) erase_error_line();
+    shown_ = false;
+    enabled_ = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool enabled_ = false;
+  bool replies_on_screen_ = false;
+  bool shown_ = false;
+};
+
 // The connection's side of the client: everything here runs on the loop thread.
 class session {
  public:
-  session(const config& cfg, const std::string& wire, const std::string& local, flow_control& flow)
+  session(const config& cfg, const std::string& wire, const std::string& local,
+          std::vector<std::string> messages, flow_control& flow, prompt& shown)
       : cfg_(cfg),
         target_(cfg.host + ":" + std::to_string(cfg.port)),
         printer_(cfg, wire, local),
+        messages_(std::move(messages)),
         flow_(flow),
-        interactive_(input_is_terminal()) {}
+        prompt_(shown),
+        interactive_(typing(cfg)),
+        backoff_ms_(cfg.reconnect_ms),
+        log_(cfg.log.empty() ? event_log() : event_log(cfg.log, program)) {}
 
   event_loop::callbacks callbacks() {
     event_loop::callbacks cb;
     cb.on_data = [this](event_loop& loop, event_loop::id_type, std::string_view bytes) {
+      log_.record("received", connections_, peer_, bytes, true);
       std::error_code ec;
-      if (!printer_.print(bytes, ec))
+      if (!prompt_.reply([&] { return printer_.print(bytes, ec); },
+                         [&] { return printer_.at_line_start(); }))
         end(loop, exit_failure, "write to standard output: " + error_text(ec), close_mode::abort);
     };
     cb.on_close = [this](event_loop& loop, event_loop::id_type, close_reason why,
@@ -214,29 +326,75 @@ class session {
     return cb;
   }
 
-  void start(event_loop& loop, event_loop::id_type id) {
-    id_ = id;
-    open_ = true;
-    if (interactive_) write_error("connected to " + loop.peer(id).to_string() + "\n");
+  // Connects on the loop: Happy Eyeballs over every address of HOST within --timeout
+  // (names resolved off the loop thread), while the loop goes on reading input and
+  // answering Ctrl+C; a failure names the host and every address tried.
+  void connect(event_loop& loop) {
+    id_ = loop.connect(unbracketed_host(cfg_.host), static_cast<std::uint16_t>(cfg_.port),
+                       std::chrono::milliseconds(cfg_.timeout_ms),
+                       [this](event_loop& l, event_loop::id_type, const connect_result& r) {
+                         connect_done(l, r);
+                       });
   }
 
-  // Queues wire bytes (a message, a line or a piece of one).
+ private:
+  void connect_done(event_loop& loop, const connect_result& result) {
+    // Cancelled by Ctrl+C (stop) or by the end of the run: nothing to say.
+    if (finished_ || loop.stopping()) return;
+    if (result.error) {
+      if (cfg_.reconnect_ms < 0) return end(loop, exit_failure, result.message, close_mode::abort);
+      return retry(loop, result.message);
+    }
+    backoff_ms_ = cfg_.reconnect_ms;
+    open_ = true;
+    ++connections_;
+    peer_ = loop.peer(id_).to_string();
+    log_.record("connect", connections_, peer_);
+    half_closed_ = false;
+    timer_armed_ = false;
+    if (interactive_) say("connected to " + loop.peer(id_).to_string());
+    if (!pending_.empty()) {
+      std::string bytes;
+      bytes.swap(pending_);
+      queue(loop, bytes);  // counted in handed_ already
+    }
+    if (!messages_.empty() && !round_scheduled_ && !input_ended_) round(loop);
+    if (!deferred_failure_.empty())
+      end(loop, exit_failure, deferred_failure_, close_mode::graceful);
+  }
+
+ public:
+  // Queues wire bytes (a message, a line or a piece of one); kept until connected.
   void send(event_loop& loop, std::string_view bytes) {
     if (finished_) return;
-    std::error_code ec;
-    if (!loop.send(id_, bytes, ec)) {
-      end(loop, exit_failure, "send to " + target_ + ": " + error_text(ec), close_mode::abort);
+    handed_ += bytes.size();
+    if (!open_) {
+      pending_.append(bytes.data(), bytes.size());
       return;
     }
-    handed_ += bytes.size();
+    queue(loop, bytes);
   }
 
+ private:
+  void queue(event_loop& loop, std::string_view bytes) {
+    log_.record("sent", connections_, peer_, bytes, true);
+    std::error_code ec;
+    if (!loop.send(id_, bytes, ec))
+      end(loop, exit_failure, "send to " + target_ + ": " + error_text(ec), close_mode::abort);
+  }
+
+ public:
   // No more input: once what is queued has gone out, half-close.
   void input_ended() { input_ended_ = true; }
 
   // A failure found while reading or converting the input: what was sent before it is
   // still delivered, then the client ends with exit 1.
   void input_failed(event_loop& loop, const std::string& message) {
+    // Not connected yet: the lines before the failure go out first, once connected.
+    if (!open_ && !pending_.empty() && cfg_.reconnect_ms < 0) {
+      deferred_failure_ = message;
+      return;
+    }
     end(loop, exit_failure, message, close_mode::graceful);
   }
 
@@ -265,11 +423,61 @@ class session {
     return finished_ ? exit_code_ : loop.stopping() ? exit_interrupted : exit_failure;
   }
   const std::string& message() const { return message_; }
-  bool interactive() const { return interactive_; }
 
  private:
+  void say(const std::string& text) { prompt_.notice(text); }
+
+  // Sends the -m messages once more (--repeat, --interval): one round now, the next
+  // after the interval; a queue still full of the last round delays the next one.
+  void round(event_loop& loop) {
+    round_scheduled_ = false;
+    if (finished_ || input_ended_) return;
+    if (!open_ || loop.output_size(id_) > max_in_flight) {
+      round_due_ = true;  // resumed by connect_done / turn_ended
+      return;
+    }
+    round_due_ = false;
+    for (const std::string& bytes : messages_)
+      send(loop, bytes);
+    ++rounds_;
+    if (cfg_.repeat != 0 && rounds_ >= cfg_.repeat) {
+      input_ended_ = true;
+      return;
+    }
+    round_scheduled_ = true;
+    loop.after(std::chrono::milliseconds(cfg_.interval_ms), [this](event_loop& l) { round(l); });
+  }
+
+  // --reconnect: the next connect after the backoff (doubled after each failure, at
+  // most 30 s or the given one if larger; back to the given one after a success).
+  void retry(event_loop& loop, const std::string& why) {
+    const std::int64_t delay = backoff_ms_;
+    const std::int64_t cap = std::max<std::int64_t>(30000, cfg_.reconnect_ms);
+    backoff_ms_ = std::min<std::int64_t>(cap, std::max<std::int64_t>(1, backoff_ms_) * 2);
+    say(why + "; connecting again in " + seconds_text(delay) + " s");
+    loop.after(std::chrono::milliseconds(delay), [this](event_loop& l) {
+      if (!finished_) connect(l);
+    });
+  }
+
+  static std::string seconds_text(std::int64_t ms) {
+    std::string text = std::to_string(ms / 1000);
+    if (ms % 1000 != 0) {
+      std::string frac = std::to_string(1000 + ms % 1000).substr(1);
+      while (frac.back() == '0')
+        frac.pop_back();
+      text += "." + frac;
+    }
+    return text;
+  }
+
   void closed(event_loop& loop, close_reason why, const std::error_code& ec) {
     open_ = false;
+    log_.record("disconnect", connections_, peer_, {}, false,
+                std::string(",\"reason\":\"") + to_string(why) + "\"");
+    // Queued output died with the connection: the reader may go on.
+    drained_ = handed_ - pending_.size();
+    flow_.drained(drained_);
     if (finished_) {  // the close this client asked for
       loop.stop();
       return;
@@ -279,10 +487,20 @@ class session {
       finish_printing();
       return;
     }
+    // The normal end: all input sent, then the server closed.
+    const bool all_sent = input_ended_ && half_closed_;
+    if (cfg_.reconnect_ms >= 0 && !all_sent) {
+      const std::string what =
+          why == close_reason::closed
+              ? "server closed the connection"
+              : "connection to " + target_ + " lost: " +
+                    error_text(ec ? ec : std::make_error_code(std::errc::connection_reset));
+      return retry(loop, what);
+    }
     if (why == close_reason::closed) {
       // Said only to a person typing: a script reads the exit status.
-      const bool say = interactive_ && !input_ended_;
-      end(loop, exit_ok, say ? "server closed the connection" : "", close_mode::abort);
+      const bool say_it = interactive_ && !input_ended_;
+      end(loop, exit_ok, say_it ? "server closed the connection" : "", close_mode::abort);
       return;
     }
     const std::error_code shown = ec ? ec : std::make_error_code(std::errc::connection_reset);
@@ -293,8 +511,8 @@ class session {
   void turn_ended(event_loop& loop) {
     if (!open_ || finished_) return;
     const std::size_t queued = loop.output_size(id_);
-    if (handed_ - queued != drained_) {
-      drained_ = handed_ - queued;
+    if (handed_ - pending_.size() - queued != drained_) {
+      drained_ = handed_ - pending_.size() - queued;
       flow_.drained(drained_);
     }
     // Output that makes no progress for --timeout: the server is not reading.
@@ -306,7 +524,8 @@ class session {
       timer_armed_ = true;
       sent_at_arming_ = loop.stats().bytes_sent;
     }
-    if (input_ended_ && !half_closed_ && queued == 0) {
+    if (round_due_ && queued <= max_in_flight) round(loop);
+    if (input_ended_ && !half_closed_ && queued == 0 && pending_.empty()) {
       half_closed_ = true;
       // Half-close: the server reads end of stream and may still answer.
       loop.shutdown_send(id_);
@@ -320,7 +539,8 @@ class session {
     if (printed_end_) return;
     printed_end_ = true;
     std::error_code ec;
-    if (!printer_.finish(ec) && message_.empty()) {
+    if (!prompt_.reply([&] { return printer_.finish(ec); }, [] { return false; }) &&
+        message_.empty()) {
       exit_code_ = exit_failure;
       message_ = "write to standard output: " + error_text(ec);
     }
@@ -329,27 +549,39 @@ class session {
   const config& cfg_;
   const std::string target_;
   reply_printer printer_;
+  const std::vector<std::string> messages_;  // -m, encoded: sent in rounds
   flow_control& flow_;
+  prompt& prompt_;
   const bool interactive_;
-  event_loop::id_type id_ = 0;
+  std::int64_t backoff_ms_;
+  event_log log_;
+  std::uint64_t connections_ = 0;  // connections made so far (the log's ids)
+  std::string peer_;               // of the current connection
+  event_loop::id_type id_ = 0;     // the connection, or its connect while pending
   bool open_ = false;
   bool input_ended_ = false;
   bool half_closed_ = false;
   bool finished_ = false;
   bool printed_end_ = false;
   bool timer_armed_ = false;
+  bool round_scheduled_ = false;
+  bool round_due_ = false;
+  std::uint64_t rounds_ = 0;
   std::uint64_t sent_at_arming_ = 0;
-  std::uint64_t handed_ = 0;   // wire bytes given to send
-  std::uint64_t drained_ = 0;  // of them, sent
+  std::string pending_;           // wire bytes waiting for a connection
+  std::string deferred_failure_;  // an input failure that waits for pending_ to go out
+  std::uint64_t handed_ = 0;      // wire bytes given to send
+  std::uint64_t drained_ = 0;     // of them, sent (or lost with a connection)
   int exit_code_ = exit_ok;
   std::string message_;
 };
 
-// What the loop thread and the reader thread share. Held by a shared_ptr: a reader
-// still blocked in read() when the client ends is left behind (see main), and must
-// find these alive if it ever wakes up.
+// What the loop thread and the reader thread share. Held by shared_ptr: a reader still
+// blocked in read() when the client ends is left behind (see main), and must find these
+// alive if it ever wakes up.
 struct shared_state {
   flow_control flow;
+  prompt shown;
   std::unique_ptr<session> client;
   std::unique_ptr<event_loop> loop;
   std::atomic<bool> reader_done{false};
@@ -361,7 +593,7 @@ void stop_running_loop() {
   if (event_loop* loop = running_loop.load()) loop->stop();
 }
 
-// Set when the reader thread was left blocked in read(): main ends with _Exit.
+// Set when the reader was left blocked in read(): main ends with _Exit.
 bool reader_abandoned = false;
 
 // The reader thread: lines of standard input, each converted (local encoding -> UTF-8
@@ -370,8 +602,10 @@ bool reader_abandoned = false;
 class input_reader {
  public:
   input_reader(std::shared_ptr<shared_state> state, const std::string& wire,
-               const std::string& local, const std::string& eol)
+               const std::string& local, const std::string& eol, bool hex, std::string file)
       : state_(std::move(state)),
+        hex_(hex),
+        file_(std::move(file)),
         wire_(wire),
         local_(local),
         eol_(eol),
@@ -382,7 +616,10 @@ class input_reader {
 
   void run() {
     try {
-      read_all();
+      if (file_.empty())
+        read_all();
+      else
+        read_file();
     } catch (const std::exception& e) {
       fail(e.what());
     }
@@ -393,11 +630,15 @@ class input_reader {
   void read_all() {
     std::vector<line> pieces;
     std::vector<char> buffer(64 * 1024);
-    if (interactive_) write_error("> ");
+    state_->shown.show();
     for (;;) {
       std::error_code ec;
       const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
-      if (ec) return fail("read standard input: " + error_text(ec));
+      if (n > 0 && buffer[n - 1] == '\n') state_->shown.entered();
+      if (ec) {
+        if (flush_ready()) fail("read standard input: " + error_text(ec));
+        return;
+      }
       pieces.clear();
       if (n == 0) {
         lines_.finish(pieces);
@@ -406,21 +647,96 @@ class input_reader {
       }
       for (const line& piece : pieces)
         if (!take(piece)) return;
+      // The complete lines of this read go out together: one hand-over, not one per
+      // line (a pipe of short lines), and none waits for more input.
+      if (!flush_ready()) return;
       if (n == 0) {
         post([](session& s, event_loop&) { s.input_ended(); });
         return;
       }
+      state_->shown.show();
     }
+  }
+
+  // --file: the bytes as they are, in pieces as the server takes them. A progress bar
+  // on stderr when it is a terminal and the file is large.
+  void read_file() {
+    std::error_code ec;
+    const std::filesystem::path path = std::filesystem::u8path(file_);
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    std::ifstream in;
+    if (!ec) in.open(path, std::ios::binary);
+    if (ec || !in) {
+      return fail("open " + file_ + ": " +
+                  (ec ? error_text(ec) : std::string("cannot be opened for reading")));
+    }
+    const bool progress = error_is_terminal() && size >= progress_from;
+    std::vector<char> buffer(max_in_flight);
+    std::uintmax_t done = 0;
+    int shown = -1;
+    for (;;) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) {
+        if (in.bad()) return fail("read " + file_ + ": read error");
+        break;
+      }
+      held_.assign(buffer.data(), n);
+      if (!hand_over(held_, false)) return;
+      done += n;
+      const int percent = size == 0 ? 100 : static_cast<int>(done * 100 / size);
+      if (progress && percent != shown) {
+        shown = percent;
+        write_error(progress_bar(percent, done, size));
+      }
+    }
+    if (progress) write_error("\n");
+    post([](session& s, event_loop&) { s.input_ended(); });
+  }
+
+  static std::string progress_bar(int percent, std::uintmax_t done, std::uintmax_t size) {
+    const int width = 30;
+    const int filled = std::min(width, percent * width / 100);
+    const auto mib = [](std::uintmax_t bytes) {
+      const auto tenths = bytes * 10 / (1024 * 1024);
+      return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+    };
+    return "\r[" + std::string(static_cast<std::size_t>(filled), '#') +
+           std::string(static_cast<std::size_t>(width - filled), ' ') + "] " +
+           std::to_string(percent) + "% " + mib(done) + "/" + mib(size) + " MiB";
+  }
+
+  // --hex-input: a whole line of hex digits becomes its bytes (no line end added).
+  bool take_hex(const line& piece) {
+    const bool line_end = !piece.partial();
+    if (refusing_) {
+      if (line_end) next_line();
+      return true;
+    }
+    hex_line_ += piece.bytes;
+    if (hex_line_.size() > 2 * max_held_line)
+      return refuse("input line " + std::to_string(number_) + " is too long for --hex-input",
+                    line_end);
+    if (!line_end) return true;
+    std::string error;
+    std::string bytes;
+    if (!parse_hex(hex_line_, bytes, error))
+      return refuse("input line " + std::to_string(number_) + " is not hex: " + error, true);
+    ready_ += bytes;
+    next_line();
+    return ready_.size() < max_in_flight || flush_ready();
   }
 
   // One piece of a line; false when the reader is done (a failure, or the loop ends).
   bool take(const line& piece) {
+    if (hex_) return take_hex(piece);
     const bool line_end = !piece.partial();
     if (refusing_) {  // the rest of a refused line
       if (line_end) next_line();
       return true;
     }
-    std::string text;
+    std::string& text = text_;  // reused: its buffer stays
+    text.clear();
     std::error_code ec;
     from_local_.decode(piece.bytes, text, ec);
     if (!ec && line_end) from_local_.finish(text, ec);
@@ -442,20 +758,25 @@ class input_reader {
     }
     line_chars_ += count_characters(text);
     line_bytes_ += text.size();
-    if (!line_end && held_.size() < max_held_line) return true;
-    if (!hand_over()) return false;
-    if (line_end) next_line();
-    return true;
+    if (line_end) {
+      ready_ += held_;
+      next_line();
+      return ready_.size() < max_in_flight || flush_ready();
+    }
+    if (held_.size() < max_held_line) return true;
+    // A long line goes out in pieces, after the lines before it.
+    return flush_ready() && hand_over(held_, true);
   }
 
   // A line that cannot be sent: piped input ends the client (exit 1, after what was
   // sent before it); a person typing is told and goes on with the next line.
   bool refuse(const std::string& message, bool line_end) {
     if (!interactive_) {
-      fail(message);
+      // The lines before it are sent, then the client ends.
+      if (flush_ready()) fail(message);
       return false;
     }
-    write_error(std::string(program) + ": " + message + "; the line was not sent\n");
+    state_->shown.notice(message + "; the line was not sent");
     // A new decoder: nothing of the refused line may leak into the next one.
     from_local_ = decoder(local_, decode_policy::strict);
     stream_pos_ = 0;
@@ -466,26 +787,30 @@ class input_reader {
   }
 
   void next_line() {
+    hex_line_.clear();
     line_sent_ = line_chars_ = line_bytes_ = 0;
     line_start_ = stream_pos_;
     refusing_ = false;
     held_.clear();
     ++number_;
-    if (interactive_) write_error("> ");
   }
 
-  // Posts the held wire bytes in pieces, each once the loop has room for it: what is
-  // in flight stays small, and the held line keeps its buffer for the next one.
-  bool hand_over() {
-    for (std::size_t at = 0; at < held_.size(); at += max_in_flight) {
-      const std::size_t n = std::min(max_in_flight, held_.size() - at);
+  // Posts `bytes` in pieces, each once the loop has room for it (what is in flight
+  // stays small), and empties it, keeping its buffer. `current_line`: they belong to
+  // the line being read (counted for its error message).
+  bool hand_over(std::string& bytes, bool current_line) {
+    for (std::size_t at = 0; at < bytes.size(); at += max_in_flight) {
+      const std::size_t n = std::min(max_in_flight, bytes.size() - at);
       if (!state_->flow.reserve(n)) return false;
-      line_sent_ += n;
-      post([bytes = held_.substr(at, n)](session& s, event_loop& loop) { s.send(loop, bytes); });
+      if (current_line) line_sent_ += n;
+      post([piece = bytes.substr(at, n)](session& s, event_loop& loop) { s.send(loop, piece); });
     }
-    held_.clear();
+    bytes.clear();
     return true;
   }
+
+  // The complete lines converted so far.
+  bool flush_ready() { return hand_over(ready_, false); }
 
   void fail(const std::string& message) {
     post([message](session& s, event_loop& loop) { s.input_failed(loop, message); });
@@ -498,6 +823,11 @@ class input_reader {
   }
 
   std::shared_ptr<shared_state> state_;
+  const bool hex_;
+  const std::string file_;
+  std::string hex_line_;  // --hex-input: the digits of the current line
+  std::string text_;      // the UTF-8 text of the piece being converted
+  std::string ready_;     // wire bytes of complete lines, not handed over yet
   const std::string wire_;
   const std::string local_;
   const std::string eol_;
@@ -532,6 +862,8 @@ int run_client(const config& cfg) {
                       "encoding)");
   }
   const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
+  // Messages are in the local encoding, as replies are (--local-encoding included).
+  set_error_encoding(local);
 
   // -m messages are all encoded before connecting: one that cannot be sent stops the
   // run before anything goes out.
@@ -540,6 +872,14 @@ int run_client(const config& cfg) {
     encoder to_wire(wire, encode_policy::strict);
     const std::string args_encoding = argument_encoding();
     for (std::size_t i = 0; i < cfg.messages.size(); ++i) {
+      if (cfg.hex_input) {
+        std::string bytes;
+        std::string error;
+        if (!parse_hex(cfg.messages[i], bytes, error))
+          throw usage_error("-m " + std::to_string(i + 1) + " is not hex (--hex-input): " + error);
+        encoded.push_back(std::move(bytes));
+        continue;
+      }
       try {
         encoded.push_back(to_wire.encode(to_utf8(cfg.messages[i], args_encoding) + eol));
       } catch (const text_error& e) {
@@ -548,39 +888,31 @@ int run_client(const config& cfg) {
     }
   }
 
-  // Happy Eyeballs over every address of HOST, within --timeout; a failure names the
-  // host and every address tried. Blocking, before the loop exists: nothing else has
-  // to happen until the connection is there.
-  stream_socket socket;
-  socket.connect(unbracketed_host(cfg.host), static_cast<std::uint16_t>(cfg.port),
-                 std::chrono::milliseconds(cfg.timeout_ms));
-
   auto state = std::make_shared<shared_state>();
-  state->client = std::make_unique<session>(cfg, wire, local, state->flow);
+  if (typing(cfg) && error_is_terminal()) state->shown.enable(output_is_terminal());
+  state->client = std::make_unique<session>(cfg, wire, local, encoded, state->flow, state->shown);
   loop_options options;
   // Replies are always read, however much input waits to be sent (the reader thread
   // already holds the input back).
   options.pause_reading_above = std::numeric_limits<std::size_t>::max();
-  // -m messages are queued at once; input arrives in pieces of at most max_in_flight.
+  // -m messages are queued a round at once; input arrives in pieces of at most
+  // max_in_flight.
   std::size_t messages_size = 0;
   for (const std::string& bytes : encoded)
     messages_size += bytes.size();
-  options.max_output = std::max(messages_size, std::size_t{4} * max_in_flight);
+  options.max_output = 2 * messages_size + std::size_t{4} * max_in_flight;
   // The client decides itself when queued output has had its chance; Ctrl+C is at once.
   options.stop_linger = std::chrono::milliseconds(0);
   state->loop = std::make_unique<event_loop>(options, state->client->callbacks());
   event_loop& loop = *state->loop;
   session& client = *state->client;
-  client.start(loop, loop.adopt(std::move(socket)));
+  client.connect(loop);
 
   std::thread reader;
-  if (!cfg.messages.empty()) {
-    for (const std::string& bytes : encoded)
-      client.send(loop, bytes);
-    client.input_ended();
-  } else {
-    reader =
-        std::thread([state, wire, local, eol] { input_reader(state, wire, local, eol).run(); });
+  if (cfg.messages.empty()) {
+    reader = std::thread([state, wire, local, eol, &cfg] {
+      input_reader(state, wire, local, eol, cfg.hex_input, cfg.file).run();
+    });
   }
   // However this ends (an exception from the loop included), the reader is stopped or
   // left behind, never left joinable.
@@ -605,12 +937,12 @@ int run_client(const config& cfg) {
   running_loop = &loop;
   on_interrupt(stop_running_loop);
   loop.run();
+  state->shown.retire();  // what follows starts on a clean line
 
   const int code = client.exit_code(loop);
   if (!client.message().empty()) {
     if (code == exit_ok) {
-      write_error((client.interactive() ? "\n" : "") + std::string(program) + ": " +
-                  client.message() + "\n");
+      print_error(program, client.message());
     } else {
       throw std::runtime_error(client.message());
     }
@@ -647,6 +979,38 @@ int run(int argc, char** argv) {
       ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, false));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
+  app.add_option("--line-end", cfg.line_end,
+                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
+  app.add_flag("--packets", cfg.packets,
+               "Show what each read returned, a line each, instead of cutting lines");
+  app.add_flag("--timestamps", cfg.timestamps, "Start every line of replies with the local time");
+  app.add_option("--log", cfg.log,
+                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
+      ->type_name("FILE");
+  app.add_flag("--hex-input", cfg.hex_input,
+               "-m messages and input lines are hex digits (spaces allowed), sent as bytes");
+  app.add_option("--file", cfg.file, "Send the bytes of file PATH unchanged, then finish")
+      ->type_name("PATH");
+  app.add_option("--repeat", cfg.repeat, "Send the -m messages N times (0: until Ctrl+C)")
+      ->type_name("N")
+      ->transform(decimal_integer(0, std::uint64_t{1} << 62));
+  app.add_option("--interval", cfg.interval_ms, "Seconds between two --repeat rounds")
+      ->default_str("1")
+      ->type_name("SEC")
+      ->transform(decimal_duration(time_unit::seconds, false));
+  std::string reconnect;
+  // A flag (--reconnect or --reconnect=SEC): it never takes HOST as its value.
+  // (Not CLI11's "--reconnect{1}" default syntax: its help would show the braces.)
+  app.add_flag("--reconnect", reconnect,
+               "Connect again after SEC (default 1, doubled after each failure up to 30) "
+               "when the server refuses or closes, until the input is sent")
+      ->type_name("[=SEC]")
+      // CLI11 runs the transforms last added first: the bare flag means 1 s.
+      ->transform(decimal_duration(time_unit::seconds, false))
+      ->transform([](std::string value) { return value == "true" ? std::string("1") : value; }, "",
+                  "");
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
@@ -656,12 +1020,28 @@ int run(int argc, char** argv) {
   xsock-client 127.0.0.1 7788 -m hi --eol none           exactly "hi", no newline
   xsock-client -e UTF-8 localhost 9000 < lines.txt       every line of a file, as UTF-8
   xsock-client --hex 127.0.0.1 9000 -m ping              show the reply as hex
+  xsock-client --hex-input 127.0.0.1 9000 -m "01 03 00"   send three bytes
+  xsock-client --file fw.bin 127.0.0.1 9000               a file's bytes, unchanged
+  xsock-client --repeat 0 --interval 0.5 -m ping HOST 9000   ping every 0.5 s
+  xsock-client --reconnect 127.0.0.1 9000                 wait for the server, reconnect
 
-Exit status: 0 done, 1 connect/IO/conversion failure (one line on stderr), 2 usage error.)");
+Exit status: 0 done (also when the server closed the connection), 1 connect/IO/conversion
+failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C/SIGTERM.)");
 
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
+  parse_line_end(cfg.line_end, cfg.how);
+  if (cfg.packets) cfg.how = framing::packets;
+  if (app.count("--reconnect") > 0) cfg.reconnect_ms = std::stoll(reconnect);
+  if (!cfg.file.empty() && !cfg.messages.empty()) {
+    print_error(program, "--file and -m cannot be used together (see --help)");
+    return exit_usage;
+  }
+  if ((app.count("--repeat") > 0 || app.count("--interval") > 0) && cfg.messages.empty()) {
+    print_error(program, "--repeat and --interval repeat -m messages: give -m (see --help)");
+    return exit_usage;
+  }
   if (cfg.host.empty() || cfg.port < 0) {
     print_error(program, "HOST and PORT are required (see --help)");
     return exit_usage;

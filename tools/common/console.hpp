@@ -3,7 +3,9 @@
 // console_win32.cpp on Windows (wide console API); CMake compiles one of them.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -30,9 +32,10 @@ std::string argument_encoding();
 /// and written as UTF-16 through the console API; redirected streams are UTF-8).
 std::string local_encoding();
 
-/// True when standard input / output is an interactive terminal (console).
+/// True when standard input / output / error is an interactive terminal (console).
 bool input_is_terminal();
 bool output_is_terminal();
+bool error_is_terminal();
 
 /// Reads some bytes of standard input. Returns 0 at end of input; sets `ec` on error.
 /// Blocks until at least one byte (or the end) is available.
@@ -44,7 +47,26 @@ std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec);
 /// cannot be written within about a second fails with `std::errc::timed_out`, so a
 /// stalled reader cannot keep the tool from stopping.
 bool write_output(std::string_view bytes, std::error_code& ec);
+/// `write_error` takes UTF-8 text (see set_error_encoding).
 bool write_error(std::string_view bytes);
+
+/// Standard error takes its text in `encoding` from now on: the UTF-8 messages given
+/// to `write_error` are converted (a character it lacks becomes its substitute, `?`),
+/// as standard output's text is. Until called: `local_encoding()`. A Windows console
+/// is written as UTF-16 whatever this says.
+void set_error_encoding(const std::string& encoding);
+
+/// `utf8` as standard error takes it (see set_error_encoding): `utf8` itself, or its
+/// conversion in `scratch`. For the console implementations.
+std::string_view error_bytes(std::string_view utf8, std::string& scratch);
+
+/// Standard error on a terminal: moves the cursor to the start of its line and blanks
+/// the line, so that a prompt (and what was typed after it) makes room for other
+/// output. Anything else: does nothing.
+void erase_error_line();
+
+/// `t` in the system's time zone (thread-safe `localtime`).
+std::tm local_calendar_time(std::time_t t);
 
 /// Calls `handler` on SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows). The handler runs
 /// in signal context (or on a console control thread): it may only do

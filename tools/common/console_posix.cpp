@@ -12,7 +12,9 @@
 #include <chrono>
 #include <clocale>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "console.hpp"
 
@@ -134,6 +136,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return ::isatty(1) == 1;
 }
+bool error_is_terminal() {
+  return ::isatty(2) == 1;
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();
@@ -152,7 +157,22 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 
 bool write_error(std::string_view bytes) {
   std::error_code ec;
-  return write_all(2, bytes, ec);
+  std::string scratch;
+  return write_all(2, error_bytes(bytes, scratch), ec);
+}
+
+void erase_error_line() {
+  if (::isatty(2) != 1) return;
+  // Carriage return, then "erase to end of line" (ECMA-48 EL): every terminal emulator
+  // a POSIX system offers knows it.
+  std::error_code ignored;
+  write_all(2, "\r\x1b[K", ignored);
+}
+
+std::tm local_calendar_time(std::time_t t) {
+  std::tm parts{};
+  ::localtime_r(&t, &parts);
+  return parts;
 }
 
 void on_interrupt(void (*handler)()) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "console.hpp"
@@ -271,6 +272,9 @@ bool input_is_terminal() {
 bool output_is_terminal() {
   return is_console(::GetStdHandle(STD_OUTPUT_HANDLE));
 }
+bool error_is_terminal() {
+  return is_console(::GetStdHandle(STD_ERROR_HANDLE));
+}
 
 std::size_t read_input(char* buffer, std::size_t size, std::error_code& ec) {
   ec.clear();
@@ -302,7 +306,31 @@ bool write_output(std::string_view bytes, std::error_code& ec) {
 
 bool write_error(std::string_view bytes) {
   std::error_code ec;
-  return standard_error().write(bytes, ec);
+  // A console takes UTF-16 (converted from UTF-8 by the stream); anything else takes
+  // the bytes of the error encoding.
+  if (is_console(::GetStdHandle(STD_ERROR_HANDLE))) return standard_error().write(bytes, ec);
+  std::string scratch;
+  return standard_error().write(error_bytes(bytes, scratch), ec);
+}
+
+void erase_error_line() {
+  const HANDLE h = ::GetStdHandle(STD_ERROR_HANDLE);
+  if (!is_console(h)) return;
+  // The console API rather than escape sequences: older consoles do not take those.
+  CONSOLE_SCREEN_BUFFER_INFO info;
+  if (!::GetConsoleScreenBufferInfo(h, &info)) return;
+  COORD start;
+  start.X = 0;
+  start.Y = info.dwCursorPosition.Y;
+  DWORD written = 0;
+  ::FillConsoleOutputCharacterW(h, L' ', static_cast<DWORD>(info.dwSize.X), start, &written);
+  ::SetConsoleCursorPosition(h, start);
+}
+
+std::tm local_calendar_time(std::time_t t) {
+  std::tm parts{};
+  ::localtime_s(&parts, &t);
+  return parts;
 }
 
 void on_interrupt(void (*handler)()) {

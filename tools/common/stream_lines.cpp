@@ -1,5 +1,7 @@
 #include "stream_lines.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "xsock/encodings.hpp"
@@ -13,13 +15,31 @@ bool decode_before_framing(const std::string& encoding, bool bytes_only) {
 
 }  // namespace
 
-stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only)
+bool parse_line_end(const std::string& name, framing& out) {
+  if (name == "lf") {
+    out = framing::lf;
+  } else if (name == "cr") {
+    out = framing::cr;
+  } else if (name == "crlf") {
+    out = framing::crlf;
+  } else if (name == "any") {
+    out = framing::any;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only,
+                           framing how)
     : wire_(decode_before_framing(encoding, bytes_only) ? std::make_unique<decoder>(encoding)
                                                         : nullptr),
       // Bytes only, or decoded first: the text is UTF-8.
       text_(wire_ || bytes_only ? "UTF-8" : encoding),
-      max_line_(max_line),
-      bytes_only_(bytes_only) {
+      // Longer lines than 4 GiB are cut all the same (the tools allow at most 1 GiB).
+      max_line_(static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX))),
+      bytes_only_(bytes_only),
+      how_(how) {
   // The splitter's own checks (a maximum of 0 is an error); the encoding it frames is
   // line-safe here, as decode_before_framing made sure.
   if (max_line == 0) line_splitter(max_line, "UTF-8");
@@ -36,18 +56,68 @@ void stream_lines::release_splitter() noexcept {
 }
 
 void stream_lines::push(std::string_view bytes, std::vector<line>& out) {
-  if (!wire_) {
-    splitter().push(bytes, out);
-    release_splitter();
+  std::string decoded;
+  if (wire_) {
+    const std::uint64_t before = wire_->invalid_count();
+    decoded = wire_->decode(bytes);
+    wire_invalid_ += wire_->invalid_count() - before;
+    bytes = decoded;
+  }
+  if (how_ != framing::lf) {
+    cut(bytes, out);
     return;
   }
-  const std::uint64_t before = wire_->invalid_count();
-  splitter().push(wire_->decode(bytes), out);
+  splitter().push(bytes, out);
   release_splitter();
-  wire_invalid_ += wire_->invalid_count() - before;
+}
+
+void stream_lines::cut(std::string_view bytes, std::vector<line>& out) {
+  if (how_ == framing::packets) {
+    if (!bytes.empty()) out.push_back(line{std::string(bytes), line_end::flush});
+    return;
+  }
+  if (!held_) held_ = std::make_unique<std::string>();
+  std::string& held = *held_;
+  const auto emit = [&](line_end end) {
+    out.push_back(line{std::move(held), end});
+    held.clear();
+  };
+  for (const char c : bytes) {
+    const bool was_cr = after_cr_;
+    after_cr_ = c == '\r';
+    if (how_ == framing::cr) {
+      if (c == '\r') {
+        emit(line_end::newline);
+        continue;
+      }
+    } else if (how_ == framing::crlf) {
+      if (c == '\n' && was_cr) {
+        held.pop_back();  // the \r
+        emit(line_end::newline);
+        continue;
+      }
+    } else {                              // any
+      if (c == '\n' && was_cr) continue;  // the end of a \r\n already cut at the \r
+      if (c == '\r' || c == '\n') {
+        emit(line_end::newline);
+        continue;
+      }
+    }
+    held += c;
+    // A crlf line keeps a last \r until the next byte says whether it ends the line.
+    if (held.size() >= max_line_ && !(how_ == framing::crlf && after_cr_))
+      emit(line_end::max_length);
+  }
+  if (held.empty()) held_.reset();
 }
 
 std::optional<line> stream_lines::flush() {
+  if (how_ != framing::lf) {
+    if (!held_ || held_->empty()) return std::nullopt;
+    line piece{std::move(*held_), line_end::flush};
+    held_.reset();
+    return piece;
+  }
   if (!lines_) return std::nullopt;
   std::optional<line> piece = lines_->flush();
   release_splitter();
@@ -58,9 +128,16 @@ void stream_lines::finish(std::vector<line>& out) {
   if (wire_) {
     const std::uint64_t before = wire_->invalid_count();
     const std::string rest = wire_->finish();
-    if (!rest.empty()) splitter().push(rest, out);
     wire_invalid_ += wire_->invalid_count() - before;
+    if (!rest.empty()) {
+      if (how_ != framing::lf)
+        cut(rest, out);
+      else
+        splitter().push(rest, out);
+    }
   }
+  if (held_ && !held_->empty()) out.push_back(line{std::move(*held_), line_end::end_of_stream});
+  held_.reset();
   if (lines_) lines_->finish(out);
   lines_.reset();
 }

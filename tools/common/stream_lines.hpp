@@ -15,6 +15,18 @@
 
 namespace xsock::tools {
 
+/// How received bytes are cut for display (--line-end, --packets).
+enum class framing : unsigned char {
+  lf,       ///< a line ends at `\n` (a `\r` just before it is dropped): the default
+  cr,       ///< a line ends at `\r`; a `\n` is part of the line
+  crlf,     ///< a line ends at `\r\n` only; a lone `\r` or `\n` is part of the line
+  any,      ///< `\n`, `\r` or `\r\n` end a line
+  packets,  ///< no lines: what each read returned is one piece
+};
+
+/// Parses "lf", "cr", "crlf", "any"; false for anything else.
+bool parse_line_end(const std::string& name, framing& out);
+
 /// The text path for one connection's incoming bytes: its own line splitter and
 /// decoder, so a character cut between two reads is completed by the same stream's
 /// next bytes, whatever other streams do meanwhile. Lines are cut on the wire bytes and
@@ -23,9 +35,12 @@ namespace xsock::tools {
 /// counts UTF-8 bytes). Memory is bounded by `max_line`.
 class stream_lines {
  public:
-  /// `bytes_only`: no decoding at all (for --hex); lines are cut at 0x0A bytes.
+  /// `bytes_only`: no decoding at all (for --hex); lines are cut at 0x0A bytes (or as
+  /// `how` says). With `framing::packets` every push gives one piece, marked
+  /// `line_end::flush` (a character cut at its end is completed by the next one).
   /// Throws `xsock::text_error` for an unknown encoding.
-  stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only);
+  stream_lines(const std::string& encoding, std::size_t max_line, bool bytes_only,
+               framing how = framing::lf);
 
   /// Adds received bytes; appends each completed line (and maximum-length piece).
   void push(std::string_view bytes, std::vector<line>& out);
@@ -40,7 +55,10 @@ class stream_lines {
   /// End of stream: appends what is left, the last piece included.
   void finish(std::vector<line>& out);
   /// Bytes kept for an unterminated line.
-  std::size_t buffered() const noexcept { return lines_ ? lines_->buffered() : 0; }
+  std::size_t buffered() const noexcept {
+    if (how_ != framing::lf) return held_ ? held_->size() : 0;
+    return lines_ ? lines_->buffered() : 0;
+  }
 
   /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing; a byte
   /// order mark (U+FEFF) at the very start of the stream is dropped. `invalid`
@@ -61,6 +79,9 @@ class stream_lines {
  private:
   template <typename Sink>
   void push_framed(std::string_view bytes, Sink& sink);
+  // The cutting of every framing but lf (which line_splitter does): pieces of `bytes`
+  // (UTF-8-compatible, or raw) appended to `out`.
+  void cut(std::string_view bytes, std::vector<line>& out);
   template <typename Sink>
   void push_to_splitter(std::string_view bytes, Sink& sink);
 
@@ -71,12 +92,18 @@ class stream_lines {
 
   std::unique_ptr<decoder> wire_;  // set only when decoding comes before framing
   std::unique_ptr<line_splitter> lines_;
+  // The line being cut (framings other than lf); like the splitter, only while it
+  // holds bytes.
+  std::unique_ptr<std::string> held_;
   decoder text_;
-  std::size_t max_line_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
+  // 32 bits, in one word with the flags: every idle connection holds a stream_lines.
+  std::uint32_t max_line_;
   bool bytes_only_;
-  bool at_start_ = true;  // no text of the stream seen yet
+  bool at_start_ = true;   // no text of the stream seen yet
+  bool after_cr_ = false;  // the last byte cut was a \r (framing::crlf, framing::any)
+  framing how_ = framing::lf;
 };
 
 template <typename Sink>
@@ -102,6 +129,13 @@ void stream_lines::push_to_splitter(std::string_view bytes, Sink& sink) {
 
 template <typename Sink>
 void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
+  if (how_ != framing::lf) {
+    std::vector<line> pieces;
+    cut(bytes, pieces);
+    for (const line& piece : pieces)
+      sink(std::string_view(piece.bytes), piece.end);
+    return;
+  }
   const char* const data = bytes.data();
   const std::size_t size = bytes.size();
   std::size_t start = 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <ctime>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -76,6 +78,85 @@ std::string to_hex(std::string_view bytes) {
     out += digits[b & 15];
   }
   return out;
+}
+
+std::string local_time_text(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
+  long millis = static_cast<long>(ms.count() % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  const std::tm parts = local_calendar_time(seconds);
+  char text[64];  // room for any int: no truncation warning
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03ld", parts.tm_hour, parts.tm_min,
+                parts.tm_sec, millis);
+  return text;
+}
+
+std::string utc_time_text(std::chrono::system_clock::time_point t) {
+  const std::int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::int64_t days = ms / 86400000;
+  std::int64_t of_day = ms % 86400000;
+  if (of_day < 0) {
+    of_day += 86400000;
+    --days;
+  }
+  // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const std::int64_t doe = days - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2);
+  char text[128];  // room for any int64 year: no truncation warning
+  std::snprintf(text, sizeof text, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(year), static_cast<long long>(month),
+                static_cast<long long>(day), static_cast<long long>(of_day / 3600000),
+                static_cast<long long>(of_day / 60000 % 60),
+                static_cast<long long>(of_day / 1000 % 60), static_cast<long long>(of_day % 1000));
+  return text;
+}
+
+bool parse_hex(std::string_view text, std::string& bytes, std::string& error) {
+  bytes.clear();
+  int high = -1;  // the first digit of a byte, once seen
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t') {
+      if (high >= 0) {
+        error = "a byte is cut by a space at position " + std::to_string(i + 1);
+        return false;
+      }
+      continue;
+    }
+    int digit = -1;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    if (digit < 0) {
+      const auto b = static_cast<unsigned char>(c);
+      error = (b >= 0x20 && b < 0x7F ? "'" + std::string(1, c) + "'" : std::string("a byte")) +
+              " is not a hex digit, at position " + std::to_string(i + 1);
+      return false;
+    }
+    if (high < 0) {
+      high = digit;
+    } else {
+      bytes += static_cast<char>(high * 16 + digit);
+      high = -1;
+    }
+  }
+  if (high >= 0) {
+    error = "odd number of hex digits";
+    return false;
+  }
+  return true;
 }
 
 namespace {

@@ -13,7 +13,7 @@
 
 namespace xsock::tools {
 
-/// Exit codes of both tools (see docs/tools.md).
+/// Exit codes of both tools (see README.md, "Exit statuses").
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;  ///< runtime failure: connect, bind, I/O, encoding
 inline constexpr int exit_usage = 2;    ///< bad command line (option, value, encoding name)
@@ -75,8 +75,19 @@ CLI::Validator decimal_duration(time_unit unit, bool positive);
 /// literal (`[::1]` -> `::1`, as in URLs and the tools' own `[ip]:port` output).
 std::string unbracketed_host(std::string_view host);
 
+/// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
+std::string local_time_text(std::chrono::system_clock::time_point t);
+
+/// `t` in RFC 3339, UTC, milliseconds: "2026-12-02T05:30:01.123Z".
+std::string utc_time_text(std::chrono::system_clock::time_point t);
+
 /// Lower-case hex of the bytes, no separators: "c4e3".
 std::string to_hex(std::string_view bytes);
+
+/// Parses hex digits (either case; spaces and tabs between bytes allowed: "c4 e3",
+/// "C4E3") into bytes. False with `error` set ("odd number of hex digits", "'x' is not
+/// a hex digit at position 3") on anything else.
+bool parse_hex(std::string_view text, std::string& bytes, std::string& error);
 
 /// Appends `utf8` as a JSON string literal (quotes included): `"`, `\`, control
 /// characters and every code point `xsock::is_escaped_code_point` names (C1 and bidi

@@ -1,15 +1,20 @@
 // xsock-server: the tutorial's TCP server, serving any number of clients on one
 // thread. Bytes from each client go through that client's own line splitter and
 // decoder, then out as text or JSON lines; output is written once per loop turn.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "commands.hpp"
 #include "console.hpp"
+#include "event_log.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/encoder.hpp"
@@ -41,6 +46,12 @@ struct config {
   std::int64_t idle_timeout_ms = 0;  // whole ms, saturated (decimal_duration)
   std::size_t max_line = line_splitter::default_max_line;
   std::int64_t flush_ms = 0;
+  std::string eol = "lf";  // appended to lines typed on standard input
+  std::string line_end = "lf";
+  bool packets = false;
+  bool timestamps = false;
+  framing how = framing::lf;
+  std::string log;  // --log FILE
   bool list_encodings = false;
 };
 
@@ -51,13 +62,22 @@ struct client {
   std::string tag;  // text: "[peer] "; JSON: "\"id\":ID,\"peer\":\"peer\""
   stream_lines lines;
   std::uint64_t bytes = 0;
+  // When it connected, in whole seconds since the epoch (/list): 4 bytes, with the
+  // three fields below in one word (every idle connection holds this).
+  std::uint32_t since = 0;
+  // The peer's text is tag[peer_at, peer_at + peer_size): an address, never escaped.
+  std::uint8_t peer_at = 0;
+  std::uint8_t peer_size = 0;
   bool line_open = false;  // the last data event shown was partial
+
+  std::string_view peer() const { return std::string_view(tag).substr(peer_at, peer_size); }
 };
 
 // Formats events into one buffer that the loop writes out once per turn.
 class event_writer {
  public:
-  explicit event_writer(const config& cfg) : cfg_(cfg), json_(cfg.format == "json") {
+  explicit event_writer(const config& cfg)
+      : cfg_(cfg), json_(cfg.format == "json"), timestamps_(cfg.timestamps) {
     // Text goes to the terminal in the locale's charset; JSON is always UTF-8.
     const std::string local = local_encoding();
     std::error_code ec;
@@ -65,12 +85,23 @@ class event_writer {
       to_local_ = std::make_unique<encoder>(local, encode_policy::replace);
   }
 
-  // The start of every line about this connection, for `client::tag`.
-  std::string tag(server::connection_id id, const std::string& peer) const {
-    if (!json_) return "[" + peer + "] ";
-    std::string t = "\"id\":" + std::to_string(id) + ",\"peer\":";
-    append_json_string(t, peer);
-    return t;
+  // A new connection's `client`: the start of every line about it (its tag), and its
+  // framing and decoding.
+  client make_client(server::connection_id id, const std::string& peer) const {
+    client c{std::string(), stream_lines(cfg_.encoding, cfg_.max_line, cfg_.hex, cfg_.how)};
+    if (json_) {
+      c.tag = "\"id\":" + std::to_string(id) + ",\"peer\":";
+      c.peer_at = static_cast<std::uint8_t>(c.tag.size() + 1);  // after the quote
+      append_json_string(c.tag, peer);
+    } else {
+      c.tag = "[" + peer + "] ";
+      c.peer_at = 1;
+    }
+    c.peer_size = static_cast<std::uint8_t>(peer.size());
+    c.since = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+    return c;
   }
 
   void connected(const client& c) {
@@ -86,11 +117,14 @@ class event_writer {
   // One piece of a line (its wire bytes) from `c.lines`: decoded straight into the
   // output, escaped in place. A piece holding only the start of a character says
   // nothing yet (the character comes with the next piece): nothing is shown for it.
+  // With --packets every piece is a whole event, never shown partial (it is decoded
+  // as partial all the same: a character cut at its end comes whole with the next).
   void data(client& c, std::string_view piece, bool partial) {
+    const bool open = partial && !cfg_.packets;
     if (cfg_.hex) {
       if (partial && piece.empty()) return;
-      hex_data(c, piece, partial);
-      c.line_open = partial;
+      hex_data(c, piece, open);
+      c.line_open = open;
       return;
     }
     std::string& target = json_ || !to_local_ ? buffer_ : scratch_;
@@ -99,6 +133,7 @@ class event_writer {
       begin_json("data", c);
       target += ",\"text\":\"";
     } else {
+      if (timestamps_) append_local_time(target);
       target += c.tag;
     }
     const std::size_t text_at = target.size();
@@ -112,14 +147,14 @@ class event_writer {
       escape_json_in_place(target, text_at);
       target += "\",\"invalid\":";
       append_number(target, invalid);
-      if (partial) target += ",\"partial\":true";
+      if (open) target += ",\"partial\":true";
       target += "}\n";
     } else {
       if (!cfg_.raw) escape_terminal_in_place(target, text_at);
       target += '\n';
       to_local(target);
     }
-    c.line_open = partial;
+    c.line_open = open;
   }
 
   // Text already decoded (the rest of a stream at its end): `data` without decoding.
@@ -165,6 +200,30 @@ class event_writer {
     }
   }
 
+  // Bytes the console sent to a client: `shown` is the UTF-8 text typed, or the bytes
+  // themselves when `hex`; `bytes` the wire bytes.
+  void sent(const client& c, std::string_view shown, bool hex, std::size_t bytes) {
+    if (json_) {
+      begin_json("sent", c);
+      if (hex) {
+        buffer_ += ",\"hex\":\"";
+        buffer_ += to_hex(shown);
+        buffer_ += '"';
+      } else {
+        buffer_ += ",\"text\":";
+        append_json_string(buffer_, shown);
+      }
+      buffer_ += ",\"bytes\":";
+      append_number(buffer_, bytes);
+      buffer_ += "}\n";
+    } else {
+      text_line_with(c, [&](std::string& out) {
+        out += hex ? "> (hex) " + to_hex(shown) : "> ";
+        if (!hex) escape_for_terminal(shown, out);
+      });
+    }
+  }
+
   // Ends a line whose last piece was shown partial: JSON gets an empty, final piece;
   // text output shows no partial marks, so there is nothing to end.
   void end_of_line(client& c) {
@@ -196,8 +255,35 @@ class event_writer {
   void begin_json(const char* event, const client& c) {
     buffer_ += "{\"event\":\"";
     buffer_ += event;
+    if (timestamps_) {
+      buffer_ += "\",\"ts\":\"";
+      const auto now = std::chrono::system_clock::now();
+      if (stamp_utc_.empty() || !same_millisecond(now, utc_at_)) {
+        stamp_utc_ = utc_time_text(now);
+        utc_at_ = now;
+      }
+      buffer_ += stamp_utc_;
+    }
     buffer_ += "\",";
     buffer_ += c.tag;
+  }
+
+  // --timestamps in text: the local time and a space. The text of one millisecond is
+  // formatted once, however many events share it.
+  void append_local_time(std::string& out) {
+    const auto now = std::chrono::system_clock::now();
+    if (stamp_local_.empty() || !same_millisecond(now, local_at_)) {
+      stamp_local_ = local_time_text(now) + ' ';
+      local_at_ = now;
+    }
+    out += stamp_local_;
+  }
+
+  static bool same_millisecond(std::chrono::system_clock::time_point a,
+                               std::chrono::system_clock::time_point b) {
+    using std::chrono::milliseconds;
+    return std::chrono::time_point_cast<milliseconds>(a) ==
+           std::chrono::time_point_cast<milliseconds>(b);
   }
 
   void hex_data(const client& c, std::string_view bytes, bool partial) {
@@ -221,6 +307,7 @@ class event_writer {
   template <typename Append>
   void text_line_with(const client& c, Append&& append) {
     std::string& target = to_local_ ? scratch_ : buffer_;
+    if (timestamps_) append_local_time(target);
     target += c.tag;
     append(target);
     target += '\n';
@@ -238,10 +325,19 @@ class event_writer {
 
   const config& cfg_;
   bool json_;
+  bool timestamps_;
+  std::string stamp_utc_;  // --timestamps: the last time formatted, and when it was
+  std::string stamp_local_;
+  std::chrono::system_clock::time_point utc_at_;
+  std::chrono::system_clock::time_point local_at_;
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
   std::string scratch_;  // a text line before its conversion to the local charset
 };
+
+// Set when a console reader was left blocked reading standard input: main ends the
+// process with _Exit (see console_reader).
+bool console_abandoned = false;
 
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
 std::atomic<bool> interrupted{false};
@@ -297,7 +393,11 @@ int serve(const config& cfg) {
   options.read_size = 16 * 1024;
 
   event_writer out(cfg);
+  event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log, program);
   std::unordered_map<server::connection_id, client> clients;
+  // Bytes the console sent, for the clients it sent to (/list): kept apart, as few
+  // clients get any.
+  std::unordered_map<server::connection_id, std::uint64_t> console_sent;
   std::vector<line> pieces;
   std::error_code output_error;
   bool served_one = false;
@@ -313,8 +413,9 @@ int serve(const config& cfg) {
       s.stop_accepting();
       served_one = true;
     }
-    client c{out.tag(id, peer.to_string()), stream_lines(cfg.encoding, cfg.max_line, cfg.hex)};
+    client c = out.make_client(id, peer.to_string());
     out.connected(c);
+    log.record("connect", id, c.peer());
     clients.emplace(id, std::move(c));
   };
   cb.on_data = [&](server& s, server::connection_id id, std::string_view bytes) {
@@ -322,10 +423,11 @@ int serve(const config& cfg) {
     if (it == clients.end()) return;
     client& c = it->second;
     c.bytes += bytes.size();
+    log.record("received", id, c.peer(), bytes, true);
     if (cfg.echo) {
       // Cannot overflow: reading pauses long before the queue reaches its cap.
       std::error_code ignored;
-      s.send(id, bytes, ignored);
+      if (s.send(id, bytes, ignored)) log.record("sent", id, c.peer(), bytes, true);
     }
     c.lines.push(bytes, [&](std::string_view piece, line_end end) {
       out.data(c, piece, end == line_end::max_length || end == line_end::flush);
@@ -360,7 +462,9 @@ int serve(const config& cfg) {
     if (c.line_open) out.end_of_line(c);
     const char* why = reason == close_reason::local ? "closed" : to_string(reason);
     out.disconnected(c, c.bytes, c.lines.invalid_total(), why);
+    log.record("disconnect", id, c.peer(), {}, false, std::string(",\"reason\":\"") + why + "\"");
     clients.erase(it);
+    console_sent.erase(id);
     if (cfg.once && served_one) s.stop();
   };
   cb.on_turn = [&](server& s) {
@@ -368,6 +472,47 @@ int serve(const config& cfg) {
   };
 
   server s(std::move(l), options, std::move(cb));
+  // Lines typed on standard input go to the clients (tools/server/commands.cpp).
+  server_console::hooks hooks;
+  hooks.clients = [&] {
+    std::vector<console_client> list;
+    for (const auto& entry : clients) {
+      const client& c = entry.second;
+      const auto sent = console_sent.find(entry.first);
+      list.push_back({entry.first, std::string(c.peer()), c.bytes,
+                      sent == console_sent.end() ? 0 : sent->second,
+                      std::chrono::system_clock::time_point(std::chrono::seconds(c.since))});
+    }
+    std::sort(list.begin(), list.end(),
+              [](const console_client& a, const console_client& b) { return a.id < b.id; });
+    return list;
+  };
+  hooks.send = [&](std::uint64_t id, std::string_view wire, std::string_view shown, bool hex,
+                   std::string& error) {
+    const auto it = clients.find(id);
+    std::error_code ec;
+    if (it == clients.end() || !s.send(id, wire, ec)) {
+      error = error_text(ec ? ec : std::make_error_code(std::errc::not_connected));
+      return false;
+    }
+    console_sent[id] += wire.size();
+    log.record("sent", id, it->second.peer(), wire, true);
+    out.sent(it->second, shown, hex, wire.size());
+    return true;
+  };
+  hooks.kick = [&](std::uint64_t id) {
+    if (clients.count(id) == 0) return false;
+    s.close(id);
+    return true;
+  };
+  server_console console(cfg.encoding,
+                         cfg.eol == "crlf" ? "\r\n"
+                         : cfg.eol == "lf" ? "\n"
+                                           : "",
+                         std::move(hooks));
+  console_reader reader(s.loop(), [&](std::string_view line, std::uint64_t number) {
+    console.execute(line, number);
+  });
   running.store(&s);
   if (interrupted.load()) s.stop();
   // Printed once everything is set up: whoever reads it can connect, signal, or count
@@ -375,6 +520,8 @@ int serve(const config& cfg) {
   write_error("listening on " + s.local_endpoint().to_string() + "\n");
   s.run();
   running.store(nullptr);
+  reader.stop();
+  console_abandoned = reader.abandoned();
   if (!output_error) out.flush(output_error);
   if (output_error) {
     std::string what = "write to standard output: " + error_text(output_error);
@@ -424,6 +571,20 @@ int run(int argc, char** argv) {
                  "Show a partial line after MS ms without new bytes (0: only at close)")
       ->type_name("MS")
       ->transform(decimal_duration(time_unit::milliseconds, false));
+  app.add_option("--eol", cfg.eol, "Appended to each line typed on standard input")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "crlf", "none"}));
+  app.add_option("--line-end", cfg.line_end,
+                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
+  app.add_flag("--packets", cfg.packets,
+               "Show what each read returned, as it arrived, instead of cutting lines");
+  app.add_flag("--timestamps", cfg.timestamps,
+               "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
+  app.add_option("--log", cfg.log,
+                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
+      ->type_name("FILE");
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));
@@ -438,12 +599,17 @@ Examples:
   xsock-server 7788 --format json -q   JSON lines, data events only
   xsock-server --once --hex 9000       one client, bytes shown as hex
 
+Standard input: each line typed goes to every client; /help lists the commands
+(/list, /to ID TEXT, /hex ID|all HEX, /kick ID; // sends a line starting with /).
+
 Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.)");
 
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
   cfg.encoding = checked_encoding(cfg.encoding);
+  parse_line_end(cfg.line_end, cfg.how);
+  if (cfg.packets) cfg.how = framing::packets;
   return serve(cfg);
 }
 
@@ -451,6 +617,10 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
 }  // namespace xsock::tools
 
 int main(int argc, char** argv) {
-  return xsock::tools::guarded_main(xsock::tools::program,
-                                    [&] { return xsock::tools::run(argc, argv); });
+  const int code = xsock::tools::guarded_main(xsock::tools::program,
+                                              [&] { return xsock::tools::run(argc, argv); });
+  // The console reader still blocked reading standard input cannot be joined; all
+  // output is written (nothing is buffered), so end without running destructors.
+  if (xsock::tools::console_abandoned) std::_Exit(code);
+  return code;
 }

@@ -88,8 +88,9 @@ struct connect_result {
   /// The address connected to (success), or the last one tried.
   endpoint peer;
   /// On failure, one line naming the host and every address tried with its own
-  /// error: "connect example.com:80: connection refused ([::1]:80: connection
-  /// refused, 127.0.0.1:80: timed out)". Empty on success.
+  /// error, the same text as the blocking `stream_socket::connect` throws:
+  /// "connect example.com:80 ([::1]:80: connection refused, 127.0.0.1:80: timed
+  /// out): timed out". Empty on success.
   std::string message;
 };
 

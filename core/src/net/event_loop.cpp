@@ -507,8 +507,10 @@ struct event_loop::impl {
       if (e.engine->candidate_count() > 1 || e.label != result.peer.to_string())
         tried = e.engine->attempts_text();
     }
-    result.message = "connect " + e.label + ": " + error_text(ec);
+    // The shape of the blocking connect's xsock::error: "connect LABEL (TRIED): WHY".
+    result.message = "connect " + e.label;
     if (!tried.empty()) result.message += " (" + tried + ")";
+    result.message += ": " + error_text(ec);
     complete(e.id, std::move(result), stream_socket(), now);
   }
 

@@ -1,0 +1,319 @@
+"""xsock-server's console: lines on its standard input go to the clients (issue 10)."""
+
+import os
+import signal
+import socket
+import subprocess
+import unittest
+
+import harness
+from harness import SOON, Server
+
+
+def recv_exactly(conn, size):
+    data = harness.recv_exactly(conn, size)
+    if len(data) != size:
+        raise AssertionError(f"expected {size} bytes, got {data!r} and end of stream")
+    return data
+
+
+class Console(unittest.TestCase):
+    def _server(self, *args):
+        return Server("--format", "json", *args, stdin=subprocess.PIPE)
+
+    def _clients(self, srv, count):
+        """`count` connected clients and their ids, once the server has reported them."""
+        conns, ids = [], []
+        for _ in range(count):
+            conns.append(srv.connect())
+            ids.append(srv.events_until(lambda e: e["event"] == "connect")[-1]["id"])
+        for c in conns:
+            c.settimeout(SOON)
+        return conns, ids
+
+    def _stderr_until(self, srv, text):
+        lines = []
+        while True:
+            line = srv.error_line()
+            lines.append(line)
+            if text in line:
+                return lines
+
+    def test_a_line_reaches_every_client_in_gbk(self):
+        with self._server() as srv:
+            (a, b), ids = self._clients(srv, 2)
+            srv.type("你好，世界\n".encode())
+            wire = "你好，世界\n".encode("gbk")
+            self.assertEqual(recv_exactly(a, len(wire)), wire)
+            self.assertEqual(recv_exactly(b, len(wire)), wire)
+            sent = [srv.events_until(lambda e: e["event"] == "sent")[-1] for _ in ids]
+            self.assertEqual(sorted(e["id"] for e in sent), sorted(ids))
+            for e in sent:
+                self.assertEqual(e["text"], "你好，世界")
+                self.assertEqual(e["bytes"], len(wire))
+            a.close()
+            b.close()
+
+    def test_to_reaches_one_client_and_hex_sends_exact_bytes(self):
+        with self._server() as srv:
+            (a, b), (ida, idb) = self._clients(srv, 2)
+            srv.type(f"/to {idb} only b\n".encode())
+            srv.type(f"/hex {ida} 00 ff 0D0a 1b\n".encode())
+            srv.type(b"/hex all 41\n")
+            self.assertEqual(recv_exactly(a, 6), b"\x00\xff\r\n\x1bA")
+            self.assertEqual(recv_exactly(b, 8), b"only b\nA")
+            events = srv.events_until(lambda e: e["event"] == "sent" and e.get("hex") == "41"
+                                      and e["id"] == max(ida, idb))
+            hexed = [e for e in events if e["event"] == "sent" and e.get("hex") == "00ff0d0a1b"]
+            self.assertEqual([e["id"] for e in hexed], [ida])
+            a.close()
+            b.close()
+
+    def test_kick_disconnects_one_client(self):
+        with self._server() as srv:
+            (a, b), (ida, idb) = self._clients(srv, 2)
+            srv.type(f"/kick {ida}\n".encode())
+            self.assertEqual(a.recv(10), b"")  # end of stream
+            e = srv.events_until(lambda e: e["event"] == "disconnect")[-1]
+            self.assertEqual((e["id"], e["reason"]), (ida, "closed"))
+            srv.type(b"still here\n")
+            self.assertEqual(recv_exactly(b, 11), b"still here\n")
+            a.close()
+            b.close()
+
+    def test_unencodable_and_invalid_lines_are_refused_and_the_server_goes_on(self):
+        with self._server() as srv:
+            (a,), _ = self._clients(srv, 1)
+            srv.type("smile 😀\n".encode())
+            line = self._stderr_until(srv, "not sent")[-1]
+            self.assertIn("line 1 not sent", line)
+            self.assertIn("U+1F600", line)
+            srv.type(b"bad \xff\n")
+            line = self._stderr_until(srv, "invalid")[-1]
+            self.assertIn("invalid UTF-8 in input line 2 at byte 5", line)
+            srv.type(b"//slash\n")
+            # Nothing of the refused lines went out: the first bytes are the next line.
+            self.assertEqual(recv_exactly(a, 6), b"/slash")
+            a.close()
+
+    def test_commands_answer_on_stderr(self):
+        with self._server() as srv:
+            (a,), (ida,) = self._clients(srv, 1)
+            srv.type(b"/list\n")
+            line = self._stderr_until(srv, "connected since")[-1]
+            self.assertRegex(line, rf"^{ida}  127\.0\.0\.1:\d+  received 0 bytes, sent 0 bytes, "
+                                   r"connected since \d\d:\d\d:\d\d \(\d+ s\)$")
+            srv.type(b"/help\n")
+            help_text = "\n".join(self._stderr_until(srv, "//TEXT"))
+            for command in ("/list", "/to ID TEXT", "/hex ID|all HEX", "/kick ID"):
+                self.assertIn(command, help_text)
+            srv.type(b"/nonsense\n")
+            self.assertIn("unknown command /nonsense", self._stderr_until(srv, "unknown")[-1])
+            srv.type(b"/hex 1 4g\n")
+            self.assertIn("'g' is not a hex digit", self._stderr_until(srv, "hex digit")[-1])
+            a.close()
+
+    def test_end_of_input_does_not_stop_the_server(self):
+        with self._server() as srv:
+            srv.proc.stdin.close()
+            (a,), _ = self._clients(srv, 1)
+            a.sendall("在\n".encode("gbk"))
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "在")
+            self.assertIsNone(srv.proc.poll())
+            a.close()
+
+    @unittest.skipIf(harness.ON_WINDOWS and not harness.UNDER_WINE,
+                     "Ctrl+C reaches a child on Windows only through a shared console")
+    def test_stops_at_once_with_its_input_still_open(self):
+        # The console reader is blocked reading the open input, and cannot be woken:
+        # the stop must not wait for it. POSIX: SIGTERM and SIGINT; Windows: Ctrl+C
+        # (under Wine, SIGINT to the program's process).
+        for sig in (signal.SIGINT,) if harness.ON_WINDOWS else (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal=sig.name), self._server() as srv:
+                (a,), _ = self._clients(srv, 1)
+                srv.type(b"typed\n")
+                self.assertEqual(recv_exactly(a, 6), b"typed\n")
+                srv.proc.send_signal(sig)
+                self.assertEqual(srv.wait(), 0)
+                e = srv.events_until(lambda e: e["event"] == "disconnect")[-1]
+                self.assertEqual(e["reason"], "shutdown")
+                a.close()
+
+    @unittest.skipIf(harness.ON_WINDOWS and not harness.UNDER_WINE,
+                     "a pseudo-terminal stands for the person typing: POSIX, or Wine, which "
+                     "makes it the program's console")
+    def test_lines_typed_at_a_terminal(self):
+        # Standard input is a terminal (under Wine, the Windows console made of it, read
+        # as UTF-16): typed lines go out, commands answer, and Ctrl+C stops the server
+        # while its reader waits for the next line.
+        master, slave = harness.open_terminal()
+        try:
+            with Server("--format", "json", stdin=slave) as srv:
+                os.close(slave)
+                slave = None
+                (a,), (ida,) = self._clients(srv, 1)
+                os.write(master, "你好".encode() + harness.ENTER)
+                wire = "你好\n".encode("gbk")
+                self.assertEqual(recv_exactly(a, len(wire)), wire)
+                os.write(master, b"/list" + harness.ENTER)
+                line = self._stderr_until(srv, "connected since")[-1]
+                self.assertRegex(line, rf"^{ida}  127\.0\.0\.1:\d+  received 0 bytes, sent 5 bytes")
+                srv.proc.send_signal(signal.SIGINT)
+                self.assertEqual(srv.wait(), 0)
+                a.close()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+
+    def test_text_output_shows_what_was_sent(self):
+        with Server(stdin=subprocess.PIPE) as srv:
+            a = srv.connect()
+            a.settimeout(SOON)
+            self.assertIn("+ connected", srv.line())
+            srv.type(b"hi\n")
+            self.assertEqual(recv_exactly(a, 3), b"hi\n")
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] > hi$")
+            a.close()
+
+
+class Display(unittest.TestCase):
+    """--timestamps, --packets and --line-end on both tools (issue 10)."""
+
+    def _check_ts(self, ts):
+        import datetime
+        when = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        self.assertRegex(ts, r"\.\d{3}Z$")
+        self.assertLess(abs((now - when).total_seconds()), 120)
+
+    def test_server_timestamps(self):
+        with Server("--timestamps") as srv:
+            c = srv.connect()
+            self.assertRegex(srv.line(), r"^\d\d:\d\d:\d\d\.\d{3} \[127\.0\.0\.1:\d+\] \+ connected$")
+            c.sendall(b"hi\n")
+            self.assertRegex(srv.line(), r"^\d\d:\d\d:\d\d\.\d{3} \[127\.0\.0\.1:\d+\] hi$")
+            c.close()
+        with Server("--timestamps", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"hi\n")
+            c.close()
+            events = srv.events_until(lambda e: e["event"] == "disconnect")
+            self.assertEqual([e["event"] for e in events], ["connect", "data", "disconnect"])
+            for e in events:
+                self._check_ts(e["ts"])
+
+    def test_server_packets_and_line_ends_show_ok_cr_at_once(self):
+        with Server("--packets", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"OK\r")
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "OK\r")
+            self.assertNotIn("partial", e)
+            c.sendall("你".encode("gbk")[:1])  # a character cut between two reads
+            c.sendall("你".encode("gbk")[1:] + b"!")
+            texts = ""
+            while texts != "你!":
+                texts += srv.events_until(lambda e: e["event"] == "data")[-1]["text"]
+            c.close()
+        with Server("--line-end", "cr", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"OK\rNEXT")
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "OK")  # before any close
+            c.close()
+            e = srv.events_until(lambda e: e["event"] == "data")[-1]
+            self.assertEqual(e["text"], "NEXT")
+        for mode, data, expected in (("any", b"a\rb\nc\r\nd", ["a", "b", "c", "d"]),
+                                     ("crlf", b"a\nb\r\nc\rd\r\n", ["a\nb", "c\rd"]),
+                                     ("lf", b"a\rb\r\nc\n", ["a\rb", "c"])):
+            with self.subTest(mode=mode), Server("--line-end", mode, "--format", "json") as srv:
+                c = srv.connect()
+                c.sendall(data)
+                c.close()
+                events = srv.events_until(lambda e: e["event"] == "disconnect")
+                self.assertEqual([e["text"] for e in events if e["event"] == "data"], expected)
+
+    def test_log_holds_both_directions(self):
+        import json
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            server_log = os.path.join(tmp, "服务器.jsonl")  # UTF-16 file names on Windows
+            client_log = os.path.join(tmp, "client.jsonl")
+            with Server("--echo", "--log", server_log, "--format", "json") as srv:
+                r = harness.run_client("--log", client_log, "127.0.0.1", srv.port, "-m", "hi")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, b"hi\n")
+                srv.events_until(lambda e: e["event"] == "disconnect")
+            for path in (server_log, client_log):
+                with self.subTest(log=os.path.basename(path)), open(path) as f:
+                    records = [json.loads(line) for line in f]
+                    self.assertEqual([r["event"] for r in records],
+                                     ["connect", "sent", "received", "disconnect"]
+                                     if path == client_log else
+                                     ["connect", "received", "sent", "disconnect"])
+                    for rec in records:
+                        self._check_ts(rec["ts"])
+                        self.assertRegex(rec["peer"], r"^127\.0\.0\.1:\d+$")
+                    data = [rec for rec in records if "hex" in rec]
+                    self.assertEqual([(d["hex"], d["bytes"]) for d in data],
+                                     [("68690a", 3), ("68690a", 3)])
+                    self.assertEqual(records[-1]["reason"], "closed")
+            r = harness.run_client("--log", os.path.join(tmp, "no", "dir.jsonl"), "127.0.0.1",
+                                   "1", "-m", "x")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("--log ", r.stderr.decode())
+
+    def test_a_log_that_cannot_be_written_is_said_once_and_the_server_goes_on(self):
+        if harness.ON_WINDOWS or not os.path.exists("/dev/full"):
+            self.skipTest("needs /dev/full (a file every write to fails), a POSIX device")
+        with Server("--log", "/dev/full", "--format", "json") as srv:
+            for _ in range(2):
+                with srv.connect() as c:
+                    c.sendall(b"still shown\n")
+                    got = srv.events_until(lambda e: e["event"] == "data")
+                    self.assertEqual(got[-1]["text"], "still shown")
+                srv.events_until(lambda e: e["event"] == "disconnect")
+            self.assertEqual(srv.error_line(),
+                             "xsock-server: --log /dev/full: write failed; logging stopped "
+                             "(the tool goes on)")
+            srv.kill()
+            self.assertIsNone(srv.err.next(SOON))  # said once
+
+    def _client_against(self, reply, *args):
+        """The client's stdout lines while a peer sends `reply` and stays open."""
+        lst = harness.listening_socket()
+        client = harness.start_client("127.0.0.1", lst.getsockname()[1], *args)
+        try:
+            conn, _ = lst.accept()
+            conn.sendall(reply)
+            out = harness._LineReader(client.stdout)
+            return conn, client, out
+        finally:
+            lst.close()
+
+    def _end(self, conn, client):
+        conn.close()
+        if client.poll() is None:
+            client.wait(SOON)
+        client.stdin.close()
+        client.stdout.close()
+        client.stderr.close()
+
+    def test_client_packets_line_end_and_timestamps(self):
+        conn, client, out = self._client_against(b"OK\r", "--packets")
+        self.assertEqual(out.next(SOON), b"OK\\x0d\n")  # at once, the server still there
+        self._end(conn, client)
+        conn, client, out = self._client_against(b"OK\rGO\r", "--line-end", "cr")
+        self.assertEqual(out.next(SOON), b"OK\n")
+        self.assertEqual(out.next(SOON), b"GO\n")
+        self._end(conn, client)
+        conn, client, out = self._client_against(b"one\ntwo\n", "--timestamps")
+        self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} one\n$")
+        self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} two\n$")
+        self._end(conn, client)
+
+
+if __name__ == "__main__":
+    unittest.main()
