@@ -65,11 +65,8 @@ struct config {
   std::uint64_t repeat = 1;  // rounds of -m messages (0: until Ctrl+C)
   std::int64_t interval_ms = 1000;
   std::int64_t reconnect_ms = -1;  // -1: no --reconnect
-  std::string line_end = "lf";
-  bool packets = false;
-  bool timestamps = false;
-  framing how = framing::lf;
-  std::string log;  // --log FILE
+  view_options view;
+  framing how = framing::lf;  // from view
   std::string local_encoding;
   bool list_encodings = false;
 };
@@ -107,7 +104,7 @@ class reply_printer {
   reply_printer(const config& cfg, const std::string& wire, const std::string& local)
       : hex_(cfg.hex),
         packets_(cfg.how == framing::packets),
-        timestamps_(cfg.timestamps),
+        timestamps_(cfg.view.timestamps),
         lines_(wire, max_input_piece, cfg.hex, cfg.how) {
     std::error_code ec;
     if (canonical_encoding_name(local, ec) != "UTF-8" && !ec)
@@ -303,7 +300,7 @@ class session {
         prompt_(shown),
         interactive_(typing(cfg)),
         backoff_ms_(cfg.reconnect_ms),
-        log_(cfg.log.empty() ? event_log() : event_log(cfg.log, program)) {}
+        log_(cfg.view.log.empty() ? event_log() : event_log(cfg.view.log, program)) {}
 
   event_loop::callbacks callbacks() {
     event_loop::callbacks cb;
@@ -979,16 +976,9 @@ int run(int argc, char** argv) {
       ->type_name("SEC")
       ->transform(decimal_duration(time_unit::seconds, false));
   app.add_flag("--hex", cfg.hex, "Show received bytes as hex instead of text");
-  app.add_option("--line-end", cfg.line_end,
-                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
-      ->default_val("lf")
-      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
-  app.add_flag("--packets", cfg.packets,
-               "Show what each read returned, a line each, instead of cutting lines");
-  app.add_flag("--timestamps", cfg.timestamps, "Start every line of replies with the local time");
-  app.add_option("--log", cfg.log,
-                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
-      ->type_name("FILE");
+  add_view_options(app, cfg.view,
+                   "Show what each read returned, a line each, instead of cutting lines",
+                   "Start every line of replies with the local time");
   app.add_flag("--hex-input", cfg.hex_input,
                "-m messages and input lines are hex digits (spaces allowed), sent as bytes");
   app.add_option("--file", cfg.file, "Send the bytes of file PATH unchanged, then finish")
@@ -1031,8 +1021,7 @@ failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
-  parse_line_end(cfg.line_end, cfg.how);
-  if (cfg.packets) cfg.how = framing::packets;
+  cfg.how = cfg.view.how();
   if (app.count("--reconnect") > 0) cfg.reconnect_ms = std::stoll(reconnect);
   if (!cfg.file.empty() && !cfg.messages.empty()) {
     print_error(program, "--file and -m cannot be used together (see --help)");

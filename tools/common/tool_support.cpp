@@ -80,6 +80,26 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+framing view_options::how() const {
+  if (packets) return framing::packets;
+  framing f = framing::lf;
+  parse_line_end(line_end, f);  // checked by the option
+  return f;
+}
+
+void add_view_options(CLI::App& app, view_options& view, const std::string& packets_help,
+                      const std::string& timestamps_help) {
+  app.add_option("--line-end", view.line_end,
+                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
+      ->default_val("lf")
+      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
+  app.add_flag("--packets", view.packets, packets_help);
+  app.add_flag("--timestamps", view.timestamps, timestamps_help);
+  app.add_option("--log", view.log,
+                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
+      ->type_name("FILE");
+}
+
 std::string local_time_text(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
   auto seconds = static_cast<std::time_t>(ms.count() / 1000);

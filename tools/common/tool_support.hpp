@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stream_lines.hpp"
+
 namespace xsock::tools {
 
 /// Exit codes of both tools (see README.md, "Exit statuses").
@@ -74,6 +76,22 @@ CLI::Validator decimal_duration(time_unit unit, bool positive);
 /// A host or address as given on the command line, without the brackets of an IPv6
 /// literal (`[::1]` -> `::1`, as in URLs and the tools' own `[ip]:port` output).
 std::string unbracketed_host(std::string_view host);
+
+/// How both tools show and keep what they receive: --line-end, --packets, --timestamps,
+/// --log (`add_view_options`).
+struct view_options {
+  std::string line_end = "lf";
+  bool packets = false;
+  bool timestamps = false;
+  std::string log;  ///< --log FILE; empty: none
+  /// The framing they ask for (after parsing).
+  framing how() const;
+};
+
+/// Adds --line-end, --packets, --timestamps and --log to `app`; the help of --packets
+/// and --timestamps is the tool's own.
+void add_view_options(CLI::App& app, view_options& view, const std::string& packets_help,
+                      const std::string& timestamps_help);
 
 /// `t` as local time of day with milliseconds, "14:03:07.250" (the system's time zone).
 std::string local_time_text(std::chrono::system_clock::time_point t);

@@ -47,11 +47,8 @@ struct config {
   std::size_t max_line = line_splitter::default_max_line;
   std::int64_t flush_ms = 0;
   std::string eol = "lf";  // appended to lines typed on standard input
-  std::string line_end = "lf";
-  bool packets = false;
-  bool timestamps = false;
-  framing how = framing::lf;
-  std::string log;  // --log FILE
+  view_options view;
+  framing how = framing::lf;  // from view
   bool list_encodings = false;
 };
 
@@ -77,7 +74,7 @@ struct client {
 class event_writer {
  public:
   explicit event_writer(const config& cfg)
-      : cfg_(cfg), json_(cfg.format == "json"), timestamps_(cfg.timestamps) {
+      : cfg_(cfg), json_(cfg.format == "json"), timestamps_(cfg.view.timestamps) {
     // Text goes to the terminal in the locale's charset; JSON is always UTF-8.
     const std::string local = local_encoding();
     std::error_code ec;
@@ -120,7 +117,7 @@ class event_writer {
   // With --packets every piece is a whole event, never shown partial (it is decoded
   // as partial all the same: a character cut at its end comes whole with the next).
   void data(client& c, std::string_view piece, bool partial) {
-    const bool open = partial && !cfg_.packets;
+    const bool open = partial && !cfg_.view.packets;
     if (cfg_.hex) {
       if (partial && piece.empty()) return;
       hex_data(c, piece, open);
@@ -393,7 +390,7 @@ int serve(const config& cfg) {
   options.read_size = 16 * 1024;
 
   event_writer out(cfg);
-  event_log log = cfg.log.empty() ? event_log() : event_log(cfg.log, program);
+  event_log log = cfg.view.log.empty() ? event_log() : event_log(cfg.view.log, program);
   std::unordered_map<server::connection_id, client> clients;
   // Bytes the console sent, for the clients it sent to (/list): kept apart, as few
   // clients get any.
@@ -574,17 +571,9 @@ int run(int argc, char** argv) {
   app.add_option("--eol", cfg.eol, "Appended to each line typed on standard input")
       ->default_val("lf")
       ->check(CLI::IsMember({"lf", "crlf", "none"}));
-  app.add_option("--line-end", cfg.line_end,
-                 "What ends a received line: lf (\\n, a \\r before it dropped), cr, crlf, any")
-      ->default_val("lf")
-      ->check(CLI::IsMember({"lf", "cr", "crlf", "any"}));
-  app.add_flag("--packets", cfg.packets,
-               "Show what each read returned, as it arrived, instead of cutting lines");
-  app.add_flag("--timestamps", cfg.timestamps,
-               "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
-  app.add_option("--log", cfg.log,
-                 "Append every event, both directions, to FILE as JSON lines (bytes in hex)")
-      ->type_name("FILE");
+  add_view_options(app, cfg.view,
+                   "Show what each read returned, as it arrived, instead of cutting lines",
+                   "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
   app.set_version_flag("--version", version_line(program));
@@ -608,8 +597,7 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
   cfg.encoding = checked_encoding(cfg.encoding);
-  parse_line_end(cfg.line_end, cfg.how);
-  if (cfg.packets) cfg.how = framing::packets;
+  cfg.how = cfg.view.how();
   return serve(cfg);
 }
 
