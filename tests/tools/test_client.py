@@ -1,8 +1,10 @@
 """xsock-client through its command-line contract, against Python peers."""
 
+import contextlib
 import json
 import os
 import select
+import tempfile
 import threading
 import unittest
 
@@ -10,6 +12,16 @@ import harness
 from harness import ENTER, SOON, listening_socket, recv_until_closed, run_client, start_client
 
 NIHAO = "你好，世界"
+
+
+@contextlib.contextmanager
+def file_holding(data, name="data.bin"):
+    """The path of a new file holding `data`, in a directory removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        yield path
 
 
 class PeerThread:
@@ -549,14 +561,10 @@ class Sending(unittest.TestCase):
     """Bytes exactly when asked: --file, --hex-input, --repeat, --reconnect (issue 10)."""
 
     def test_file_arrives_byte_for_byte(self):
-        import tempfile
         data = bytes(range(256)) + b"\r\n" + bytes(range(255, -1, -1))
-        with tempfile.TemporaryDirectory() as tmp:
-            # A name outside ASCII: on Windows the argument is read as UTF-16 and the
-            # file opened by its wide name.
-            path = os.path.join(tmp, "数据.bin")
-            with open(path, "wb") as f:
-                f.write(data)
+        # A name outside ASCII: on Windows the argument is read as UTF-16 and the file
+        # opened by its wide name.
+        with file_holding(data, "数据.bin") as path:
             peer = PeerThread(recv_until_closed)
             r = run_client("--file", path, "-e", "UTF-16", "127.0.0.1", peer.port)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -566,12 +574,8 @@ class Sending(unittest.TestCase):
     def test_file_as_xsock_server_sees_it(self):
         # The other end is xsock-server --hex --packets: every read shown as hex, so
         # what it printed, put together, is exactly the file.
-        import tempfile
         data = bytes(range(256)) + b"\r\n" + bytes(range(256))
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-            path = f.name
-        try:
+        with file_holding(data) as path:
             with harness.Server("--once", "--hex", "--packets", "--format", "json",
                                 "-q") as srv:
                 r = run_client("--file", path, "127.0.0.1", srv.port)
@@ -581,22 +585,14 @@ class Sending(unittest.TestCase):
             self.assertTrue(all(e["event"] == "data" and "partial" not in e for e in shown),
                             shown)
             self.assertEqual(bytes.fromhex("".join(e["hex"] for e in shown)), data)
-        finally:
-            os.unlink(path)
 
     def test_a_large_file_streams(self):
-        import tempfile
         data = os.urandom(1 << 20) * 6
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-            path = f.name
-        try:
+        with file_holding(data) as path:
             peer = PeerThread(recv_until_closed)
             r = run_client("--file", path, "127.0.0.1", peer.port, timeout=120)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(peer.join(), data)
-        finally:
-            os.unlink(path)
 
     def test_a_large_file_shows_its_progress_on_a_terminal(self):
         # Standard error is a terminal: a progress bar, redrawn in place (CR), ending at
@@ -604,39 +600,35 @@ class Sending(unittest.TestCase):
         import pty
         import re
         import subprocess
-        import tempfile
         data = os.urandom(1 << 20) * 5
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-            path = f.name
-        master, slave = pty.openpty()
-        try:
-            peer = PeerThread(recv_until_closed)
-            client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "--file", path,
-                                                          "127.0.0.1", str(peer.port)],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=slave, env=harness.child_env())
-            os.close(slave)
-            slave = None
-            screen = b""
-            while True:  # until the client closes its end of the terminal
-                ready, _, _ = select.select([master], [], [], SOON)
-                self.assertTrue(ready, screen)
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: every writer is gone
-                    break
-                if not chunk:
-                    break
-                screen += chunk
-            self.assertEqual(client.wait(SOON), 0, screen)
-            client.stdout.close()
-            self.assertEqual(peer.join(), data)
-        finally:
-            if slave is not None:
+        with file_holding(data) as path:
+            master, slave = pty.openpty()
+            try:
+                peer = PeerThread(recv_until_closed)
+                client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "--file", path,
+                                                              "127.0.0.1", str(peer.port)],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=slave, env=harness.child_env())
                 os.close(slave)
-            os.close(master)
-            os.unlink(path)
+                slave = None
+                screen = b""
+                while True:  # until the client closes its end of the terminal
+                    ready, _, _ = select.select([master], [], [], SOON)
+                    self.assertTrue(ready, screen)
+                    try:
+                        chunk = os.read(master, 4096)
+                    except OSError:  # EIO: every writer is gone
+                        break
+                    if not chunk:
+                        break
+                    screen += chunk
+                self.assertEqual(client.wait(SOON), 0, screen)
+                client.stdout.close()
+                self.assertEqual(peer.join(), data)
+            finally:
+                if slave is not None:
+                    os.close(slave)
+                os.close(master)
         # Under Wine the console is drawn with cursor controls between the writes.
         written = re.sub(rb"\x1b\[[0-9;?]*[@-~]", b"", screen)
         bars = re.findall(rb"\r\[([# ]{30})\] (\d+)% (\d+\.\d)/5\.0 MiB", written)

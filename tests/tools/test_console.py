@@ -69,6 +69,16 @@ class Console(unittest.TestCase):
             a.close()
             b.close()
 
+    def test_eol_sets_the_end_of_typed_lines(self):
+        for eol, ending in (("lf", b"\n"), ("crlf", b"\r\n"), ("none", b"")):
+            with self.subTest(eol=eol), self._server("--eol", eol) as srv:
+                (a,), _ = self._clients(srv, 1)
+                srv.type("你好\n".encode())
+                srv.type(b"/hex all 21\n")  # bytes as given: no line end added
+                wire = "你好".encode("gbk") + ending + b"!"
+                self.assertEqual(recv_exactly(a, len(wire)), wire)
+                a.close()
+
     def test_kick_disconnects_one_client(self):
         with self._server() as srv:
             (a, b), (ida, idb) = self._clients(srv, 2)
