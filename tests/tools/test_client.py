@@ -315,7 +315,7 @@ class Errors(unittest.TestCase):
 
     def test_usage_errors_exit_2(self):
         for args in (["--no-such-option"], ["127.0.0.1"], [], ["127.0.0.1", "99999"],
-                     ["--eol", "cr", "127.0.0.1", "1"], ["-e", "NO-SUCH", "127.0.0.1", "1"],
+                     ["--eol", "lfcr", "127.0.0.1", "1"], ["-e", "NO-SUCH", "127.0.0.1", "1"],
                      ["--local-encoding", "NO-SUCH", "127.0.0.1", "1"],
                      ["--timeout", "0", "127.0.0.1", "1"], ["--wait", "-1", "127.0.0.1", "1"],
                      ["--wait", "1e300", "127.0.0.1", "1"]):
@@ -973,6 +973,259 @@ class Interactive(unittest.TestCase):
             return
         self.assertEqual(at_reply, [connected, "> typed", "hello", ">"])
         self.assertEqual(screen.lines(), [connected, "> typed", "hello", "> more", closed])
+
+class Limits(unittest.TestCase):
+    """Issue 18: every connection its own stream, --file of pipes and devices checked
+    before connecting, floors for --reconnect and --repeat, -m checked like input."""
+
+    def _no_connection_made(self, listener):
+        listener.setblocking(False)
+        with self.assertRaises(BlockingIOError):
+            conn, _ = listener.accept()
+            conn.close()
+
+    def _one_line(self, r):
+        err = r.stderr.decode(errors="replace").strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        return err
+
+    def test_iso_2022_kr_every_connection_starts_its_own_stream(self):
+        # Sent: each connection starts with the designator ESC $ ) C, as from a fresh
+        # encoder. Received: the first connection ends shifted out (SO, no SI); the
+        # second one's "ok" is decoded by a fresh decoder, not as Korean.
+        designator = b"\x1b$)C"
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        client = start_client("-e", "ISO-2022-KR", "--reconnect=0.05", "127.0.0.1", port)
+        try:
+            first, _ = lst.accept()
+            with first:
+                first.settimeout(SOON)
+                client.stdin.write("한\n".encode())
+                client.stdin.flush()
+                got = b""
+                while not got.endswith(b"\n"):
+                    chunk = first.recv(4096)
+                    self.assertTrue(chunk, got)
+                    got += chunk
+                self.assertTrue(got.startswith(designator + b"\x0e"), got)
+                self.assertEqual(got.decode("iso2022_kr"), "한\n")
+                first.sendall(designator + b"\x0eGQ")  # 한, left shifted out
+            second, _ = lst.accept()
+            with second:
+                second.settimeout(SOON)
+                second.sendall(designator + b"ok\n")
+                client.stdin.write("두\n".encode())
+                client.stdin.close()
+                got = recv_until_closed(second)
+                self.assertTrue(got.startswith(designator + b"\x0e"), got)
+                self.assertEqual(got.decode("iso2022_kr"), "두\n")
+            self.assertEqual(client.wait(SOON), 0)
+            self.assertEqual(client.stdout.read().decode(), "한\nok\n")
+        finally:
+            if client.poll() is None:
+                client.kill()
+            client.wait(SOON)
+            client.stdout.close()
+            client.stderr.close()
+            lst.close()
+
+    def test_repeated_messages_are_one_stream(self):
+        # --repeat sends the same encoded messages again: the byte order mark only once.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("-e", "UTF-16", "--repeat", "3", "--interval", "0.01", "-m", "a",
+                       "127.0.0.1", peer.port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        data = peer.join()
+        self.assertIn(data[:2], (b"\xfe\xff", b"\xff\xfe"))
+        self.assertEqual(data.decode("utf-16"), "a\na\na\n")
+
+    @unittest.skipIf(harness.ON_WINDOWS, "POSIX FIFOs and /dev/stdin")
+    def test_file_streams_a_fifo_and_standard_input(self):
+        # A FIFO: each write arrives while the writer still holds it open (nothing waits
+        # for the end, or for a buffer to fill); its end ends the client.
+        with tempfile.TemporaryDirectory() as tmp:
+            fifo = os.path.join(tmp, "frames")
+            os.mkfifo(fifo)
+            lst = listening_socket()
+            port = lst.getsockname()[1]
+            client = start_client("--file", fifo, "127.0.0.1", port)
+            writer = {}
+            opener = threading.Thread(target=lambda: writer.update(fd=os.open(fifo, os.O_WRONLY)),
+                                      daemon=True)
+            opener.start()  # returns once the client opened the FIFO for reading
+            opener.join(SOON)
+            try:
+                self.assertIn("fd", writer, "the client did not open the FIFO")
+                conn, _ = lst.accept()
+                with conn:
+                    conn.settimeout(SOON)
+                    for chunk in (b"first\x00\xff", b"second"):
+                        os.write(writer["fd"], chunk)
+                        self.assertEqual(harness.recv_exactly(conn, len(chunk)), chunk)
+                    os.close(writer.pop("fd"))
+                    self.assertEqual(recv_until_closed(conn), b"")
+                self.assertEqual(client.wait(SOON), 0)
+                self.assertEqual(client.stderr.read(), b"")
+            finally:
+                if "fd" in writer:
+                    os.close(writer["fd"])
+                if client.poll() is None:
+                    client.kill()
+                client.wait(SOON)
+                client.stdin.close()
+                client.stdout.close()
+                client.stderr.close()
+                lst.close()
+        # /dev/stdin (a pipe here): the bytes unchanged.
+        data = bytes(range(256)) * 300
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--file", "/dev/stdin", "127.0.0.1", peer.port, input=data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), data)
+
+    def test_file_is_checked_before_connecting(self):
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                missing = os.path.join(tmp, "no-such-file.bin")
+                r = run_client("--file", missing, "127.0.0.1", port)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(f"open {missing}: no such file or directory", self._one_line(r))
+                r = run_client("--file", tmp, "127.0.0.1", port)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(f"open {tmp}: ", self._one_line(r))
+            r = run_client("--file", "", "127.0.0.1", port)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--file: the path is empty", self._one_line(r))
+            self._no_connection_made(lst)
+        finally:
+            lst.close()
+
+    def test_reconnect_has_a_floor(self):
+        for value in ("0", "0.01", "0.049"):
+            with self.subTest(value=value):
+                r = run_client(f"--reconnect={value}", "127.0.0.1", "1", "-m", "x")
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("at least 0.05", self._one_line(r))
+        # At the floor, against a server that accepts and closes at once: about 20
+        # connections a second, counted for one second.
+        import time
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        client = start_client("--reconnect=0.05", "--backoff", "none", "127.0.0.1", port)
+        try:
+            count = 0
+            start = time.monotonic()
+            while time.monotonic() - start < 1.0:
+                lst.settimeout(max(0.01, 1.0 - (time.monotonic() - start)))
+                try:
+                    conn, _ = lst.accept()
+                except OSError:
+                    break
+                conn.close()
+                count += 1
+            self.assertGreaterEqual(count, 2)
+            self.assertLessEqual(count, 22)
+        finally:
+            client.kill()
+            client.wait(SOON)
+            client.stdin.close()
+            client.stdout.close()
+            client.stderr.close()
+            lst.close()
+
+    def test_a_repeat_of_nothing_is_refused(self):
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        try:
+            for args in (["--repeat", "0", "--interval", "0", "-m", "", "--eol", "none"],
+                         ["--repeat", "5", "-m", "", "-m", "", "--eol", "none"],
+                         ["--repeat", "0", "--hex-input", "-m", ""]):
+                with self.subTest(args=args):
+                    r = run_client(*args, "127.0.0.1", port)
+                    self.assertEqual(r.returncode, 2)
+                    self.assertIn("--repeat", self._one_line(r))
+            self._no_connection_made(lst)
+        finally:
+            lst.close()
+        # Once, it is the empty message it always was.
+        peer = PeerThread(recv_until_closed)
+        r = run_client("-m", "", "--eol", "none", "127.0.0.1", peer.port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"")
+
+    @unittest.skipIf(harness.ON_WINDOWS, "a Windows command line is UTF-16: no invalid bytes")
+    def test_invalid_utf8_in_a_message_is_refused_before_connecting(self):
+        lst = listening_socket()
+        port = lst.getsockname()[1]
+        bad = os.fsdecode(b"ab\xffc")  # passed on as the bytes themselves
+        try:
+            for args in (["-m", bad], ["-e", "UTF-8", "-m", bad], ["-m", "ok", "-m", bad]):
+                with self.subTest(args=args[:-1]):
+                    r = run_client(*args, "127.0.0.1", port)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    number = len([a for a in args if a == "-m"])
+                    self.assertEqual(self._one_line(r),
+                                     f"xsock-client: invalid UTF-8 in -m {number} at byte 3")
+            self._no_connection_made(lst)
+        finally:
+            lst.close()
+
+    def test_eol_cr(self):
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--eol", "cr", "-m", "AT", "127.0.0.1", peer.port)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"AT\r")
+        peer = PeerThread(recv_until_closed)
+        r = run_client("--eol", "cr", "127.0.0.1", peer.port, input=b"one\ntwo\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(peer.join(), b"one\rtwo\r")
+
+    def _delays(self, *args, count):
+        """The delays the first `count` 'connecting again in N s' notices give."""
+        import re
+        port = harness.closed_port()
+        client = start_client(*args, "127.0.0.1", port, "-m", "x")
+        try:
+            delays = []
+            while len(delays) < count:
+                line = client.stderr.readline().decode()
+                self.assertTrue(line, delays)
+                m = re.search(r"connecting again in ([0-9.]+) s$", line.strip())
+                self.assertTrue(m, line)
+                delays.append(m.group(1))
+            return delays
+        finally:
+            client.kill()
+            client.wait(SOON)
+            client.stdin.close()
+            client.stdout.close()
+            client.stderr.close()
+
+    def test_backoff(self):
+        self.assertEqual(self._delays("--reconnect=0.05", "--backoff", "none", count=4),
+                         ["0.05"] * 4)
+        self.assertEqual(self._delays("--reconnect=0.05", count=4), ["0.05", "0.1", "0.2", "0.4"])
+        # The doubling stops at 8 s (2.5, 5, 8: about 7.5 s to see the third).
+        self.assertEqual(self._delays("--reconnect=2.5", count=3), ["2.5", "5", "8"])
+        r = run_client("--backoff", "none", "127.0.0.1", "1", "-m", "x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--reconnect", self._one_line(r))
+
+    def test_a_reconnect_value_after_a_space_is_explained(self):
+        r = run_client("--reconnect", "2", "127.0.0.1", "7788")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--reconnect=2", self._one_line(r))
+
+    def test_usage_shows_host_and_port_required(self):
+        r = run_client("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("Usage: xsock-client [OPTIONS] HOST PORT\n", r.stdout.decode())
+        for text in ("--backoff", "none", "cr"):
+            self.assertIn(text, r.stdout.decode())
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -11,8 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -22,6 +20,7 @@
 
 #include "console.hpp"
 #include "event_log.hpp"
+#include "input_file.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/decoder.hpp"
@@ -50,6 +49,10 @@ constexpr std::size_t max_in_flight = 64 * 1024;
 constexpr int exit_interrupted = 130;
 // Files at least this large show a progress bar (when stderr is a terminal).
 constexpr std::uintmax_t progress_from = 4 * 1024 * 1024;
+// --reconnect: the shortest delay (a server that accepts and closes at once is not
+// flooded with connections), and the longest the doubling goes to unless SEC is longer.
+constexpr std::int64_t min_reconnect_ms = 50;
+constexpr std::int64_t max_backoff_ms = 8000;
 
 struct config {
   std::string host;
@@ -65,6 +68,7 @@ struct config {
   std::uint64_t repeat = 1;  // rounds of -m messages (0: until Ctrl+C)
   std::int64_t interval_ms = 1000;
   std::int64_t reconnect_ms = -1;  // -1: no --reconnect
+  std::string backoff = "double";  // --backoff: double, or none (always reconnect_ms)
   view_options view;
   framing how = framing::lf;  // from view
   std::string local_encoding;
@@ -178,6 +182,30 @@ class reply_printer {
   bool at_line_start_ = true;
 };
 
+// What a fresh encoder of `wire` writes before its first text: the byte order mark of
+// UTF-16/UTF-32, ISO-2022-KR's designator `ESC $ ) C`; empty for most encodings. Each
+// connection is a stream of its own and starts with it (session::queue), so the
+// encoders of messages and lines are primed (primed_encoder) and never write it.
+std::string stream_signature(const std::string& wire) {
+  encoder fresh(wire, encode_policy::strict);
+  std::error_code ec;
+  const std::string first = fresh.encode(" ", ec);
+  const std::string again = ec ? std::string() : fresh.encode(" ", ec);
+  if (ec || again.empty() || first.size() <= again.size() ||
+      first.compare(first.size() - again.size(), again.size(), again) != 0)
+    return std::string();
+  return first.substr(0, first.size() - again.size());
+}
+
+// An encoder of `wire` that has written its signature already (into a space nobody
+// sees): what it encodes next fits any connection, after that connection's signature.
+encoder primed_encoder(const std::string& wire) {
+  encoder e(wire, encode_policy::strict);
+  std::error_code ec;
+  e.encode(" ", ec);
+  return e;
+}
+
 // UTF-8 characters in `text` (bytes that do not continue a sequence).
 std::uint64_t count_characters(std::string_view text) {
   std::uint64_t n = 0;
@@ -290,10 +318,15 @@ class prompt {
 // The connection's side of the client: everything here runs on the loop thread.
 class session {
  public:
+  // `signature`: what every connection's stream starts with (see stream_signature).
   session(const config& cfg, const std::string& wire, const std::string& local,
-          std::vector<std::string> messages, flow_control& flow, prompt& shown)
+          std::vector<std::string> messages, std::string signature, flow_control& flow,
+          prompt& shown)
       : cfg_(cfg),
         target_(cfg.host + ":" + std::to_string(cfg.port)),
+        wire_(wire),
+        local_(local),
+        signature_(std::move(signature)),
         printer_(cfg, wire, local),
         messages_(std::move(messages)),
         flow_(flow),
@@ -344,6 +377,7 @@ class session {
     }
     backoff_ms_ = cfg_.reconnect_ms;
     open_ = true;
+    signed_ = false;  // a new stream: it starts with the signature again
     ++connections_;
     peer_ = loop.peer(id_).to_string();
     log_.record("connect", connections_, peer_);
@@ -374,6 +408,16 @@ class session {
 
  private:
   void queue(event_loop& loop, std::string_view bytes) {
+    // Each connection is a stream of its own, as from a fresh encoder: its first bytes
+    // are the signature (a byte order mark, ISO-2022-KR's designator).
+    std::string with_signature;
+    if (!signed_ && !signature_.empty() && !bytes.empty()) {
+      signed_ = true;
+      signature_sent_by_ = loop.stats().bytes_sent + loop.output_size(id_) + signature_.size();
+      with_signature = signature_;
+      with_signature.append(bytes.data(), bytes.size());
+      bytes = with_signature;
+    }
     log_.record("sent", connections_, peer_, bytes, true);
     std::error_code ec;
     if (!loop.send(id_, bytes, ec))
@@ -445,12 +489,14 @@ class session {
     loop.after(std::chrono::milliseconds(cfg_.interval_ms), [this](event_loop& l) { round(l); });
   }
 
-  // --reconnect: the next connect after the backoff (doubled after each failure, at
-  // most 30 s or the given one if larger; back to the given one after a success).
+  // --reconnect: the next connect after the backoff (--backoff double: doubled after
+  // each failure, at most 8 s or the given one if larger, back to the given one after a
+  // success; --backoff none: always the given one).
   void retry(event_loop& loop, const std::string& why) {
     const std::int64_t delay = backoff_ms_;
-    const std::int64_t cap = std::max<std::int64_t>(30000, cfg_.reconnect_ms);
-    backoff_ms_ = std::min<std::int64_t>(cap, std::max<std::int64_t>(1, backoff_ms_) * 2);
+    const std::int64_t cap = std::max<std::int64_t>(max_backoff_ms, cfg_.reconnect_ms);
+    if (cfg_.backoff == "double")
+      backoff_ms_ = std::min<std::int64_t>(cap, std::max<std::int64_t>(1, backoff_ms_) * 2);
     say(why + "; connecting again in " + seconds_text(delay) + " s");
     loop.after(std::chrono::milliseconds(delay), [this](event_loop& l) {
       if (!finished_) connect(l);
@@ -487,6 +533,7 @@ class session {
     // The normal end: all input sent, then the server closed.
     const bool all_sent = input_ended_ && half_closed_;
     if (cfg_.reconnect_ms >= 0 && !all_sent) {
+      if (!new_reply_stream(loop)) return;
       const std::string what =
           why == close_reason::closed
               ? "server closed the connection"
@@ -505,11 +552,37 @@ class session {
         close_mode::abort);
   }
 
+  // The next connection's replies are a stream of their own (a decoder without the
+  // last one's state): what is left of this one's is shown first, ending its line.
+  bool new_reply_stream(event_loop& loop) {
+    std::error_code ec;
+    if (!prompt_.reply([&] { return printer_.finish(ec); },
+                       [&] { return printer_.at_line_start(); })) {
+      end(loop, exit_failure, "write to standard output: " + error_text(ec), close_mode::abort);
+      return false;
+    }
+    printer_ = reply_printer(cfg_, wire_, local_);
+    return true;
+  }
+
+  // Bytes of the input queued on the connection and not sent yet (the queue less what
+  // is left of the signature at its front).
+  std::size_t queued_input(const event_loop& loop) const {
+    const std::size_t queued = loop.output_size(id_);
+    const std::uint64_t sent = loop.stats().bytes_sent;
+    const std::uint64_t signature_left =
+        signed_ && signature_sent_by_ > sent
+            ? std::min<std::uint64_t>(signature_sent_by_ - sent, signature_.size())
+            : 0;
+    return queued - static_cast<std::size_t>(std::min<std::uint64_t>(queued, signature_left));
+  }
+
   void turn_ended(event_loop& loop) {
     if (!open_ || finished_) return;
     const std::size_t queued = loop.output_size(id_);
-    if (handed_ - pending_.size() - queued != drained_) {
-      drained_ = handed_ - pending_.size() - queued;
+    const std::size_t input_queued = queued_input(loop);
+    if (handed_ - pending_.size() - input_queued != drained_) {
+      drained_ = handed_ - pending_.size() - input_queued;
       flow_.drained(drained_);
     }
     // Output that makes no progress for --timeout: the server is not reading.
@@ -545,6 +618,9 @@ class session {
 
   const config& cfg_;
   const std::string target_;
+  const std::string wire_;
+  const std::string local_;
+  const std::string signature_;  // empty: the stream starts with its first byte
   reply_printer printer_;
   const std::vector<std::string> messages_;  // -m, encoded: sent in rounds
   flow_control& flow_;
@@ -556,6 +632,8 @@ class session {
   std::string peer_;               // of the current connection
   event_loop::id_type id_ = 0;     // the connection, or its connect while pending
   bool open_ = false;
+  bool signed_ = false;                  // the connection's stream has its signature
+  std::uint64_t signature_sent_by_ = 0;  // loop's bytes_sent once it has gone out
   bool input_ended_ = false;
   bool half_closed_ = false;
   bool finished_ = false;
@@ -598,22 +676,25 @@ bool reader_abandoned = false;
 // lines in bounded pieces.
 class input_reader {
  public:
+  // `file`: --file's, opened already (its name is `file_name`); null: standard input.
   input_reader(std::shared_ptr<shared_state> state, const std::string& wire,
-               const std::string& local, const std::string& eol, bool hex, std::string file)
+               const std::string& local, const std::string& eol, bool hex,
+               std::shared_ptr<input_file> file, std::string file_name)
       : state_(std::move(state)),
         hex_(hex),
         file_(std::move(file)),
+        file_name_(std::move(file_name)),
         wire_(wire),
         local_(local),
         eol_(eol),
         lines_(max_input_piece, local),
         from_local_(local, decode_policy::strict),
-        to_wire_(wire, encode_policy::strict),
+        to_wire_(primed_encoder(wire)),
         interactive_(input_is_terminal()) {}
 
   void run() {
     try {
-      if (file_.empty())
+      if (!file_)
         read_all();
       else
         read_file();
@@ -655,33 +736,27 @@ class input_reader {
     }
   }
 
-  // --file: the bytes as they are, in pieces as the server takes them. A progress bar
-  // on stderr when it is a terminal and the file is large.
+  // --file: the bytes as they are, in pieces as the server takes them, each as soon as
+  // it was read (a pipe's bytes are not held back to fill a buffer). A progress bar on
+  // stderr when it is a terminal and the file is large (a pipe has no size: none).
   void read_file() {
-    std::error_code ec;
-    const std::filesystem::path path = std::filesystem::u8path(file_);
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    std::ifstream in;
-    if (!ec) in.open(path, std::ios::binary);
-    if (ec || !in) {
-      return fail("open " + file_ + ": " +
-                  (ec ? error_text(ec) : std::string("cannot be opened for reading")));
-    }
-    const bool progress = error_is_terminal() && size >= progress_from;
+    const std::uintmax_t size = file_->size();
+    const bool progress = error_is_terminal() && file_->size_known() && size >= progress_from;
     std::vector<char> buffer(max_in_flight);
     std::uintmax_t done = 0;
     int shown = -1;
     for (;;) {
-      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      const auto n = static_cast<std::size_t>(in.gcount());
-      if (n == 0) {
-        if (in.bad()) return fail("read " + file_ + ": read error");
-        break;
+      std::error_code ec;
+      const std::size_t n = file_->read(buffer.data(), buffer.size(), ec);
+      if (ec) {
+        if (progress) write_error("\n");
+        return fail("read " + file_name_ + ": " + error_text(ec));
       }
+      if (n == 0) break;
       held_.assign(buffer.data(), n);
       if (!hand_over(held_, false)) return;
       done += n;
-      const int percent = size == 0 ? 100 : static_cast<int>(done * 100 / size);
+      const int percent = size == 0 ? 100 : static_cast<int>(std::min(done, size) * 100 / size);
       if (progress && percent != shown) {
         shown = percent;
         write_error(progress_bar(percent, done, size));
@@ -821,7 +896,8 @@ class input_reader {
 
   std::shared_ptr<shared_state> state_;
   const bool hex_;
-  const std::string file_;
+  const std::shared_ptr<input_file> file_;
+  const std::string file_name_;
   std::string hex_line_;  // --hex-input: the digits of the current line
   std::string text_;      // the UTF-8 text of the piece being converted
   std::string ready_;     // wire bytes of complete lines, not handed over yet
@@ -858,15 +934,19 @@ int run_client(const config& cfg) {
                       "always newlines (use UTF-8, GB18030 or another ASCII-compatible "
                       "encoding)");
   }
-  const std::string eol = cfg.eol == "crlf" ? "\r\n" : cfg.eol == "lf" ? "\n" : "";
+  const std::string eol = cfg.eol == "crlf" ? "\r\n"
+                          : cfg.eol == "lf" ? "\n"
+                          : cfg.eol == "cr" ? "\r"
+                                            : "";
   // Messages are in the local encoding, as replies are (--local-encoding included).
   set_error_encoding(local);
 
   // -m messages are all encoded before connecting: one that cannot be sent stops the
   // run before anything goes out.
   std::vector<std::string> encoded;
+  std::size_t messages_size = 0;
   {
-    encoder to_wire(wire, encode_policy::strict);
+    encoder to_wire = primed_encoder(wire);
     const std::string args_encoding = argument_encoding();
     for (std::size_t i = 0; i < cfg.messages.size(); ++i) {
       if (cfg.hex_input) {
@@ -874,30 +954,58 @@ int run_client(const config& cfg) {
         std::string error;
         if (!parse_hex(cfg.messages[i], bytes, error))
           throw usage_error("-m " + std::to_string(i + 1) + " is not hex (--hex-input): " + error);
+        messages_size += bytes.size();
         encoded.push_back(std::move(bytes));
         continue;
       }
+      // Strictly, like standard input: bytes invalid in the arguments' encoding are an
+      // error, never sent as U+FFFD (on Windows the arguments are UTF-8 converted from
+      // the UTF-16 command line).
+      decoder from_args(args_encoding, decode_policy::strict);
+      std::string text;
+      std::error_code ec;
+      from_args.decode(cfg.messages[i], text, ec);
+      if (!ec) from_args.finish(text, ec);
+      if (ec) {
+        throw usage_error("invalid " + args_encoding + " in -m " + std::to_string(i + 1) +
+                          " at byte " + std::to_string(from_args.last_error().offset + 1));
+      }
       try {
-        encoded.push_back(to_wire.encode(to_utf8(cfg.messages[i], args_encoding) + eol));
+        encoded.push_back(to_wire.encode(text + eol));
       } catch (const text_error& e) {
         throw std::runtime_error(encoding_failure(e, wire, i + 1));
       }
+      messages_size += encoded.back().size();
     }
   }
+  // Rounds of nothing, repeated: the client would only spin.
+  if (!cfg.messages.empty() && messages_size == 0 && cfg.repeat != 1) {
+    throw usage_error(
+        "--repeat: the -m messages are empty, so every round would send nothing (give text, "
+        "or an --eol)");
+  }
+  // --file is opened (and checked) before connecting: a bad path makes no connection.
+  std::shared_ptr<input_file> file;
+  if (!cfg.file.empty()) {
+    std::error_code ec;
+    file = std::make_shared<input_file>(cfg.file, ec);
+    if (ec) throw std::runtime_error("open " + cfg.file + ": " + error_text(ec));
+  }
+  // --file and --hex-input bytes go out exactly as they are: no signature.
+  const std::string signature =
+      cfg.file.empty() && !cfg.hex_input ? stream_signature(wire) : std::string();
 
   auto state = std::make_shared<shared_state>();
   if (typing(cfg) && error_is_terminal()) state->shown.enable(output_is_terminal());
-  state->client = std::make_unique<session>(cfg, wire, local, encoded, state->flow, state->shown);
+  state->client =
+      std::make_unique<session>(cfg, wire, local, encoded, signature, state->flow, state->shown);
   loop_options options;
   // Replies are always read, however much input waits to be sent (the reader thread
   // already holds the input back).
   options.pause_reading_above = std::numeric_limits<std::size_t>::max();
   // -m messages are queued a round at once; input arrives in pieces of at most
   // max_in_flight.
-  std::size_t messages_size = 0;
-  for (const std::string& bytes : encoded)
-    messages_size += bytes.size();
-  options.max_output = 2 * messages_size + std::size_t{4} * max_in_flight;
+  options.max_output = 2 * messages_size + std::size_t{4} * max_in_flight + signature.size();
   // The client decides itself when queued output has had its chance; Ctrl+C is at once.
   options.stop_linger = std::chrono::milliseconds(0);
   state->loop = std::make_unique<event_loop>(options, state->client->callbacks());
@@ -907,8 +1015,8 @@ int run_client(const config& cfg) {
 
   std::thread reader;
   if (cfg.messages.empty()) {
-    reader = std::thread([state, wire, local, eol, &cfg] {
-      input_reader(state, wire, local, eol, cfg.hex_input, cfg.file).run();
+    reader = std::thread([state, wire, local, eol, file, &cfg] {
+      input_reader(state, wire, local, eol, cfg.hex_input, file, cfg.file).run();
     });
   }
   // However this ends (an exception from the loop included), the reader is stopped or
@@ -947,6 +1055,30 @@ int run_client(const config& cfg) {
   return code;
 }
 
+// --help's usage line shows HOST and PORT as required (CLI11 brackets any positional
+// not marked required, and they are not: --list-encodings needs neither).
+class usage_formatter : public CLI::Formatter {
+ public:
+  std::string make_option_usage(const CLI::Option* opt) const override {
+    if (opt->get_positional()) return make_option_name(opt, true);
+    return CLI::Formatter::make_option_usage(opt);
+  }
+};
+
+// `--reconnect 2 HOST PORT` reads 2 as HOST: when the command line does not parse and
+// a number follows a bare --reconnect, the error says that its value needs '='.
+std::string reconnect_value_hint(const std::vector<std::string>& args) {
+  for (std::size_t i = 1; i + 1 < args.size(); ++i) {
+    if (args[i] == "--") break;
+    const std::string& next = args[i + 1];
+    const bool number =
+        !next.empty() && next.find_first_not_of("0123456789.") == std::string::npos && next != ".";
+    if (args[i] == "--reconnect" && number)
+      return "--reconnect takes its value after '=': --reconnect=" + next;
+  }
+  return std::string();
+}
+
 int run(int argc, char** argv) {
   console_init();
   config cfg;
@@ -961,9 +1093,10 @@ int run(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_option("-e,--encoding", cfg.encoding, "Wire encoding (any ICU converter name)")
       ->default_val(std::string(default_encoding));
-  app.add_option("--eol", cfg.eol, "Appended to each message or line")
+  app.add_option("--eol", cfg.eol,
+                 "Appended to each message or line (cr: for devices that want \\r)")
       ->default_val("lf")
-      ->check(CLI::IsMember({"lf", "crlf", "none"}));
+      ->check(CLI::IsMember({"lf", "crlf", "cr", "none"}));
   app.add_option("--timeout", cfg.timeout_ms,
                  "Seconds allowed for connecting, and for each send to make progress")
       ->default_str("10")
@@ -994,13 +1127,19 @@ int run(int argc, char** argv) {
   // A flag (--reconnect or --reconnect=SEC): it never takes HOST as its value.
   // (Not CLI11's "--reconnect{1}" default syntax: its help would show the braces.)
   app.add_flag("--reconnect", reconnect,
-               "Connect again after SEC (default 1, doubled after each failure up to 30) "
-               "when the server refuses or closes, until the input is sent")
+               "Connect again after SEC (default 1, at least 0.05; doubled after each failure "
+               "up to 8, see --backoff) when the server refuses or closes, until the input is "
+               "sent")
       ->type_name("[=SEC]")
       // CLI11 runs the transforms last added first: the bare flag means 1 s.
       ->transform(decimal_duration(time_unit::seconds, false))
       ->transform([](std::string value) { return value == "true" ? std::string("1") : value; }, "",
                   "");
+  app.add_option("--backoff", cfg.backoff,
+                 "--reconnect's delay: double (after each failure, up to 8 s or SEC) or none "
+                 "(always SEC)")
+      ->default_val("double")
+      ->check(CLI::IsMember({"double", "none"}));
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
@@ -1014,15 +1153,36 @@ int run(int argc, char** argv) {
   xsock-client --file fw.bin 127.0.0.1 9000               a file's bytes, unchanged
   xsock-client --repeat 0 --interval 0.5 -m ping HOST 9000   ping every 0.5 s
   xsock-client --reconnect 127.0.0.1 9000                 wait for the server, reconnect
+  xsock-client --reconnect=0.5 --backoff none HOST 9000   try every 0.5 s, no doubling
+  xsock-client --file <(make-frames) 127.0.0.1 9000       a pipe's bytes, as they come
 
 Exit status: 0 done (also when the server closed the connection), 1 connect/IO/conversion
 failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C/SIGTERM.)");
 
-  const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
+  // HOST and PORT are required, though not marked so: --list-encodings needs neither.
+  app.formatter(std::make_shared<usage_formatter>());
+
+  const std::vector<std::string> args = console_arguments(argc, argv);
+  const int parsed = parse_command_line(app, program, args, reconnect_value_hint(args));
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
   cfg.how = cfg.view.how();
-  if (app.count("--reconnect") > 0) cfg.reconnect_ms = std::stoll(reconnect);
+  if (app.count("--reconnect") > 0) {
+    cfg.reconnect_ms = std::stoll(reconnect);
+    if (cfg.reconnect_ms < min_reconnect_ms) {
+      print_error(program,
+                  "--reconnect=SEC must be at least 0.05 (a server that closes at once would be "
+                  "flooded with connections)");
+      return exit_usage;
+    }
+  } else if (app.count("--backoff") > 0) {
+    print_error(program, "--backoff is the delay of --reconnect: give --reconnect (see --help)");
+    return exit_usage;
+  }
+  if (app.count("--file") > 0 && cfg.file.empty()) {
+    print_error(program, "--file: the path is empty (see --help)");
+    return exit_usage;
+  }
   if (!cfg.file.empty() && !cfg.messages.empty()) {
     print_error(program, "--file and -m cannot be used together (see --help)");
     return exit_usage;

@@ -27,7 +27,8 @@ void print_error(std::string_view program, std::string_view message) {
   write_error(line);
 }
 
-int parse_command_line(CLI::App& app, std::string_view program, std::vector<std::string> args) {
+int parse_command_line(CLI::App& app, std::string_view program, std::vector<std::string> args,
+                       std::string_view hint) {
   // CLI11 takes the arguments without the program name, last first.
   if (!args.empty()) args.erase(args.begin());
   std::reverse(args.begin(), args.end());
@@ -43,6 +44,7 @@ int parse_command_line(CLI::App& app, std::string_view program, std::vector<std:
     return exit_ok;
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
+    if (!hint.empty()) message += "; " + std::string(hint);
     print_error(program, message + " (see --help)");
     return exit_usage;
   }

@@ -30,8 +30,10 @@ class usage_error : public std::runtime_error {
 void print_error(std::string_view program, std::string_view message);
 
 /// Parses `args` (program name first). Returns -1 to go on, or the exit code: 0 after
-/// --help/--version (printed to stdout), 2 after a usage error (one line on stderr).
-int parse_command_line(CLI::App& app, std::string_view program, std::vector<std::string> args);
+/// --help/--version (printed to stdout), 2 after a usage error (one line on stderr,
+/// followed by `hint` when it is not empty: what the tool guesses was meant).
+int parse_command_line(CLI::App& app, std::string_view program, std::vector<std::string> args,
+                       std::string_view hint = {});
 
 /// Runs `body` and maps what escapes it to an exit code and one line on stderr:
 /// usage_error -> 2, any other exception -> 1.
