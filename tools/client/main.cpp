@@ -1114,7 +1114,9 @@ int run(int argc, char** argv) {
                    "Start every line of replies with the local time");
   app.add_flag("--hex-input", cfg.hex_input,
                "-m messages and input lines are hex digits (spaces allowed), sent as bytes");
-  app.add_option("--file", cfg.file, "Send the bytes of file PATH unchanged, then finish")
+  app.add_option("--file", cfg.file,
+                 "Send the bytes of PATH (a file, a pipe such as <(cmd), a device) unchanged, "
+                 "as they are read, then finish")
       ->type_name("PATH");
   app.add_option("--repeat", cfg.repeat, "Send the -m messages N times (0: until Ctrl+C)")
       ->type_name("N")
