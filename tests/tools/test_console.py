@@ -4,6 +4,9 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -323,6 +326,183 @@ class Display(unittest.TestCase):
         self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} one\n$")
         self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} two\n$")
         self._end(conn, client)
+
+
+class Bounds(unittest.TestCase):
+    """What the console, --log and /kick may cost: bounded memory and time (issue 18)."""
+
+    # Short lines: what a line costs the server besides its bytes counts most.
+    LINE = b"flood line 123\n"
+    FLOOD = 30 * 1024 * 1024
+    # Release: a few MiB of growth; ASan's shadow memory and allocator add more.
+    GROWTH_LIMIT_KIB = (80 if os.environ.get("ASAN_OPTIONS") else 40) * 1024
+
+    @staticmethod
+    def _env():
+        # ASan's quarantine is kept small, so that freed memory is not counted as growth.
+        return {"ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                                 ":quarantine_size_mb=4").lstrip(":")}
+
+    def _server(self, *args):
+        return Server("--format", "json", *args, stdin=subprocess.PIPE, env=self._env())
+
+    def _flooded_server(self):
+        """xsock-server with its stdout discarded and its stderr only watched (a flood
+        makes a message a line): returns the process, its port and `until(text)`, which
+        waits for a stderr line containing `text` (seen from now on)."""
+        proc = subprocess.Popen(
+            harness.LAUNCHER + [harness.SERVER, "--format", "json", "0"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=harness.child_env(self._env()))
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait(SOON),
+                                 proc.stderr.close()))
+        first = proc.stderr.readline()
+        m = harness.LISTENING.search(first)
+        self.assertTrue(m, first)
+        watched = {}
+        lock = threading.Lock()
+
+        def read():
+            for raw in iter(proc.stderr.readline, b""):
+                with lock:
+                    for text, event in watched.items():
+                        if text in raw:
+                            event.set()
+
+        threading.Thread(target=read, daemon=True).start()
+
+        def until(text, timeout=SOON):
+            event = threading.Event()
+            with lock:
+                watched[text.encode()] = event
+            self.assertTrue(event.wait(timeout), f"no {text!r} on stderr within {timeout} s")
+            with lock:
+                del watched[text.encode()]
+
+        return proc, int(m.group(2)), until
+
+    def _feed(self, proc, total):
+        """Writes `total` bytes of lines to the server's input on a thread."""
+        def run():
+            chunk = self.LINE * (65536 // len(self.LINE))
+            try:
+                for _ in range(total // len(chunk)):
+                    proc.stdin.write(chunk)
+                proc.stdin.flush()
+            except (OSError, ValueError):
+                pass  # the server ended (the SIGTERM test)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def _client_that_does_not_read(self, proc, port, until):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", port))
+        self.addCleanup(c.close)
+        proc.stdin.write(b"/list\n")
+        proc.stdin.flush()
+        until("connected since")
+        return c
+
+    def _peak_kib(self, proc):
+        peak = harness._peak_rss_kib(proc.pid)
+        if peak is None or harness.ON_WINDOWS:
+            self.skipTest("the peak memory of the server process is known on Linux only")
+        return peak
+
+    def _check_flood(self, clients):
+        proc, port, until = self._flooded_server()
+        for _ in range(clients):
+            self._client_that_does_not_read(proc, port, until)
+        base = self._peak_kib(proc)
+        feeder = self._feed(proc, self.FLOOD)
+        feeder.join(120)
+        self.assertFalse(feeder.is_alive(), "the server did not take its input")
+        proc.stdin.write(b"/list\n")  # answered once every line before it was handled
+        proc.stdin.flush()
+        until("connected since" if clients else "no client is connected\n", timeout=120)
+        growth = self._peak_kib(proc) - base
+        self.assertLess(growth, self.GROWTH_LIMIT_KIB, f"peak memory grew by {growth} KiB")
+
+    def test_a_console_flood_with_no_client_keeps_memory_bounded(self):
+        self._check_flood(0)
+
+    def test_a_console_flood_to_a_client_that_does_not_read_keeps_memory_bounded(self):
+        self._check_flood(1)
+
+    @unittest.skipIf(harness.ON_WINDOWS, "SIGTERM is POSIX (Ctrl+C under Wine is tested by "
+                                         "Console.test_stops_at_once_with_its_input_still_open)")
+    def test_sigterm_stops_the_server_during_a_console_flood(self):
+        for clients in (0, 1):
+            with self.subTest(clients=clients):
+                proc, port, until = self._flooded_server()
+                for _ in range(clients):
+                    self._client_that_does_not_read(proc, port, until)
+                self._feed(proc, self.FLOOD)
+                # The flood is being handled: lines are refused (no client, or its queue full).
+                until("nothing sent" if clients == 0 else "not sent")
+                start = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(10), 0)
+                self.assertLess(time.monotonic() - start, 5)
+
+    def _fifo(self):
+        if harness.ON_WINDOWS or not hasattr(os, "mkfifo"):
+            self.skipTest("a FIFO (named pipe in the file system) is POSIX")
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "log.fifo")
+        os.mkfifo(path)
+        return path
+
+    def test_a_log_nobody_reads_does_not_stop_the_server_or_its_stop(self):
+        fifo = self._fifo()
+        with self._server("--log", fifo) as srv:
+            c = srv.connect()
+            # More than the log's queue holds (2 MiB of records): the server goes on
+            # without it, and says so once.
+            data = b"y" * (1 << 20) + b"\n"
+            for _ in range(2):
+                c.sendall(data)
+            while "records are dropped" not in srv.error_line(10):
+                pass
+            c.sendall(b"still shown\n")
+            srv.events_until(lambda e: e["event"] == "data" and e["text"] == "still shown")
+            start = time.monotonic()
+            srv.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(srv.wait(10), 0)
+            self.assertLess(time.monotonic() - start, 5)
+            c.close()
+
+    def _client_with_fifo_log(self, *args):
+        fifo = self._fifo()
+        lst = harness.listening_socket()
+        self.addCleanup(lst.close)
+        client = harness.start_client("--log", fifo, *args, "127.0.0.1", lst.getsockname()[1])
+        self.addCleanup(lambda: client.poll() is None and client.kill())
+        conn, _ = lst.accept()
+        conn.settimeout(SOON)
+        self.addCleanup(conn.close)
+        return client, conn
+
+    def test_a_client_with_a_log_nobody_reads_honours_wait(self):
+        client, conn = self._client_with_fifo_log("--wait", "0.5", "-m", "hi")
+        self.assertEqual(recv_exactly(conn, 3), b"hi\n")
+        start = time.monotonic()
+        out, err = client.communicate(timeout=10)
+        self.assertEqual(client.returncode, 0, err)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_a_client_with_a_log_nobody_reads_stops_on_ctrl_c(self):
+        client, conn = self._client_with_fifo_log()
+        client.stdin.write(b"typed\n")
+        client.stdin.flush()
+        self.assertEqual(recv_exactly(conn, 6), b"typed\n")  # its loop runs
+        start = time.monotonic()
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=10)
+        self.assertEqual(client.returncode, 130, err)
+        self.assertLess(time.monotonic() - start, 5)
 
 
 if __name__ == "__main__":

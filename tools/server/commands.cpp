@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -20,6 +21,9 @@ constexpr std::string_view program = "xsock-server";
 // Longest console line: a longer one is refused (nobody types that much, and a pipe
 // cannot make the server hold more).
 constexpr std::size_t max_console_line = 1024 * 1024;
+// Console input posted to the loop and not yet handled, above which the reader stops
+// reading (see console_reader::shared::pending).
+constexpr std::size_t max_console_pending = 64 * 1024;
 
 void tell(const std::string& message) {
   write_error(std::string(program) + ": " + message + "\n");
@@ -160,17 +164,42 @@ void server_console::list() {
 
 struct console_reader::shared {
   std::mutex mutex;
-  event_loop* loop = nullptr;  // null once stopped: nothing more is posted
+  std::condition_variable room;  // `pending` went down, or the reader is stopped
+  event_loop* loop = nullptr;    // null once stopped: nothing more is posted
   line_handler on_line;
+  // Bytes of lines posted and not yet handled on the loop thread. The reader waits
+  // while this is above max_console_pending, so standard input (a pipe of any size)
+  // never makes the server hold more than that, and one loop turn never handles more.
+  std::size_t pending = 0;
   std::atomic<bool> done{false};
   std::thread thread;
 
+  // Waits for room (a line longer than the bound goes alone), then posts. False once
+  // stopped.
   bool post(std::string line, std::uint64_t number) {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_lock<std::mutex> lock(mutex);
+    const std::size_t size = line.size() + 1;  // an empty line counts too
+    room.wait(lock, [&] {
+      return loop == nullptr || pending == 0 || pending + size <= max_console_pending;
+    });
     if (loop == nullptr) return false;
-    line_handler* handler = &on_line;
-    loop->post(
-        [handler, line = std::move(line), number](event_loop&) { (*handler)(line, number); });
+    pending += size;
+    shared* self = this;
+    loop->post([self, line = std::move(line), number, size](event_loop&) {
+      // Handed back even when the handler throws: the reader must not wait for good.
+      struct release {
+        shared* owner;
+        std::size_t size;
+        ~release() {
+          {
+            std::lock_guard<std::mutex> guard(owner->mutex);
+            owner->pending -= size;
+          }
+          owner->room.notify_one();
+        }
+      } give_back{self, size};
+      self->on_line(line, number);
+    });
     return true;
   }
 
@@ -248,6 +277,7 @@ void console_reader::stop() {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->loop = nullptr;
   }
+  shared_->room.notify_all();  // a reader waiting for room returns
   if (!shared_->thread.joinable()) return;
   if (shared_->done) {
     shared_->thread.join();

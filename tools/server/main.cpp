@@ -609,6 +609,8 @@ int main(int argc, char** argv) {
                                               [&] { return xsock::tools::run(argc, argv); });
   // The console reader still blocked reading standard input cannot be joined; all
   // output is written (nothing is buffered), so end without running destructors.
-  if (xsock::tools::console_abandoned) std::_Exit(code);
+  // A --log writer blocked for good (a FIFO nobody reads) is left behind the same way.
+  const bool logs_done = xsock::tools::finish_event_logs();
+  if (xsock::tools::console_abandoned || !logs_done) std::_Exit(code);
   return code;
 }
