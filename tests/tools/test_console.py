@@ -1,5 +1,6 @@
 """xsock-server's console: lines on its standard input go to the clients (issue 10)."""
 
+import json
 import os
 import signal
 import socket
@@ -88,7 +89,7 @@ class Console(unittest.TestCase):
             srv.type(f"/kick {ida}\n".encode())
             self.assertEqual(a.recv(10), b"")  # end of stream
             e = srv.events_until(lambda e: e["event"] == "disconnect")[-1]
-            self.assertEqual((e["id"], e["reason"]), (ida, "closed"))
+            self.assertEqual((e["id"], e["reason"]), (ida, "kicked"))
             srv.type(b"still here\n")
             self.assertEqual(recv_exactly(b, 11), b"still here\n")
             a.close()
@@ -503,6 +504,93 @@ class Bounds(unittest.TestCase):
         out, err = client.communicate(timeout=10)
         self.assertEqual(client.returncode, 130, err)
         self.assertLess(time.monotonic() - start, 5)
+
+    def test_kick_ends_a_client_that_does_not_read(self):
+        with self._server() as srv:
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.connect(("127.0.0.1", srv.port))
+            self.addCleanup(c.close)
+            cid = srv.events_until(lambda e: e["event"] == "connect")[-1]["id"]
+            # Lines for it until its output queue is full (a line is refused): much
+            # is queued beyond what the system's buffers took.
+            full = False
+            for _ in range(64):
+                srv.type((b"z" * 1023 + b"\n") * 1024 + b"/list\n")
+                while True:
+                    line = srv.error_line()
+                    full = full or "not sent" in line
+                    if "connected since" in line:
+                        break
+                if full:
+                    break
+            self.assertTrue(full, "64 MiB went out to a client that does not read")
+            start = time.monotonic()
+            srv.type(f"/kick {cid}\n".encode())
+            e = srv.events_until(lambda e: e["event"] == "disconnect", timeout=10)[-1]
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual((e["id"], e["reason"]), (cid, "kicked"))
+
+    def test_a_kicked_client_is_said_so_in_text_and_in_the_log(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "kick.jsonl")
+            with Server("--log", log, stdin=subprocess.PIPE) as srv:
+                a = srv.connect()
+                self.assertIn("+ connected", srv.line())
+                srv.type(b"/list\n")
+                cid = srv.error_line().split()[0]
+                srv.type(f"/kick {cid}\n".encode())
+                self.assertEqual(harness.recv_until_closed(a), b"")
+                self.assertRegex(srv.line(),
+                                 r"^\[127\.0\.0\.1:\d+\] - disconnected \(0 bytes, kicked\)$")
+                a.close()
+                b = srv.connect()
+                self.assertIn("+ connected", srv.line())
+                b.close()  # one that leaves is not kicked
+                self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] - disconnected \(0 bytes\)$")
+                srv.proc.send_signal(signal.SIGTERM if not harness.ON_WINDOWS else signal.SIGINT)
+                self.assertEqual(srv.wait(), 0)
+            with open(log) as f:
+                records = [json.loads(line) for line in f]
+            self.assertEqual([r["reason"] for r in records if r["event"] == "disconnect"],
+                             ["kicked", "closed"])
+
+    def test_eol_cr_ends_typed_lines_with_cr(self):
+        with self._server("--eol", "cr") as srv:
+            a = srv.connect()
+            a.settimeout(SOON)
+            srv.events_until(lambda e: e["event"] == "connect")
+            srv.type(b"AT\n")
+            self.assertEqual(recv_exactly(a, 3), b"AT\r")
+            a.close()
+
+    def test_every_client_gets_its_own_iso_2022_kr_stream(self):
+        # A stateful encoding starts a stream with a designator (ESC $ ) C): each
+        # connection's stream must have it, and decode on its own.
+        with self._server("-e", "ISO-2022-KR") as srv:
+            conns = []
+            for _ in range(2):
+                conns.append(srv.connect())
+                conns[-1].settimeout(SOON)
+                srv.events_until(lambda e: e["event"] == "connect")
+            srv.type("안녕 1\n".encode())
+            for _ in range(2):
+                srv.events_until(lambda e: e["event"] == "sent")
+            late = srv.connect()  # connects after the first line
+            late.settimeout(SOON)
+            srv.events_until(lambda e: e["event"] == "connect")
+            srv.type("세계 2\n".encode())
+            for conn, text in ((conns[0], "안녕 1\n세계 2\n"), (conns[1], "안녕 1\n세계 2\n"),
+                               (late, "세계 2\n")):
+                data = b""
+                while data.count(b"\n") < text.count("\n"):
+                    chunk = conn.recv(4096)
+                    self.assertTrue(chunk, f"end of stream after {data!r}")
+                    data += chunk
+                self.assertTrue(data.startswith(b"\x1b$)C"), data)
+                self.assertEqual(data.count(b"\x1b$)C"), 1, data)
+                self.assertEqual(data.decode("iso2022_kr"), text)
+                conn.close()
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ std::string server_console_help() {
          "  /list              the clients: id, address, bytes received and sent, since when\n"
          "  /to ID TEXT        TEXT to client ID only\n"
          "  /hex ID|all HEX    raw bytes (hex digits, spaces allowed) to one client or all\n"
-         "  /kick ID           disconnect client ID\n"
+         "  /kick ID           disconnect client ID (queued output gets 1 s)\n"
          "  /help              this text\n"
          "  //TEXT             send /TEXT (a line starting with /)\n";
 }
@@ -63,7 +63,13 @@ server_console::server_console(const std::string& wire, std::string eol, hooks h
     : wire_(wire),
       eol_(std::move(eol)),
       to_wire_(wire, encode_policy::strict),
-      hooks_(std::move(h)) {}
+      hooks_(std::move(h)) {
+  // A stream's first message differs from a later one exactly when the encoding starts
+  // a stream with something.
+  encoder probe(wire, encode_policy::replace);
+  const std::string first = probe.encode("a");
+  stream_start_ = first != probe.encode("a");
+}
 
 void server_console::execute(std::string_view line, std::uint64_t number) {
   if (line.empty() || line[0] != '/') return send_text("all", line, number);
@@ -98,9 +104,11 @@ void server_console::execute(std::string_view line, std::uint64_t number) {
 
 void server_console::send_text(std::string_view target, std::string_view text,
                                std::uint64_t number) {
-  std::string wire;
+  const std::string typed = std::string(text) + eol_;
+  std::string wire;  // a stream's first message, or any message when !stream_start_
   try {
-    wire = to_wire_.encode(std::string(text) + eol_);
+    wire = stream_start_ ? encoder(wire_, encode_policy::strict).encode(typed)
+                         : to_wire_.encode(typed);
   } catch (const text_error& e) {
     std::string message = "line " + std::to_string(number) + " not sent: " + e.what();
     if (e.code() == text_errc::unmappable_character && wire_ != "GB18030" &&
@@ -108,11 +116,35 @@ void server_console::send_text(std::string_view target, std::string_view text,
       message += "; --encoding GB18030 (or UTF-8) can encode every character";
     return tell(message);
   }
-  send_bytes(target, wire, text, false);
+  if (!stream_start_) return send_bytes(target, wire, text, false);
+  std::vector<std::uint64_t> ids;
+  if (!targets(target, ids)) return;
+  std::string later;  // the same message in a stream that has started
+  for (const std::uint64_t id : ids) {
+    const bool started = started_.count(id) != 0;
+    if (started && later.empty()) {
+      if (!primed_) to_wire_.encode(typed);  // encodable: `wire` was
+      primed_ = true;
+      later = to_wire_.encode(typed);
+    }
+    std::string error;
+    if (!hooks_.send(id, started ? later : wire, text, false, error)) {
+      tell("client " + std::to_string(id) + ": not sent: " + error);
+      continue;
+    }
+    started_.insert(id);
+  }
 }
 
 bool server_console::targets(std::string_view target, std::vector<std::uint64_t>& ids) {
   const std::vector<console_client> now = hooks_.clients();
+  if (started_.size() > now.size()) {
+    // Connections that are gone leave the set (ids are never reused).
+    std::unordered_set<std::uint64_t> kept;
+    for (const console_client& c : now)
+      if (started_.count(c.id) != 0) kept.insert(c.id);
+    started_.swap(kept);
+  }
   if (target == "all") {
     for (const console_client& c : now)
       ids.push_back(c.id);
