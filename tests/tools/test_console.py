@@ -575,33 +575,37 @@ class Bounds(unittest.TestCase):
             self.assertEqual(recv_exactly(a, 3), b"AT\r")
             a.close()
 
-    def test_every_client_gets_its_own_iso_2022_kr_stream(self):
-        # A stateful encoding starts a stream with a designator (ESC $ ) C): each
-        # connection's stream must have it, and decode on its own.
-        with self._server("-e", "ISO-2022-KR") as srv:
-            conns = []
-            for _ in range(2):
+    def test_every_client_gets_its_own_stream_of_a_stateful_encoding(self):
+        # An encoding that starts a stream with something (ISO-2022-KR's designator
+        # ESC $ ) C, UTF-16's byte order mark): each connection's stream must have it
+        # once, and decode on its own, also one that connects after the first line.
+        listed = harness.run_server("--list-encodings").stdout.decode()
+        for encoding, codec, starts in (("ISO-2022-KR", "iso2022_kr", (b"\x1b$)C",)),
+                                        ("UTF-16", "utf-16", (b"\xfe\xff", b"\xff\xfe"))):
+            with self.subTest(encoding=encoding):
+                if encoding not in listed.split():
+                    self.skipTest(f"this build's ICU has no {encoding} (trimmed ICU)")
+                self._check_own_streams(encoding, codec, starts)
+
+    def _check_own_streams(self, encoding, codec, starts):
+        with self._server("-e", encoding) as srv:
+            conns, ids = [], []
+            for i in range(3):
+                if i == 2:
+                    srv.type("안녕 1\n".encode())
+                    for _ in range(2):
+                        srv.events_until(lambda e: e["event"] == "sent")
                 conns.append(srv.connect())
                 conns[-1].settimeout(SOON)
-                srv.events_until(lambda e: e["event"] == "connect")
-            srv.type("안녕 1\n".encode())
-            for _ in range(2):
-                srv.events_until(lambda e: e["event"] == "sent")
-            late = srv.connect()  # connects after the first line
-            late.settimeout(SOON)
-            srv.events_until(lambda e: e["event"] == "connect")
+                ids.append(srv.events_until(lambda e: e["event"] == "connect")[-1]["id"])
             srv.type("세계 2\n".encode())
-            for conn, text in ((conns[0], "안녕 1\n세계 2\n"), (conns[1], "안녕 1\n세계 2\n"),
-                               (late, "세계 2\n")):
-                data = b""
-                while data.count(b"\n") < text.count("\n"):
-                    chunk = conn.recv(4096)
-                    self.assertTrue(chunk, f"end of stream after {data!r}")
-                    data += chunk
-                self.assertTrue(data.startswith(b"\x1b$)C"), data)
-                self.assertEqual(data.count(b"\x1b$)C"), 1, data)
-                self.assertEqual(data.decode("iso2022_kr"), text)
+            for cid in ids:
+                srv.type(f"/kick {cid}\n".encode())  # what was sent goes out first
+            for conn, text in zip(conns, ("안녕 1\n세계 2\n", "안녕 1\n세계 2\n", "세계 2\n")):
+                data = harness.recv_until_closed(conn)
                 conn.close()
+                self.assertTrue(data.startswith(starts), data)
+                self.assertEqual(data.decode(codec), text, data)
 
 
 if __name__ == "__main__":
