@@ -1,9 +1,13 @@
 """xsock-server's console: lines on its standard input go to the clients (issue 10)."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -85,7 +89,7 @@ class Console(unittest.TestCase):
             srv.type(f"/kick {ida}\n".encode())
             self.assertEqual(a.recv(10), b"")  # end of stream
             e = srv.events_until(lambda e: e["event"] == "disconnect")[-1]
-            self.assertEqual((e["id"], e["reason"]), (ida, "closed"))
+            self.assertEqual((e["id"], e["reason"]), (ida, "kicked"))
             srv.type(b"still here\n")
             self.assertEqual(recv_exactly(b, 11), b"still here\n")
             a.close()
@@ -323,6 +327,287 @@ class Display(unittest.TestCase):
         self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} one\n$")
         self.assertRegex(out.next(SOON), rb"^\d\d:\d\d:\d\d\.\d{3} two\n$")
         self._end(conn, client)
+
+
+class Bounds(unittest.TestCase):
+    """What the console, --log and /kick may cost: bounded memory and time (issue 18)."""
+
+    # Short lines: what a line costs the server besides its bytes counts most.
+    LINE = b"flood: 16 bytes\n"
+    # Under ASan (the asan preset sets ASAN_OPTIONS) a line costs the server several
+    # times as much: half the flood keeps the class within its time limit.
+    FLOOD = (8 if os.environ.get("ASAN_OPTIONS") else 16) * 1024 * 1024
+    # Measured: about 1 MiB of growth in release, 14 MiB under ASan (its shadow memory
+    # and allocator); without the console's backpressure 54-61 MiB (release).
+    GROWTH_LIMIT_KIB = (48 if os.environ.get("ASAN_OPTIONS") else 24) * 1024
+
+    @staticmethod
+    def _env():
+        # ASan's quarantine is kept small, so that freed memory is not counted as growth.
+        return {"ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                                 ":quarantine_size_mb=4").lstrip(":")}
+
+    def _server(self, *args):
+        return Server("--format", "json", *args, stdin=subprocess.PIPE, env=self._env())
+
+    def _flooded_server(self):
+        """xsock-server with its stdout discarded and its stderr only watched (a flood
+        makes a message a line): returns the process, its port and `watch(text)`, which
+        starts looking for a stderr line containing `text` and returns a function that
+        waits for it (watch first, then cause the line)."""
+        proc = subprocess.Popen(
+            harness.LAUNCHER + [harness.SERVER, "--format", "json", "0"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=harness.child_env(self._env()))
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait(SOON),
+                                 proc.stderr.close()))
+        first = proc.stderr.readline()
+        m = harness.LISTENING.search(first)
+        self.assertTrue(m, first)
+        watched = {}
+        lock = threading.Lock()
+
+        def read():
+            for raw in iter(proc.stderr.readline, b""):
+                with lock:
+                    for text, event in watched.items():
+                        if text in raw:
+                            event.set()
+
+        threading.Thread(target=read, daemon=True).start()
+
+        def watch(text):
+            event = threading.Event()
+            with lock:
+                watched[text.encode()] = event
+
+            def wait(timeout=SOON):
+                self.assertTrue(event.wait(timeout), f"no {text!r} on stderr within {timeout} s")
+                with lock:
+                    del watched[text.encode()]
+            return wait
+
+        return proc, int(m.group(2)), watch
+
+    def _feed(self, proc, total):
+        """Writes `total` bytes of lines to the server's input on a thread."""
+        def run():
+            chunk = self.LINE * (65536 // len(self.LINE))
+            try:
+                for _ in range(total // len(chunk)):
+                    proc.stdin.write(chunk)
+                proc.stdin.flush()
+            except (OSError, ValueError):
+                pass  # the server ended (the SIGTERM test)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def _client_that_does_not_read(self, proc, port, watch):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", port))
+        self.addCleanup(c.close)
+        listed = watch("connected since")
+        proc.stdin.write(b"/list\n")
+        proc.stdin.flush()
+        listed()
+        return c
+
+    def _peak_kib(self, proc):
+        peak = harness._peak_rss_kib(proc.pid)
+        if peak is None or harness.ON_WINDOWS:
+            self.skipTest("the peak memory of the server process is known on Linux only")
+        return peak
+
+    def _check_flood(self, clients):
+        proc, port, watch = self._flooded_server()
+        for _ in range(clients):
+            self._client_that_does_not_read(proc, port, watch)
+        base = self._peak_kib(proc)
+        feeder = self._feed(proc, self.FLOOD)
+        feeder.join(120)
+        self.assertFalse(feeder.is_alive(), "the server did not take its input")
+        listed = watch("connected since" if clients else "no client is connected\n")
+        proc.stdin.write(b"/list\n")  # answered once every line before it was handled
+        proc.stdin.flush()
+        listed(120)
+        growth = self._peak_kib(proc) - base
+        self.assertLess(growth, self.GROWTH_LIMIT_KIB, f"peak memory grew by {growth} KiB")
+
+    def test_a_console_flood_with_no_client_keeps_memory_bounded(self):
+        self._check_flood(0)
+
+    def test_a_console_flood_to_a_client_that_does_not_read_keeps_memory_bounded(self):
+        self._check_flood(1)
+
+    @unittest.skipIf(harness.ON_WINDOWS, "SIGTERM is POSIX (Ctrl+C under Wine is tested by "
+                                         "Console.test_stops_at_once_with_its_input_still_open)")
+    def test_sigterm_stops_the_server_during_a_console_flood(self):
+        for clients in (0, 1):
+            with self.subTest(clients=clients):
+                proc, port, watch = self._flooded_server()
+                for _ in range(clients):
+                    self._client_that_does_not_read(proc, port, watch)
+                # The flood is being handled: lines are refused (no client, or its queue full).
+                refused = watch("nothing sent" if clients == 0 else "not sent")
+                self._feed(proc, self.FLOOD)
+                refused()
+                start = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(10), 0)
+                self.assertLess(time.monotonic() - start, 5)
+
+    def _fifo(self):
+        if harness.ON_WINDOWS or not hasattr(os, "mkfifo"):
+            self.skipTest("a FIFO (named pipe in the file system) is POSIX")
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "log.fifo")
+        os.mkfifo(path)
+        return path
+
+    def test_a_log_nobody_reads_does_not_stop_the_server_or_its_stop(self):
+        fifo = self._fifo()
+        with self._server("--log", fifo) as srv:
+            c = srv.connect()
+            # More than the log's queue holds (2 MiB of records): the server goes on
+            # without it, and says so once.
+            data = b"y" * (1 << 20) + b"\n"
+            for _ in range(2):
+                c.sendall(data)
+            while "records are dropped" not in srv.error_line(10):
+                pass
+            c.sendall(b"still shown\n")
+            srv.events_until(lambda e: e["event"] == "data" and e["text"] == "still shown")
+            start = time.monotonic()
+            srv.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(srv.wait(10), 0)
+            self.assertLess(time.monotonic() - start, 5)
+            c.close()
+
+    def _client_with_fifo_log(self, *args):
+        fifo = self._fifo()
+        lst = harness.listening_socket()
+        self.addCleanup(lst.close)
+        client = harness.start_client("--log", fifo, *args, "127.0.0.1", lst.getsockname()[1])
+        self.addCleanup(lambda: client.poll() is None and client.kill())
+        conn, _ = lst.accept()
+        conn.settimeout(SOON)
+        self.addCleanup(conn.close)
+        return client, conn
+
+    def test_a_client_with_a_log_nobody_reads_honours_wait(self):
+        client, conn = self._client_with_fifo_log("--wait", "0.5", "-m", "hi")
+        self.assertEqual(recv_exactly(conn, 3), b"hi\n")
+        start = time.monotonic()
+        out, err = client.communicate(timeout=10)
+        self.assertEqual(client.returncode, 0, err)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_a_client_with_a_log_nobody_reads_stops_on_ctrl_c(self):
+        client, conn = self._client_with_fifo_log()
+        client.stdin.write(b"typed\n")
+        client.stdin.flush()
+        self.assertEqual(recv_exactly(conn, 6), b"typed\n")  # its loop runs
+        start = time.monotonic()
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=10)
+        self.assertEqual(client.returncode, 130, err)
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_kick_ends_a_client_that_does_not_read(self):
+        with self._server() as srv:
+            c = socket.socket()
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            c.connect(("127.0.0.1", srv.port))
+            self.addCleanup(c.close)
+            cid = srv.events_until(lambda e: e["event"] == "connect")[-1]["id"]
+            # Lines for it until its output queue is full (a line is refused): much
+            # is queued beyond what the system's buffers took.
+            full = False
+            for _ in range(64):
+                srv.type((b"z" * 1023 + b"\n") * 1024 + b"/list\n")
+                while True:
+                    line = srv.error_line()
+                    full = full or "not sent" in line
+                    if "connected since" in line:
+                        break
+                if full:
+                    break
+            self.assertTrue(full, "64 MiB went out to a client that does not read")
+            start = time.monotonic()
+            srv.type(f"/kick {cid}\n".encode())
+            e = srv.events_until(lambda e: e["event"] == "disconnect", timeout=10)[-1]
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual((e["id"], e["reason"]), (cid, "kicked"))
+
+    @unittest.skipIf(harness.ON_WINDOWS and not harness.UNDER_WINE,
+                     "the log is read after a stop by Ctrl+C, which reaches a child on "
+                     "Windows only through a shared console")
+    def test_a_kicked_client_is_said_so_in_text_and_in_the_log(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "kick.jsonl")
+            with Server("--log", log, stdin=subprocess.PIPE) as srv:
+                a = srv.connect()
+                self.assertIn("+ connected", srv.line())
+                srv.type(b"/list\n")
+                cid = srv.error_line().split()[0]
+                srv.type(f"/kick {cid}\n".encode())
+                self.assertEqual(harness.recv_until_closed(a), b"")
+                self.assertRegex(srv.line(),
+                                 r"^\[127\.0\.0\.1:\d+\] - disconnected \(0 bytes, kicked\)$")
+                a.close()
+                b = srv.connect()
+                self.assertIn("+ connected", srv.line())
+                b.close()  # one that leaves is not kicked
+                self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] - disconnected \(0 bytes\)$")
+                srv.proc.send_signal(signal.SIGTERM if not harness.ON_WINDOWS else signal.SIGINT)
+                self.assertEqual(srv.wait(), 0)
+            with open(log) as f:
+                records = [json.loads(line) for line in f]
+            self.assertEqual([r["reason"] for r in records if r["event"] == "disconnect"],
+                             ["kicked", "closed"])
+
+    def test_eol_cr_ends_typed_lines_with_cr(self):
+        with self._server("--eol", "cr") as srv:
+            a = srv.connect()
+            a.settimeout(SOON)
+            srv.events_until(lambda e: e["event"] == "connect")
+            srv.type(b"AT\n")
+            self.assertEqual(recv_exactly(a, 3), b"AT\r")
+            a.close()
+
+    def test_every_client_gets_its_own_stream_of_a_stateful_encoding(self):
+        # An encoding that starts a stream with something (ISO-2022-KR's designator
+        # ESC $ ) C, UTF-16's byte order mark): each connection's stream must have it
+        # once, and decode on its own, also one that connects after the first line.
+        listed = harness.run_server("--list-encodings").stdout.decode()
+        for encoding, codec, starts in (("ISO-2022-KR", "iso2022_kr", (b"\x1b$)C",)),
+                                        ("UTF-16", "utf-16", (b"\xfe\xff", b"\xff\xfe"))):
+            with self.subTest(encoding=encoding):
+                if encoding not in listed.split():
+                    self.skipTest(f"this build's ICU has no {encoding} (trimmed ICU)")
+                self._check_own_streams(encoding, codec, starts)
+
+    def _check_own_streams(self, encoding, codec, starts):
+        with self._server("-e", encoding) as srv:
+            conns, ids = [], []
+            for i in range(3):
+                if i == 2:
+                    srv.type("안녕 1\n".encode())
+                    for _ in range(2):
+                        srv.events_until(lambda e: e["event"] == "sent")
+                conns.append(srv.connect())
+                conns[-1].settimeout(SOON)
+                ids.append(srv.events_until(lambda e: e["event"] == "connect")[-1]["id"])
+            srv.type("세계 2\n".encode())
+            for cid in ids:
+                srv.type(f"/kick {cid}\n".encode())  # what was sent goes out first
+            for conn, text in zip(conns, ("안녕 1\n세계 2\n", "안녕 1\n세계 2\n", "세계 2\n")):
+                data = harness.recv_until_closed(conn)
+                conn.close()
+                self.assertTrue(data.startswith(starts), data)
+                self.assertEqual(data.decode(codec), text, data)
 
 
 if __name__ == "__main__":

@@ -1209,6 +1209,8 @@ int main(int argc, char** argv) {
   // A reader thread still blocked reading standard input cannot be joined, and exit()
   // would destroy what it may touch once it wakes: everything is written (the console
   // functions do not buffer), so the process ends here without running destructors.
-  if (xsock::tools::reader_abandoned) std::_Exit(code);
+  // A --log writer blocked for good (a FIFO nobody reads) is left behind the same way.
+  const bool logs_done = xsock::tools::finish_event_logs();
+  if (xsock::tools::reader_abandoned || !logs_done) std::_Exit(code);
   return code;
 }

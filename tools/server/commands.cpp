@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -20,6 +21,9 @@ constexpr std::string_view program = "xsock-server";
 // Longest console line: a longer one is refused (nobody types that much, and a pipe
 // cannot make the server hold more).
 constexpr std::size_t max_console_line = 1024 * 1024;
+// Console input posted to the loop and not yet handled, above which the reader stops
+// reading (see console_reader::shared::pending).
+constexpr std::size_t max_console_pending = 64 * 1024;
 
 void tell(const std::string& message) {
   write_error(std::string(program) + ": " + message + "\n");
@@ -50,7 +54,7 @@ std::string server_console_help() {
          "  /list              the clients: id, address, bytes received and sent, since when\n"
          "  /to ID TEXT        TEXT to client ID only\n"
          "  /hex ID|all HEX    raw bytes (hex digits, spaces allowed) to one client or all\n"
-         "  /kick ID           disconnect client ID\n"
+         "  /kick ID           disconnect client ID (queued output gets 1 s)\n"
          "  /help              this text\n"
          "  //TEXT             send /TEXT (a line starting with /)\n";
 }
@@ -59,7 +63,13 @@ server_console::server_console(const std::string& wire, std::string eol, hooks h
     : wire_(wire),
       eol_(std::move(eol)),
       to_wire_(wire, encode_policy::strict),
-      hooks_(std::move(h)) {}
+      hooks_(std::move(h)) {
+  // A stream's first message differs from a later one exactly when the encoding starts
+  // a stream with something.
+  encoder probe(wire, encode_policy::replace);
+  const std::string first = probe.encode("a");
+  stream_start_ = first != probe.encode("a");
+}
 
 void server_console::execute(std::string_view line, std::uint64_t number) {
   if (line.empty() || line[0] != '/') return send_text("all", line, number);
@@ -94,9 +104,11 @@ void server_console::execute(std::string_view line, std::uint64_t number) {
 
 void server_console::send_text(std::string_view target, std::string_view text,
                                std::uint64_t number) {
-  std::string wire;
+  const std::string typed = std::string(text) + eol_;
+  std::string wire;  // a stream's first message, or any message when !stream_start_
   try {
-    wire = to_wire_.encode(std::string(text) + eol_);
+    wire = stream_start_ ? encoder(wire_, encode_policy::strict).encode(typed)
+                         : to_wire_.encode(typed);
   } catch (const text_error& e) {
     std::string message = "line " + std::to_string(number) + " not sent: " + e.what();
     if (e.code() == text_errc::unmappable_character && wire_ != "GB18030" &&
@@ -104,11 +116,35 @@ void server_console::send_text(std::string_view target, std::string_view text,
       message += "; --encoding GB18030 (or UTF-8) can encode every character";
     return tell(message);
   }
-  send_bytes(target, wire, text, false);
+  if (!stream_start_) return send_bytes(target, wire, text, false);
+  std::vector<std::uint64_t> ids;
+  if (!targets(target, ids)) return;
+  std::string later;  // the same message in a stream that has started
+  for (const std::uint64_t id : ids) {
+    const bool started = started_.count(id) != 0;
+    if (started && later.empty()) {
+      if (!primed_) to_wire_.encode(typed);  // encodable: `wire` was
+      primed_ = true;
+      later = to_wire_.encode(typed);
+    }
+    std::string error;
+    if (!hooks_.send(id, started ? later : wire, text, false, error)) {
+      tell("client " + std::to_string(id) + ": not sent: " + error);
+      continue;
+    }
+    started_.insert(id);
+  }
 }
 
 bool server_console::targets(std::string_view target, std::vector<std::uint64_t>& ids) {
   const std::vector<console_client> now = hooks_.clients();
+  if (started_.size() > now.size()) {
+    // Connections that are gone leave the set (ids are never reused).
+    std::unordered_set<std::uint64_t> kept;
+    for (const console_client& c : now)
+      if (started_.count(c.id) != 0) kept.insert(c.id);
+    started_.swap(kept);
+  }
   if (target == "all") {
     for (const console_client& c : now)
       ids.push_back(c.id);
@@ -160,17 +196,42 @@ void server_console::list() {
 
 struct console_reader::shared {
   std::mutex mutex;
-  event_loop* loop = nullptr;  // null once stopped: nothing more is posted
+  std::condition_variable room;  // `pending` went down, or the reader is stopped
+  event_loop* loop = nullptr;    // null once stopped: nothing more is posted
   line_handler on_line;
+  // Bytes of lines posted and not yet handled on the loop thread. The reader waits
+  // while this is above max_console_pending, so standard input (a pipe of any size)
+  // never makes the server hold more than that, and one loop turn never handles more.
+  std::size_t pending = 0;
   std::atomic<bool> done{false};
   std::thread thread;
 
+  // Waits for room (a line longer than the bound goes alone), then posts. False once
+  // stopped.
   bool post(std::string line, std::uint64_t number) {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_lock<std::mutex> lock(mutex);
+    const std::size_t size = line.size() + 1;  // an empty line counts too
+    room.wait(lock, [&] {
+      return loop == nullptr || pending == 0 || pending + size <= max_console_pending;
+    });
     if (loop == nullptr) return false;
-    line_handler* handler = &on_line;
-    loop->post(
-        [handler, line = std::move(line), number](event_loop&) { (*handler)(line, number); });
+    pending += size;
+    shared* self = this;
+    loop->post([self, line = std::move(line), number, size](event_loop&) {
+      // Handed back even when the handler throws: the reader must not wait for good.
+      struct release {
+        shared* owner;
+        std::size_t size;
+        ~release() {
+          {
+            std::lock_guard<std::mutex> guard(owner->mutex);
+            owner->pending -= size;
+          }
+          owner->room.notify_one();
+        }
+      } give_back{self, size};
+      self->on_line(line, number);
+    });
     return true;
   }
 
@@ -248,6 +309,7 @@ void console_reader::stop() {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->loop = nullptr;
   }
+  shared_->room.notify_all();  // a reader waiting for room returns
   if (!shared_->thread.joinable()) return;
   if (shared_->done) {
     shared_->thread.join();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "xsock/encoder.hpp"
@@ -41,7 +42,8 @@ class server_console {
     std::function<bool(std::uint64_t id)> kick;
   };
 
-  /// `wire`: the wire encoding; `eol`: appended to text lines ("\n", "\r\n" or "").
+  /// `wire`: the wire encoding; `eol`: appended to text lines ("\n", "\r\n", "\r" or
+  /// "").
   server_console(const std::string& wire, std::string eol, hooks h);
 
   /// One line of standard input as UTF-8, without its line end. `number` counts lines
@@ -57,7 +59,14 @@ class server_console {
 
   std::string wire_;
   std::string eol_;
+  // The text of every connection is a stream of its own: with an encoding that starts
+  // a stream with something (the designator of ISO-2022-KR, the byte order mark of
+  // UTF-16), a connection's first line is encoded as a stream's first message, its
+  // later lines as `to_wire_` encodes them once it has started.
   encoder to_wire_;
+  bool stream_start_ = false;                  // the encoding starts a stream with something
+  bool primed_ = false;                        // to_wire_ has encoded a first message
+  std::unordered_set<std::uint64_t> started_;  // connections whose stream has started
   hooks hooks_;
 };
 

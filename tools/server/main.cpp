@@ -30,6 +30,9 @@ namespace xsock::tools {
 namespace {
 
 constexpr std::string_view program = "xsock-server";
+// How long /kick lets a client take what is queued for it before the connection is
+// aborted (README: /kick).
+constexpr std::chrono::seconds kick_linger{1};
 
 struct config {
   std::uint16_t port = 7788;
@@ -46,7 +49,7 @@ struct config {
   std::int64_t idle_timeout_ms = 0;  // whole ms, saturated (decimal_duration)
   std::size_t max_line = line_splitter::default_max_line;
   std::int64_t flush_ms = 0;
-  std::string eol = "lf";  // appended to lines typed on standard input
+  std::string eol = "lf";  // appended to lines typed on standard input (lf, crlf, cr, none)
   view_options view;
   framing how = framing::lf;  // from view
   bool list_encodings = false;
@@ -66,6 +69,7 @@ struct client {
   std::uint8_t peer_at = 0;
   std::uint8_t peer_size = 0;
   bool line_open = false;  // the last data event shown was partial
+  bool kicked = false;     // /kick closed it: its disconnect reason is `kicked`
 
   std::string_view peer() const { return std::string_view(tag).substr(peer_at, peer_size); }
 };
@@ -457,7 +461,9 @@ int serve(const config& cfg) {
     // The last piece shown was partial (--flush-ms) and nothing came after it: the
     // line ends here, and the last piece of a line is never partial.
     if (c.line_open) out.end_of_line(c);
-    const char* why = reason == close_reason::local ? "closed" : to_string(reason);
+    const char* why = c.kicked                        ? "kicked"
+                      : reason == close_reason::local ? "closed"
+                                                      : to_string(reason);
     out.disconnected(c, c.bytes, c.lines.invalid_total(), why);
     log.record("disconnect", id, c.peer(), {}, false, std::string(",\"reason\":\"") + why + "\"");
     clients.erase(it);
@@ -498,13 +504,20 @@ int serve(const config& cfg) {
     return true;
   };
   hooks.kick = [&](std::uint64_t id) {
-    if (clients.count(id) == 0) return false;
+    const auto it = clients.find(id);
+    if (it == clients.end()) return false;
+    it->second.kicked = true;
     s.close(id);
+    // A client that takes nothing would keep a graceful close open for good: what is
+    // still queued after kick_linger is dropped (ids are never reused, and closing a
+    // connection that is gone does nothing).
+    s.loop().after(kick_linger, [&s, id](event_loop&) { s.close(id, close_mode::abort); });
     return true;
   };
   server_console console(cfg.encoding,
                          cfg.eol == "crlf" ? "\r\n"
                          : cfg.eol == "lf" ? "\n"
+                         : cfg.eol == "cr" ? "\r"
                                            : "",
                          std::move(hooks));
   console_reader reader(s.loop(), [&](std::string_view line, std::uint64_t number) {
@@ -570,7 +583,7 @@ int run(int argc, char** argv) {
       ->transform(decimal_duration(time_unit::milliseconds, false));
   app.add_option("--eol", cfg.eol, "Appended to each line typed on standard input")
       ->default_val("lf")
-      ->check(CLI::IsMember({"lf", "crlf", "none"}));
+      ->check(CLI::IsMember({"lf", "crlf", "cr", "none"}));
   add_view_options(app, cfg.view,
                    "Show what each read returned, as it arrived, instead of cutting lines",
                    "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
@@ -609,6 +622,8 @@ int main(int argc, char** argv) {
                                               [&] { return xsock::tools::run(argc, argv); });
   // The console reader still blocked reading standard input cannot be joined; all
   // output is written (nothing is buffered), so end without running destructors.
-  if (xsock::tools::console_abandoned) std::_Exit(code);
+  // A --log writer blocked for good (a FIFO nobody reads) is left behind the same way.
+  const bool logs_done = xsock::tools::finish_event_logs();
+  if (xsock::tools::console_abandoned || !logs_done) std::_Exit(code);
   return code;
 }
