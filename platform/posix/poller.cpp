@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "net/timing.hpp"
 
 #if defined(__linux__) && !defined(XSOCK_POLLER_POLL)
 #define XSOCK_USE_EPOLL 1
@@ -55,12 +56,18 @@ void drain(int fd) noexcept {
   }
 }
 
-// Remaining milliseconds until `deadline` (negative timeout: no limit).
-int remaining_ms(int timeout_ms, std::chrono::steady_clock::time_point deadline) noexcept {
-  if (timeout_ms < 0) return -1;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+using clock = std::chrono::steady_clock;
+
+// The deadline of a wait of `timeout_ms` (negative: none) starting now.
+clock::time_point wait_deadline(int timeout_ms) noexcept {
+  return timeout_ms < 0 ? clock::time_point::max()
+                        : clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+// True when a wait that found nothing ended before its deadline (a signal, a kernel
+// that rounded down): the caller waits the rest instead of returning early.
+bool before(clock::time_point deadline) noexcept {
+  return deadline != clock::time_point::max() && clock::now() < deadline;
 }
 
 }  // namespace
@@ -176,12 +183,13 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
     ec = make_error(std::errc::not_enough_memory);
     return;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = wait_deadline(timeout_ms);
   int n;
   for (;;) {
     n = ::epoll_wait(p->epoll_fd, p->buffer.data(), static_cast<int>(p->buffer.size()),
-                     remaining_ms(timeout_ms, deadline));
-    if (n >= 0) break;
+                     wait_ms_until(deadline, clock::now()));
+    if (n > 0 || (n == 0 && !before(deadline))) break;
+    if (n == 0) continue;
     if (errno != EINTR) {
       ec = last_error();
       return;
@@ -299,12 +307,13 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
                  std::error_code& ec) noexcept {
   ec.clear();
   out.clear();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = wait_deadline(timeout_ms);
   int n;
   for (;;) {
     n = ::poll(p->fds.data(), static_cast<nfds_t>(p->fds.size()),
-               remaining_ms(timeout_ms, deadline));
-    if (n >= 0) break;
+               wait_ms_until(deadline, clock::now()));
+    if (n > 0 || (n == 0 && !before(deadline))) break;
+    if (n == 0) continue;
     if (errno != EINTR) {
       ec = last_error();
       return;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "net/timing.hpp"
 #include "xsock/error.hpp"
 
 namespace xsock::detail {
@@ -59,15 +60,12 @@ SOCKET sock(handle_t h) noexcept {
 
 using clock = std::chrono::steady_clock;
 
-// Milliseconds left until `deadline` (INFINITE without one), for the Win32 waits.
+// Milliseconds left until `deadline` (INFINITE without one), for the Win32 waits:
+// rounded up by the one helper every backend uses, so a wait never ends just before
+// its deadline and spins.
 DWORD remaining_ms(bool limited, clock::time_point deadline) noexcept {
   if (!limited) return INFINITE;
-  const auto now = clock::now();
-  if (now >= deadline) return 0;
-  // Rounded up, so a wait never ends just before its deadline and spins.
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
-                    std::chrono::milliseconds(1);
-  return static_cast<DWORD>(std::min<long long>(left.count(), INFINITE - 1));
+  return static_cast<DWORD>(wait_ms_until(deadline, clock::now()));
 }
 
 // ---- selection -----------------------------------------------------------------
@@ -467,7 +465,12 @@ class afd_poller final : public poller_state {
       if (!::GetQueuedCompletionStatusEx(port_, entries_.data(),
                                          static_cast<ULONG>(entries_.size()), &n, wait_ms, FALSE)) {
         const DWORD err = ::GetLastError();
-        if (err == WAIT_TIMEOUT) return;
+        // A timer tick can end the wait a little early: wait the rest, never return
+        // before the deadline (the caller would only spin on zero-length waits).
+        if (err == WAIT_TIMEOUT) {
+          if (out.empty() && limited && clock::now() < deadline) continue;
+          return;
+        }
         ec.assign(static_cast<int>(err), std::system_category());
         return;
       }
@@ -801,9 +804,9 @@ class wsapoll_poller final : public poller_state {
           if (!is_socket(fds_[i].fd)) fds_[i].revents = POLLNVAL;
         }
       } else if (n == 0) {
-        if (!limited || clock::now() < deadline) {
-          if (connecting) continue;
-        }
+        // Early (a connect check slice, or a timer tick shorter than asked): wait the
+        // rest rather than return before the deadline.
+        if (!limited || clock::now() < deadline) continue;
         return;
       }
       collect(out);

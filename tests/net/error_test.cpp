@@ -63,6 +63,9 @@ TEST(error, error_text_reads_the_same_for_every_category) {
             "no space left on device");
   EXPECT_EQ(error_text(std::error_code(resolve_errc::host_not_found)), "host not found");
   EXPECT_EQ(error_text(std::error_code()), "success");
+  // EBADF from a file (a closed standard output) is a file's error, not a socket's.
+  EXPECT_EQ(error_text(std::make_error_code(std::errc::bad_file_descriptor)),
+            "bad file descriptor");
   // A code of socket_category reads the same through error_text and message().
   std::error_code ec;
   endpoint::parse("nonsense", ec);

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,10 +137,15 @@ TEST_P(event_loop_test, closing_a_pending_connect_cancels_it) {
   loop.after(50ms, [&](event_loop& l) {
     EXPECT_FALSE(done);
     l.close(id);
-    EXPECT_TRUE(done) << "on_done runs when the connect is closed";
-    l.stop();
+    // No callback inside the call that caused it (libuv's rule): on a later turn.
+    EXPECT_FALSE(done) << "on_done ran inside close()";
+    l.after(0ms, [&](event_loop& l2) {
+      EXPECT_TRUE(done) << "the cancellation was not reported on the next turn";
+      l2.stop();
+    });
   });
   loop.run();
+  EXPECT_TRUE(done);
   EXPECT_EQ(seen.error, std::errc::operation_canceled);
 }
 
@@ -476,6 +483,295 @@ TEST(happy_eyeballs, the_blocking_connect_uses_the_same_race) {
   }
   EXPECT_LT(clock_type::now() - start2, 2s);
   EXPECT_FALSE(d.is_open());
+}
+
+// ---- issue 18 --------------------------------------------------------------------
+
+// A connected pair whose server side the loop adopts; the client side stays here.
+struct adopted_pair {
+  stream_socket client;
+  id_type id = 0;
+};
+
+adopted_pair adopt_one(event_loop& loop, listener& l) {
+  test::socket_pair p = test::connect_pair(l);
+  adopted_pair a;
+  a.client = std::move(p.client);
+  a.id = loop.adopt(std::move(p.server));
+  return a;
+}
+
+// idle_timeout zero ("at once") used to spin inside the idle pass forever, deaf to
+// stop(). Now it is handed over a turn later, again at most once a millisecond.
+TEST_P(event_loop_test, a_zero_idle_timeout_neither_spins_nor_ignores_stop) {
+  loop_options options;
+  options.idle_timeout = 0ms;
+  int idle_calls = 0;
+  event_loop::callbacks cb;
+  cb.on_idle = [&](event_loop&, id_type) { ++idle_calls; };  // keeps the connection
+  event_loop loop(options, cb);
+  guard(loop);
+  listener l = make_listener();
+  adopted_pair a = adopt_one(loop, l);
+  loop.after(100ms, [](event_loop& lp) { lp.stop(); });
+  loop.run();
+  EXPECT_GE(idle_calls, 1);
+  // About one turn per millisecond (fewer where timers are coarse), not a busy loop.
+  EXPECT_LE(loop.stats().turns, 300u);
+  EXPECT_LE(idle_calls, 300);
+}
+
+TEST_P(event_loop_test, a_zero_idle_timeout_closes_an_idle_connection_on_a_later_turn) {
+  loop_options options;
+  options.idle_timeout = -5ms;  // negative: the same as zero
+  close_reason reason = close_reason::error;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code&) {
+    reason = r;
+    loop.stop();
+  };
+  event_loop loop(options, cb);
+  guard(loop);
+  listener l = make_listener();
+  adopted_pair a = adopt_one(loop, l);
+  loop.run();
+  EXPECT_EQ(reason, close_reason::idle_timeout);
+  EXPECT_LE(loop.stats().turns, 10u);
+}
+
+// The wait used to be truncated to whole milliseconds: a 300 ms timer woke 0.x ms
+// early and then spun on zero-length waits (hundreds of turns).
+TEST(event_loop, one_50ms_timer_costs_at_most_3_turns) {
+  event_loop loop;
+  guard(loop);
+  const auto start = clock_type::now();
+  loop.after(50ms, [](event_loop& l) { l.stop(); });
+  loop.run();
+  EXPECT_GE(clock_type::now() - start, 50ms);
+  EXPECT_LE(loop.stats().turns, 3u);
+}
+
+// close(id) promises that reading stops at once: data of that connection already
+// ready in the same turn is not delivered any more.
+TEST_P(event_loop_test, a_graceful_close_stops_reading_in_the_same_turn) {
+  std::vector<id_type> got;
+  id_type ids[2] = {0, 0};
+  int closed = 0;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view) {
+    got.push_back(id);
+    loop.close(ids[0]);
+    loop.close(ids[1]);
+  };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason, const std::error_code&) {
+    if (++closed == 2) loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  listener l = make_listener();
+  test::socket_pair p[2] = {test::connect_pair(l), test::connect_pair(l)};
+  for (auto& pair : p) {
+    pair.client.send_all("data", 4);
+    // Both readable before the loop looks: one wait reports both.
+    ASSERT_TRUE(pair.server.wait(readiness::readable, 5s));
+  }
+  ids[0] = loop.adopt(std::move(p[0].server));
+  ids[1] = loop.adopt(std::move(p[1].server));
+  loop.run();
+  ASSERT_EQ(got.size(), 1u) << "on_data for a connection closed earlier in the turn";
+}
+
+// A posted task that throws: every task runs at most once, and the rest of its
+// batch runs on the next run(), before later posts.
+TEST(event_loop, a_throwing_task_runs_once_and_the_rest_of_its_batch_runs_next) {
+  event_loop loop;
+  guard(loop);
+  std::string order;
+  loop.post([&](event_loop&) { order += 'A'; });
+  loop.post([&](event_loop&) {
+    order += 'B';
+    throw std::runtime_error("B");
+  });
+  loop.post([&](event_loop&) { order += 'C'; });
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  EXPECT_EQ(order, "AB");
+  loop.post([&](event_loop& l) {
+    order += 'D';
+    l.stop();
+  });
+  loop.run();
+  EXPECT_EQ(order, "ABCD");
+}
+
+// An exception from on_close used to strand the output of the connections after it
+// in that turn's list: never sent, even by later runs.
+TEST_P(event_loop_test, an_exception_from_on_close_does_not_strand_other_output) {
+  id_type thrower = 0;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop&, id_type id, close_reason, const std::error_code&) {
+    if (id == thrower) throw std::runtime_error("on_close");
+  };
+  bool armed = false;
+  bool sent = false;
+  id_type other = 0;
+  cb.on_turn = [&](event_loop& loop) {
+    // Not the shutdown's own flush: sent while the loop was serving.
+    if (armed && !loop.stopping() && loop.output_size(other) == 0) {
+      sent = true;
+      loop.stop();
+    }
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  listener l = make_listener();
+  adopted_pair a = adopt_one(loop, l);
+  adopted_pair b = adopt_one(loop, l);
+  thrower = a.id;
+  other = b.id;
+  loop.post([&](event_loop& lp) {
+    lp.close(a.id, close_mode::abort);  // first in the turn's list
+    lp.send(b.id, "x");
+  });
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  armed = true;
+  loop.after(1s, [](event_loop& lp) { lp.stop(); });
+  loop.run();
+  EXPECT_TRUE(sent) << "the queued byte was not sent by the next run()";
+  char c = 0;
+  EXPECT_EQ(b.client.receive(&c, 1, 5s), 1u);
+  EXPECT_EQ(c, 'x');
+}
+
+// run() from one of the loop's callbacks is refused: it would replay the batch its
+// caller is in.
+TEST(event_loop, run_inside_a_callback_is_refused) {
+  event_loop loop;
+  guard(loop);
+  int runs = 0;
+  loop.post([&](event_loop& l) {
+    ++runs;
+    std::error_code ec;
+    l.run(ec);
+    EXPECT_EQ(ec, std::errc::operation_in_progress);
+    try {
+      l.run();
+      ADD_FAILURE() << "a nested run() did not throw";
+    } catch (const xsock::error& e) {
+      EXPECT_EQ(e.code(), std::errc::operation_in_progress);
+    }
+    l.stop();
+  });
+  loop.post([&](event_loop&) { ++runs; });
+  loop.run();
+  EXPECT_EQ(runs, 2);
+}
+
+#if GTEST_HAS_DEATH_TEST
+TEST(event_loop_death, destroying_the_loop_inside_its_callback_is_stopped) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto* loop = new event_loop;
+        loop->post([loop](event_loop&) { delete loop; });
+        loop->run();
+      },
+      "destroyed while run");
+}
+#endif
+
+// stop() ends connects started during the shutdown: an on_done that reconnects at
+// once used to keep the shutdown going (100,000 times). After stop(), connect() ends
+// with operation_canceled, reported later, never inside the call.
+TEST_P(event_loop_test, connects_started_after_stop_end_cancelled_on_a_later_turn) {
+  const endpoint where = closed_port(any_port());
+  event_loop loop;
+  guard(loop);
+  int reports = 0;
+  bool inside = false;
+  std::vector<std::error_code> errors;
+  std::function<void(event_loop&)> start = [&](event_loop& l) {
+    inside = true;
+    l.connect(where, 5s, [&](event_loop& l2, id_type, const connect_result& r) {
+      EXPECT_FALSE(inside) << "on_done ran inside connect()";
+      ++reports;
+      errors.push_back(r.error);
+      if (reports < 1000) start(l2);
+    });
+    inside = false;
+  };
+  loop.post([&](event_loop& l) {
+    l.stop();
+    start(l);
+  });
+  const auto begin = clock_type::now();
+  loop.run();
+  EXPECT_LT(clock_type::now() - begin, 1s) << "run() outlived stop_linger";
+  // One on the turn of the stop, one by the shutdown; the third waits for a restart.
+  EXPECT_GE(reports, 1);
+  EXPECT_LE(reports, 2);
+  for (const std::error_code& ec : errors)
+    EXPECT_EQ(ec, std::errc::operation_canceled);
+}
+
+// stop() is sticky: run() returns at once until restart(); after it the loop serves
+// again, and what the shutdown left (a connect report) is delivered then.
+TEST_P(event_loop_test, stop_then_restart_then_run_serves_again) {
+  const endpoint where = closed_port(any_port());
+  event_loop loop;
+  guard(loop);
+  int reports = 0;
+  loop.post([&](event_loop& l) { l.stop(); });
+  loop.run();
+  const auto turns = loop.stats().turns;
+  loop.run();  // still stopped: returns at once
+  EXPECT_EQ(loop.stats().turns, turns);
+  loop.connect(where, 5s, [&](event_loop&, id_type, const connect_result& r) {
+    ++reports;
+    EXPECT_EQ(r.error, std::errc::operation_canceled);
+  });
+  loop.run();  // the shutdown reports it
+  EXPECT_EQ(reports, 1);
+  loop.restart();
+  EXPECT_FALSE(loop.stopping());
+  bool fired = false;
+  loop.after(10ms, [&](event_loop& l) {
+    fired = true;
+    l.stop();
+  });
+  loop.run();
+  EXPECT_TRUE(fired);
+  EXPECT_GT(loop.stats().turns, turns);
+}
+
+// A send in the turn where the loop read a reset (on_close still to come) says
+// "connection reset by peer", not a vague "not connected".
+TEST_P(event_loop_test, a_send_after_a_reset_in_the_same_turn_reports_the_reset) {
+  std::error_code send_error;
+  close_reason reason = close_reason::closed;
+  id_type id = 0;
+  bool posted = false;
+  event_loop::callbacks cb;
+  cb.on_turn = [&](event_loop& loop) {
+    if (posted) return;
+    posted = true;
+    // Runs in the next turn, after that turn's reads.
+    loop.post([&](event_loop& l) { l.send(id, "late", send_error); });
+  };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code&) {
+    reason = r;
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  listener l = make_listener();
+  test::socket_pair p = test::connect_pair(l);
+  p.client.set_linger(true, 0);
+  p.client.close();  // a reset
+  ASSERT_TRUE(p.server.wait(readiness::readable, 5s));
+  id = loop.adopt(std::move(p.server));
+  loop.run();
+  EXPECT_EQ(reason, close_reason::reset);
+  EXPECT_EQ(send_error, std::errc::connection_reset) << error_text(send_error);
 }
 
 XSOCK_INSTANTIATE_FAMILIES(event_loop_test);

@@ -184,20 +184,21 @@ TEST_P(socket_test, moved_from_and_double_close_are_safe) {
   p.client.close();
   std::error_code ec;
   char c;
+  // A closed stream socket is not connected (issue 18: not "bad socket handle").
   EXPECT_EQ(p.client.send("x", 1, ec), 0u);
-  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  EXPECT_EQ(ec, std::errc::not_connected);
   EXPECT_EQ(p.client.receive(&c, 1, ec), 0u);
-  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  EXPECT_EQ(ec, std::errc::not_connected);
   EXPECT_THROW(p.client.local_endpoint(), xsock::error);
   try {
     p.client.set_no_delay(true);
     FAIL();
   } catch (const xsock::error& e) {
-    EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
-    EXPECT_EQ(std::string(e.what()), "set no_delay: bad socket handle");
+    EXPECT_EQ(e.code(), std::errc::not_connected);
+    EXPECT_EQ(std::string(e.what()), "set no_delay: not connected");
   }
   p.client.receive_buffer_size(ec);
-  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
+  EXPECT_EQ(ec, std::errc::not_connected);
   stream_socket assigned;
   assigned = std::move(moved);
   EXPECT_EQ(assigned.native_handle(), handle);
@@ -214,6 +215,24 @@ TEST_P(socket_test, moved_from_and_double_close_are_safe) {
     got.append(buf, n);
   }
   EXPECT_EQ(got, "ok");
+}
+
+// After a reset-close (linger 0), shutdown() says "not connected", as the tools print
+// it, not "bad socket handle".
+TEST_P(socket_test, shutdown_after_a_reset_close_is_not_connected) {
+  auto l = make_listener();
+  auto p = connect_pair(l);
+  p.client.set_linger(true, 0);
+  p.client.close();
+  std::error_code ec;
+  p.client.shutdown(shutdown_type::send, ec);
+  EXPECT_EQ(ec, std::errc::not_connected);
+  try {
+    p.client.shutdown(shutdown_type::both);
+    FAIL() << "shutdown of a closed socket succeeded";
+  } catch (const xsock::error& e) {
+    EXPECT_EQ(std::string(e.what()), "shutdown: not connected");
+  }
 }
 
 TEST_P(socket_test, release_gives_up_ownership) {

@@ -44,7 +44,10 @@ struct loop_options {
   /// limit the loop stops accepting; new clients wait in the listen backlog.
   std::size_t max_connections = 0;
   /// A connection with no bytes received or sent for this long is handed to
-  /// `on_idle` (by default: closed with `close_reason::idle_timeout`).
+  /// `on_idle` (by default: closed with `close_reason::idle_timeout`). Zero (or
+  /// negative) counts as the shortest limit, 1 ms: a connection is handed over on the
+  /// first turn a millisecond after its last traffic, and one that `on_idle` keeps is
+  /// handed over again a millisecond later (never a busy loop).
   time_limit idle_timeout = no_timeout;
   /// Bytes read from one connection per readiness (one read per loop turn, so a
   /// fast sender cannot starve the others).
@@ -107,7 +110,12 @@ struct connect_result {
 /// Threads: `run()` runs the loop on the calling thread; callbacks run there. From
 /// that thread the embedder may call everything. From any other thread, only `post`
 /// and `stop` (and `stop` from a signal handler). Several loops may run in several
-/// threads. A callback must not block; an exception it throws leaves `run()`.
+/// threads. A callback must not block; an exception it throws leaves `run()` (a later
+/// `run()` carries on: the rest of that turn's posted work and queued output are not
+/// lost). No callback runs inside the call that caused it (libuv's rule): `close` of a
+/// pending connect reports `operation_canceled` on a later turn, as `on_close` comes
+/// at the end of the turn. A callback must not destroy the loop (checked: the program
+/// aborts with a message).
 ///
 /// Output is queued by `send` and written at the end of the loop turn (several sends
 /// in one turn cost one system call). End of stream is not hang-up: with
@@ -165,7 +173,9 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
   ///@}
   /// Closes every socket without calling callbacks; pending name lookups are
-  /// abandoned (their threads finish on their own and find the loop gone).
+  /// abandoned (their threads finish on their own and find the loop gone), as are
+  /// connect reports not yet made. Must not be called while `run()` runs (from a
+  /// callback): checked, the program aborts with a message.
   ~event_loop();
 
   ///@{
@@ -182,9 +192,13 @@ class event_loop {
   ///@}
 
   /// Starts a non-blocking connect; `on_done` reports how it ended (within
-  /// `timeout`, then `timed_out`). Returns the id the connection will have; closing it
-  /// before `on_done` cancels the attempt (`on_done` then reports
-  /// `operation_canceled`). Never blocks, never throws but `std::bad_alloc`.
+  /// `timeout`, then `timed_out`), always on a later turn, never inside this call.
+  /// Returns the id the connection will have; closing it before `on_done` cancels the
+  /// attempt (`on_done` then reports `operation_canceled`, on a later turn). After
+  /// `stop()` nothing new is started: the connect ends with `operation_canceled`
+  /// (reported during the shutdown, or by the next `run()` after `restart()` when it
+  /// was started by a shutdown report itself). Never blocks, never throws but
+  /// `std::bad_alloc`.
   id_type connect(const endpoint& peer, time_limit timeout, connect_handler on_done);
   /// Happy Eyeballs (RFC 8305) to the first of `candidates` that answers: addresses
   /// interleaved by family (the first address's family first), a new attempt every
@@ -212,30 +226,44 @@ class event_loop {
   ///@{
   /// Runs until `stop()`: then stops accepting and reading, lets queued output drain
   /// for at most `stop_linger`, closes every connection (`on_close` with
-  /// `close_reason::shutdown`), cancels pending connects and returns. Poller failures
-  /// end it with an error. The error_code form throws only what a callback throws.
+  /// `close_reason::shutdown`), cancels pending connects (reporting them) and returns.
+  /// Poller failures end it with an error. Called from one of the loop's own callbacks
+  /// it refuses to run (`operation_in_progress`): a nested run would replay the work
+  /// of the turn that called it. After `stop()` it returns at once until `restart()`.
+  /// The error_code form throws only what a callback throws.
   void run();
   void run(std::error_code& ec);
   ///@}
 
-  /// Asks `run()` to finish. Async-signal-safe and thread-safe; sticky.
+  /// Asks `run()` to finish. Async-signal-safe and thread-safe; sticky (until
+  /// `restart()`).
   void stop() noexcept;
+  /// Clears a `stop()`, so that `run()` serves again (as Asio's `restart`): what
+  /// survived the shutdown (posted work, connect reports not yet made) runs then;
+  /// listeners, connections and loop timers were closed by it. Call it only while
+  /// `run()` is not running (ignored otherwise).
+  void restart() noexcept;
   /// True once `stop()` was called.
   bool stopping() const noexcept;
 
   ///@{
   /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
   /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
-  /// with `no_buffer_space` when the queue would exceed `max_output`, with
-  /// `not_connected` for an unknown connection or one being closed.
+  /// with `no_buffer_space` when the queue would exceed `max_output`; with the
+  /// connection's own error (`connection_reset`...) when a reset or an error ended it
+  /// this turn (its `on_close` is still to come); with `not_connected` for an unknown
+  /// connection or one being closed.
   void send(id_type id, std::string_view bytes);
   bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
   ///@}
 
   /// Ends whatever `id` is: a connection (`close_mode::graceful` sends what is queued
   /// first, `abort` drops it; `on_close` reports `close_reason::local`), a listener
-  /// (stops accepting), a pending connect (cancelled), a loop timer (cancelled).
-  /// Unknown ids are ignored.
+  /// (stops accepting), a pending connect (cancelled: its `on_done` reports
+  /// `operation_canceled` on a later turn, not inside this call), a loop timer
+  /// (cancelled). A connection's reading stops at once: no `on_data` for it after this
+  /// call, even when its bytes are ready in the same turn. Unknown ids are
+  /// ignored.
   void close(id_type id, close_mode how = close_mode::graceful) noexcept;
 
   /// Half-close: once what is queued for the connection is sent, its sending side is

@@ -168,6 +168,9 @@ std::string error_text(const std::error_code& ec) {
   if (category == socket_category() || category == resolve_category()) return ec.message();
   if (category == std::generic_category() || category == std::system_category()) {
     const std::error_condition cond = ec.default_error_condition();
+    // Not from a socket call (those carry socket_category): a file, such as a closed
+    // standard output.
+    if (cond == std::errc::bad_file_descriptor) return "bad file descriptor";
     if (cond.category() == std::generic_category()) {
       if (const char* text = portable_text(static_cast<std::errc>(cond.value()))) return text;
     }

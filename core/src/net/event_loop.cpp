@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <list>
 #include <map>
 #include <mutex>
@@ -188,9 +190,17 @@ struct event_loop::impl {
   std::mutex post_mutex;
   std::vector<task> posted;
   std::vector<task> running_posted;
+  std::size_t posted_next = 0;  // next entry of running_posted to run
+  // Connect endings to report on the next turn (see run_reports); loop thread only.
+  std::vector<task> reports;
+  std::vector<task> running_reports;
+  std::size_t reports_next = 0;
+  // run() is on the stack: a nested run() is refused, destroying the loop is a bug.
+  bool running = false;
   // Connections whose output, interest or state changed this turn.
   std::vector<id_type> dirty;
   std::vector<id_type> work;
+  std::size_t work_next = 0;  // next entry of `work` to handle
   std::vector<poller::event> events;
   std::string read_buffer;
 
@@ -220,6 +230,17 @@ struct event_loop::impl {
   }
 
   bool idle_tracked() const noexcept { return !options.idle_timeout.unlimited(); }
+
+  // The idle timeout in force: zero ("at once") counts as the shortest time_limit,
+  // 1 ms. A connection is then idle on the first turn a millisecond after its last
+  // traffic, and one that on_idle keeps is handed over again a millisecond later: with
+  // a true zero its deadline would already have passed when it is re-armed, and the
+  // idle pass (and the loop's wait) would spin forever without looking at stop().
+  time_limit idle_limit() const noexcept {
+    if (options.idle_timeout.milliseconds().count() == 0 && !options.idle_timeout.unlimited())
+      return std::chrono::milliseconds(1);
+    return options.idle_timeout;
+  }
 
   void touch(connection& c, clock::time_point now) noexcept {
     if (!idle_tracked()) return;
@@ -340,7 +361,9 @@ struct event_loop::impl {
       mark_dirty(c);
       return;
     }
-    if (any(c.interest & readiness::readable) &&
+    // The interest is updated at the end of the turn; the state now: a connection that
+    // a callback of this turn closed (or paused) is not read again.
+    if (c.state == conn_state::open && !c.user_paused && any(c.interest & readiness::readable) &&
         any(ready & (readiness::readable | readiness::error)))
       read_some(c, now);
     else
@@ -364,27 +387,33 @@ struct event_loop::impl {
   }
 
   void end_turn(clock::time_point now) {
-    while (!dirty.empty()) {
-      work.clear();
-      work.swap(dirty);
-      for (const id_type id : work) {
-        connection* c = find(id);
-        if (c == nullptr) continue;
-        c->dirty = false;
-        if (!c->finished() && c->pending() > 0) flush(*c, now);
-        if (c->shut_send && !c->fin_sent && !c->finished() && c->pending() == 0) {
-          std::error_code ec;
-          c->socket.shutdown(shutdown_type::send, ec);
-          c->fin_sent = true;
-          if (ec) c->end(reason_for(ec), ec);
-        }
-        if (c->finished() || (c->state == conn_state::draining && c->pending() == 0)) {
-          finish(*c, c->reason, c->error);
-          continue;
-        }
-        update_interest(*c);
-        if (c->finished()) finish(*c, c->reason, c->error);
+    // `work` and `work_next` are members: when a callback (on_close) throws, the
+    // entries after it stay in `work` (still marked dirty) and the next end_turn, in a
+    // later run(), takes them up first instead of forgetting their output.
+    for (;;) {
+      if (work_next >= work.size()) {
+        work.clear();
+        work_next = 0;
+        if (dirty.empty()) break;
+        work.swap(dirty);
       }
+      const id_type id = work[work_next++];
+      connection* c = find(id);
+      if (c == nullptr) continue;
+      c->dirty = false;
+      if (!c->finished() && c->pending() > 0) flush(*c, now);
+      if (c->shut_send && !c->fin_sent && !c->finished() && c->pending() == 0) {
+        std::error_code ec;
+        c->socket.shutdown(shutdown_type::send, ec);
+        c->fin_sent = true;
+        if (ec) c->end(reason_for(ec), ec);
+      }
+      if (c->finished() || (c->state == conn_state::draining && c->pending() == 0)) {
+        finish(*c, c->reason, c->error);
+        continue;
+      }
+      update_interest(*c);
+      if (c->finished()) finish(*c, c->reason, c->error);
     }
   }
 
@@ -495,7 +524,9 @@ struct event_loop::impl {
     if (e->on_done) e->on_done(self, id, result);
   }
 
-  void fail_connect(connect_entry& e, std::error_code ec, clock::time_point now) {
+  // `defer`: the report goes to run_reports (the embedder's own call caused it).
+  void fail_connect(connect_entry& e, std::error_code ec, clock::time_point now,
+                    bool defer = false) {
     connect_result result;
     result.error = ec;
     std::string tried;
@@ -511,6 +542,18 @@ struct event_loop::impl {
     result.message = "connect " + e.label;
     if (!tried.empty()) result.message += " (" + tried + ")";
     result.message += ": " + error_text(ec);
+    if (defer) {
+      const auto it = connects.find(e.id);
+      const id_type id = e.id;
+      connect_handler on_done = std::move(e.on_done);
+      connects.erase(it);  // `e` is gone from here on
+      reports.push_back(
+          [id, on_done = std::move(on_done), result = std::move(result)](event_loop& loop) {
+            if (on_done) on_done(loop, id, result);
+          });
+      loop_poller.wake();  // the next turn must come, and not wait
+      return;
+    }
     complete(e.id, std::move(result), stream_socket(), now);
   }
 
@@ -546,6 +589,13 @@ struct event_loop::impl {
     e->deadline = detail::deadline_after(clock::now(), timeout);
     connect_entry& ref = *e;
     connects.emplace(ref.id, std::move(e));
+    const id_type id = ref.id;
+    if (stop_requested.load()) {
+      // Stopping: nothing new starts (an on_done that reconnects at once would keep the
+      // shutdown going forever); it ends as cancelled, reported on a later turn.
+      fail_connect(ref, detail::make_error(std::errc::operation_canceled), clock::now(), true);
+      return id;
+    }
     if (candidates.empty()) {
       ref.resolving = true;  // the caller resolves and calls resolved()
       return ref.id;
@@ -602,7 +652,8 @@ struct event_loop::impl {
   void cancel_connect(id_type id) {
     const auto it = connects.find(id);
     if (it == connects.end()) return;
-    fail_connect(*it->second, detail::make_error(std::errc::operation_canceled), clock::now());
+    fail_connect(*it->second, detail::make_error(std::errc::operation_canceled), clock::now(),
+                 true);
   }
 
   // ---- timers and posted work ----------------------------------------------------
@@ -629,7 +680,7 @@ struct event_loop::impl {
       while (!idle_order.empty()) {
         connection* c = find(idle_order.front().id);
         if (c == nullptr ||
-            detail::deadline_after(idle_order.front().last_active, options.idle_timeout) > now)
+            detail::deadline_after(idle_order.front().last_active, idle_limit()) > now)
           break;
         // Moving it to the back first guarantees the loop ends.
         touch(*c, now);
@@ -645,24 +696,46 @@ struct event_loop::impl {
     if (accept_paused_by_error && now >= accept_retry_at) update_listeners(now);
   }
 
+  // Runs `batch` from `next` on; each task is moved out before it runs, so one that
+  // throws has run once and is gone, and the rest of the batch stays for the next call
+  // (before anything queued later).
+  void run_batch(std::vector<task>& batch, std::size_t& next) {
+    while (next < batch.size()) {
+      task fn = std::move(batch[next++]);
+      if (fn) fn(self);
+    }
+    batch.clear();
+    next = 0;
+  }
+
   void run_posted() {
-    {
+    if (running_posted.empty()) {
       std::lock_guard<std::mutex> lock(post_mutex);
       running_posted.swap(posted);
     }
-    for (task& fn : running_posted)
-      if (fn) fn(self);
-    running_posted.clear();
+    run_batch(running_posted, posted_next);
+  }
+
+  // Connect endings that the embedder caused (close(id) of a pending connect, a
+  // connect() after stop()) are reported from here, on a later turn: never inside the
+  // call that caused them.
+  void run_reports() {
+    if (running_reports.empty()) running_reports.swap(reports);
+    run_batch(running_reports, reports_next);
   }
 
   time_limit next_timeout(clock::time_point now) const {
+    // Work left for the next turn (reports, or what a throwing callback left behind).
+    if (!reports.empty() || !running_reports.empty() || !running_posted.empty() ||
+        work_next < work.size())
+      return time_limit{};
     clock::time_point next = clock::time_point::max();
     if (!conn_timers.empty()) next = std::min(next, conn_timers.begin()->first);
     if (!loop_timers.empty()) next = std::min(next, loop_timers.begin()->first);
     if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
       const idle_entry& oldest = idle_order.front();
       if (find(oldest.id) != nullptr)
-        next = std::min(next, detail::deadline_after(oldest.last_active, options.idle_timeout));
+        next = std::min(next, detail::deadline_after(oldest.last_active, idle_limit()));
     }
     if (accept_paused_by_error) next = std::min(next, accept_retry_at);
     for (const auto& entry : connects) {
@@ -682,6 +755,10 @@ struct event_loop::impl {
       close_listener(listeners.begin()->first);
     while (!connects.empty())
       cancel_connect(connects.begin()->first);
+    // One round of connect reports: those cancelled just now and earlier ones. A
+    // connect that an on_done starts now ends cancelled too, but is reported only by a
+    // later run() (after restart()), or dropped with the loop.
+    run_reports();
     // Stop reading everywhere; keep writing what is queued, for stop_linger at most.
     const clock::time_point deadline = detail::deadline_after(clock::now(), options.stop_linger);
     for (auto& entry : connections) {
@@ -715,6 +792,8 @@ struct event_loop::impl {
       }
     }
     dirty.clear();
+    work.clear();
+    work_next = 0;
     loop_timers.clear();
     loop_tasks.clear();
     if (handlers.on_turn) handlers.on_turn(self);
@@ -732,7 +811,15 @@ event_loop::event_loop(const loop_options& options, callbacks handlers) {
 event_loop::event_loop(const loop_options& options, callbacks handlers, std::error_code& ec)
     : impl_(std::make_unique<impl>(*this, options, std::move(handlers), ec)) {}
 
-event_loop::~event_loop() = default;
+event_loop::~event_loop() {
+  // Destroying the loop from one of its own callbacks (or from another thread while it
+  // runs) would leave run() on freed memory: a bug in the caller, stopped here rather
+  // than left to corrupt memory.
+  if (impl_ && impl_->running) {
+    std::fputs("xsock: event_loop destroyed while run() is running (from a callback?)\n", stderr);
+    std::abort();
+  }
+}
 
 event_loop::id_type event_loop::listen(listener&& socket, accept_handler on_accept,
                                        std::error_code& ec) {
@@ -875,6 +962,10 @@ void event_loop::post(task fn) {
   impl_->loop_poller.wake();
 }
 
+void event_loop::restart() noexcept {
+  if (!impl_->running) impl_->stop_requested.store(false);
+}
+
 void event_loop::stop() noexcept {
   impl_->stop_requested.store(true);
   impl_->loop_poller.wake();
@@ -894,7 +985,10 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   ec.clear();
   connection* c = impl_->find(id);
   if (c == nullptr || !c->accepts_output()) {
-    ec = detail::make_error(std::errc::not_connected);
+    // Ended by a reset or an error this turn (on_close still to come): that error,
+    // not a vague not_connected.
+    ec = c != nullptr && c->finished() && c->error ? c->error
+                                                   : detail::make_error(std::errc::not_connected);
     return false;
   }
   if (c->pending() + bytes.size() > impl_->options.max_output) {
@@ -1036,6 +1130,18 @@ void event_loop::run(std::error_code& ec) {
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return;
   }
+  if (m.running) {
+    // A nested run() would replay the batch its caller is in the middle of.
+    ec = detail::make_error(std::errc::operation_in_progress);
+    return;
+  }
+  struct running_guard {
+    bool& flag;
+    explicit running_guard(bool& f) noexcept : flag(f) { flag = true; }
+    running_guard(const running_guard&) = delete;
+    running_guard& operator=(const running_guard&) = delete;
+    ~running_guard() { flag = false; }
+  } guard(m.running);
   m.update_listeners(clock::now());
   // Work queued before run() (connects, posts) starts on the first turn.
   bool first = true;
@@ -1064,6 +1170,7 @@ void event_loop::run(std::error_code& ec) {
         m.on_connect_ready(*k->second, ev.handle, now);
     }
     m.run_posted();
+    m.run_reports();
     m.drive_connects(clock::now());
     m.fire_timers(clock::now());
     m.end_turn(clock::now());

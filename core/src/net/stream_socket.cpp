@@ -15,8 +15,11 @@
 namespace xsock {
 namespace {
 
+// A closed (or moved-from, or never connected) stream_socket is not connected: the
+// same answer shutdown() gives after a reset-close as before any connect, rather than
+// the handle-level "bad socket handle".
 std::error_code not_open() noexcept {
-  return detail::make_error(std::errc::bad_file_descriptor);
+  return detail::make_error(std::errc::not_connected);
 }
 
 // Completes a connect on `h` within `timeout`. The socket is non-blocking during a

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdint>
 
 #include "xsock/time_limit.hpp"
 
@@ -27,11 +28,28 @@ inline steady::time_point deadline_after(steady::time_point now, time_limit limi
   return now + limit.milliseconds();
 }
 
-// What is left of a deadline as a time_limit (zero once it has passed).
+// The one place a deadline becomes whole milliseconds of waiting: rounded UP, so a
+// wait of that many milliseconds never ends before the deadline. (Truncating made a
+// 300 ms timer end its wait 0.x ms early, then spin on zero-millisecond waits until the
+// deadline really passed: hundreds of loop turns instead of one.) Zero once the
+// deadline has passed.
+inline std::int64_t ms_until(steady::time_point deadline, steady::time_point now) noexcept {
+  if (deadline <= now) return 0;
+  return std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+}
+
+// For the backends' own waits: -1 for no deadline (time_point::max()), else
+// ms_until clamped to INT_MAX.
+inline int wait_ms_until(steady::time_point deadline, steady::time_point now) noexcept {
+  if (deadline == steady::time_point::max()) return -1;
+  const std::int64_t ms = ms_until(deadline, now);
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+// What is left of a deadline as a time_limit (zero once it has passed), rounded up.
 inline time_limit remaining(steady::time_point deadline, steady::time_point now) noexcept {
   if (deadline == steady::time_point::max()) return no_timeout;
-  if (deadline <= now) return time_limit{};
-  return std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+  return std::chrono::milliseconds(ms_until(deadline, now));
 }
 
 }  // namespace xsock::detail
