@@ -47,10 +47,9 @@ int main(int argc, char** argv) {
             const auto ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
             std::cout << "first: " << r.peer << " in " << ms.count() << " ms" << std::endl;
-            // Closing a pending connect's id cancels it (its handler is called with
-            // operation_canceled, here, before close returns: hence the copy).
-            const auto losers = pending;
-            for (const auto& loser : losers)
+            // Closing a pending connect's id cancels it; its handler reports
+            // operation_canceled on a later turn, never inside close().
+            for (const auto& loser : pending)
               l.close(loser.first);
             l.close(id);  // a real client would talk now; this one only measures
             l.stop();
