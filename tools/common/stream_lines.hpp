@@ -24,6 +24,10 @@ enum class framing : unsigned char {
   packets,  ///< no lines: what each read returned is one piece
 };
 
+/// Appends `bytes` as `\xNN` escapes (lower-case hex, as control characters are
+/// escaped): the bytes of a character not complete yet, shown by --packets.
+void append_byte_escapes(std::string_view bytes, std::string& out);
+
 /// Parses "lf", "cr", "crlf", "any"; false for anything else.
 bool parse_line_end(const std::string& name, framing& out);
 
@@ -32,7 +36,8 @@ bool parse_line_end(const std::string& name, framing& out);
 /// next bytes, whatever other streams do meanwhile. Lines are cut on the wire bytes and
 /// then decoded; for encodings where a 0x0A byte may be half of another character
 /// (UTF-16, UTF-32) the stream is decoded first and cut as UTF-8 (`max_line` then
-/// counts UTF-8 bytes). Memory is bounded by `max_line`.
+/// counts UTF-8 bytes); raw (`bytes_only`) UTF-16/UTF-32 is cut on whole code units.
+/// Memory is bounded by `max_line`.
 class stream_lines {
  public:
   /// `bytes_only`: no decoding at all (for --hex); lines are cut at 0x0A bytes (or as
@@ -54,9 +59,13 @@ class stream_lines {
   std::optional<line> flush();
   /// End of stream: appends what is left, the last piece included.
   void finish(std::vector<line>& out);
-  /// Bytes kept for an unterminated line.
+  /// Bytes kept for an unterminated line (a `\r` held back and a cut code unit
+  /// included).
   std::size_t buffered() const noexcept {
-    if (how_ != framing::lf) return held_ ? held_->size() : 0;
+    if (!by_splitter()) {
+      const bool cr_kept = after_cr_ && (how_ == framing::lf || how_ == framing::crlf);
+      return (held_ ? held_->size() : 0) + tail_size_ + (cr_kept ? unit_ : 0u);
+    }
     return lines_ ? lines_->buffered() : 0;
   }
 
@@ -69,6 +78,15 @@ class stream_lines {
   /// `text` appended to `out`: the piece's wire bytes (`partial`: it does not end a
   /// line) decoded straight into the caller's buffer.
   void append_text(std::string_view piece, bool partial, std::string& out, std::uint64_t& invalid);
+  /// After `text`/`append_text` of a partial piece: its last bytes that start a
+  /// character not complete yet (the decoder keeps them for the next piece), for
+  /// --packets to show them at once. Empty with `bytes_only` and for encodings decoded
+  /// before framing (their pieces are text already).
+  std::string_view incomplete_tail(std::string_view piece) const noexcept {
+    if (bytes_only_ || wire_) return {};
+    const std::size_t kept = text_.pending_bytes();
+    return piece.substr(piece.size() - (kept < piece.size() ? kept : piece.size()));
+  }
   /// After `finish`: a character cut at the very end of the stream that no piece
   /// completed, as U+FFFD (empty when there is none).
   std::string rest(std::uint64_t& invalid);
@@ -79,9 +97,18 @@ class stream_lines {
  private:
   template <typename Sink>
   void push_framed(std::string_view bytes, Sink& sink);
-  // The cutting of every framing but lf (which line_splitter does): pieces of `bytes`
-  // (UTF-8-compatible, or raw) appended to `out`.
+  // lf on bytes is line_splitter's (fast, memchr); every other framing is cut()'s.
+  bool by_splitter() const noexcept { return how_ == framing::lf && unit_ == 1; }
+  // The cutting of every framing but lf on bytes: pieces of `bytes` (UTF-8-compatible,
+  // raw, or raw UTF-16/UTF-32 code units) appended to `out`.
   void cut(std::string_view bytes, std::vector<line>& out);
+  // One code unit (`unit_` bytes) through the framing.
+  void cut_unit(std::string_view unit, std::vector<line>& out);
+  // Appends a code unit to the line, cutting a max_length piece first when it would
+  // not fit.
+  void add_unit(std::string_view unit, std::vector<line>& out);
+  // The code unit of `code` (\r) in the stream's byte order.
+  std::string_view unit_of(char code, char (&buffer)[4]) const noexcept;
   template <typename Sink>
   void push_to_splitter(std::string_view bytes, Sink& sink);
 
@@ -101,9 +128,18 @@ class stream_lines {
   // 32 bits, in one word with the flags: every idle connection holds a stream_lines.
   std::uint32_t max_line_;
   bool bytes_only_;
-  bool at_start_ = true;   // no text of the stream seen yet
-  bool after_cr_ = false;  // the last byte cut was a \r (framing::crlf, framing::any)
+  bool at_start_ = true;  // no text of the stream seen yet
+  // cut(): lf, crlf: a \r is held back (not in held_) until the next unit says whether
+  // it ends the line; any: the last unit cut was a \r that ended a line.
+  bool after_cr_ = false;
   framing how_ = framing::lf;
+  // Raw UTF-16/UTF-32 (--hex): lines are cut on whole code units of unit_ bytes (a
+  // newline is the unit U+000A, not a 0x0A byte), 1 for every other stream.
+  std::uint8_t unit_ = 1;
+  std::uint8_t tail_size_ = 0;  // bytes of a code unit cut at the end of the last push
+  bool little_endian_ = false;
+  bool order_from_bom_ = false;  // the byte order is the first unit's (UTF-16, UTF-32)
+  char tail_[3] = {};
 };
 
 template <typename Sink>
@@ -129,7 +165,7 @@ void stream_lines::push_to_splitter(std::string_view bytes, Sink& sink) {
 
 template <typename Sink>
 void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
-  if (how_ != framing::lf) {
+  if (!by_splitter()) {
     std::vector<line> pieces;
     cut(bytes, pieces);
     for (const line& piece : pieces)

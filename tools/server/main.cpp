@@ -112,10 +112,13 @@ class event_writer {
   }
 
   // One piece of a line (its wire bytes) from `c.lines`: decoded straight into the
-  // output, escaped in place. A piece holding only the start of a character says
-  // nothing yet (the character comes with the next piece): nothing is shown for it.
-  // With --packets every piece is a whole event, never shown partial (it is decoded
-  // as partial all the same: a character cut at its end comes whole with the next).
+  // output, escaped in place. A piece that shows nothing is not shown: one holding only
+  // the start of a character or a shift sequence (its text comes with the next piece),
+  // or, in text output, the empty end of a line whose text was shown already (JSON
+  // ends that line with it). With --packets every piece is a whole event, never shown
+  // partial (it is decoded as partial all the same: a character cut at its end comes
+  // whole with the next), and the bytes of that cut character are shown at once as
+  // `\xc4` (JSON: "incomplete":"c4").
   void data(client& c, std::string_view piece, bool partial) {
     const bool open = partial && !cfg_.view.packets;
     if (cfg_.hex) {
@@ -136,18 +139,28 @@ class event_writer {
     const std::size_t text_at = target.size();
     std::uint64_t invalid = 0;
     c.lines.append_text(piece, partial, target, invalid);
-    if (partial && target.size() == text_at && invalid == 0) {
+    const std::string_view cut =
+        cfg_.view.packets ? c.lines.incomplete_tail(piece) : std::string_view();
+    if (target.size() == text_at && invalid == 0 && cut.empty() &&
+        (partial || (!json_ && c.line_open))) {
       target.resize(mark);
+      if (!partial) c.line_open = false;
       return;
     }
     if (json_) {
       escape_json_in_place(target, text_at);
       target += "\",\"invalid\":";
       append_number(target, invalid);
+      if (!cut.empty()) {
+        target += ",\"incomplete\":\"";
+        target += to_hex(cut);
+        target += '"';
+      }
       if (open) target += ",\"partial\":true";
       target += "}\n";
     } else {
       if (!cfg_.raw) escape_terminal_in_place(target, text_at);
+      append_byte_escapes(cut, target);
       target += '\n';
       to_local(target);
     }
