@@ -509,6 +509,66 @@ class Framing(unittest.TestCase):
                               if e["event"] == "data"],
                              [("日", True), ("", False), ("", False), ("next", False)])
 
+    def _peak_rss_kib(self, srv):
+        return None if harness.ON_WINDOWS else harness._peak_rss_kib(srv.proc.pid)
+
+    def test_a_long_line_costs_its_size_once(self):
+        # 40 MiB (not a power of two: a string grown by doubling would be copied at
+        # 32 MiB, twice the line for a moment) in one line, with --max-line 1 GiB.
+        size = 40 << 20
+        env = {"ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                                ":quarantine_size_mb=4").lstrip(":")}
+        with Server("--max-line", 1 << 30, "--format", "json", "-q", env=env) as srv:
+            base = self._peak_rss_kib(srv)
+            c = srv.connect()
+            block = b"a" * (1 << 20)
+            for _ in range(size // len(block)):
+                c.sendall(block)
+            c.sendall(b"\r\nnext\n")
+            got = self._json_data(srv, 2)
+            peak = self._peak_rss_kib(srv)
+            self.assertEqual(len(got[0]["text"]), size)
+            self.assertEqual(got[0]["text"], "a" * size)
+            self.assertEqual(got[1]["text"], "next")
+            c.close()
+            if base is not None and peak is not None:
+                growth = peak - base
+                # The line once, plus blocks and output in flight (ASan: redzones,
+                # shadow memory and its quarantine).
+                allowance = (32 if os.environ.get("ASAN_OPTIONS") else 12) << 10
+                self.assertLess(growth, size // 1024 * 3 // 2 + allowance,
+                                f"peak memory grew by {growth} KiB for a {size >> 10} KiB line")
+
+    def test_long_lines_are_cut_as_short_ones(self):
+        # Lines held in blocks (over 1 MiB) keep the framing rules: pieces of
+        # --max-line, a \r\n across reads, a \r just past the maximum, --flush-ms.
+        m = 2500000
+        with Server("--max-line", m, "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"x" * (6 << 20) + b"\r")
+            c.sendall(b"\n" + b"y" * m + b"\r")
+            c.sendall(b"\nz" * 2)
+            c.sendall(b"w" * (m - 1) + b"\r\r\n")
+            c.close()
+            got = [(len(e["text"]), e["text"][-1:], e.get("partial", False))
+                   for e in srv.events_until(lambda e: e["event"] == "disconnect")
+                   if e["event"] == "data"]
+            self.assertEqual(got, [(m, "x", True), (m, "x", True), ((6 << 20) - 2 * m, "x", False),
+                                   (m, "y", False), (1, "z", False),
+                                   (m, "w", True), (1, "\r", False)])
+        with Server("--flush-ms", "50", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"f" * (3 << 20) + b"\r")
+            shown = 0
+            while shown < 3 << 20:  # flushed, maybe in several pieces, the \r kept
+                e = self._json_data(srv, 1)[0]
+                self.assertEqual((set(e["text"]), e["partial"]), ({"f"}, True))
+                shown += len(e["text"])
+            c.sendall(b"\nend\n")
+            self.assertEqual([(e["text"], e.get("partial", False)) for e in self._json_data(srv, 2)],
+                             [("", False), ("end", False)])
+            c.close()
+
     def _log_has(self, path, hex_bytes):
         """Waits until the --log file records a read of exactly `hex_bytes`."""
         import json

@@ -97,20 +97,55 @@ void stream_lines::release_splitter() noexcept {
   if (lines_ && lines_->buffered() == 0) lines_.reset();
 }
 
+namespace {
+
+// The sink of the vector forms: the parts of a piece joined into one string.
+struct collect {
+  std::vector<line>& out;
+  std::string part;
+  void operator()(std::string_view bytes, line_end end, bool more) {
+    part.append(bytes.data(), bytes.size());
+    if (more) return;
+    out.push_back(line{std::move(part), end});
+    part = std::string();
+  }
+};
+
+}  // namespace
+
 void stream_lines::push(std::string_view bytes, std::vector<line>& out) {
-  std::string decoded;
-  if (wire_) {
-    const std::uint64_t before = wire_->invalid_count();
-    decoded = wire_->decode(bytes);
-    wire_invalid_ += wire_->invalid_count() - before;
-    bytes = decoded;
+  push(bytes, collect{out, std::string()});
+}
+
+void stream_lines::to_blocks_when_long() {
+  if (!lines_ || lines_->buffered() < long_block) return;
+  // finish() hands the buffer itself over (moved, not copied).
+  std::vector<line> taken;
+  lines_->finish(taken);
+  lines_.reset();
+  long_ = std::make_unique<long_line>();
+  for (line& piece : taken) {
+    long_->size += piece.bytes.size();
+    long_->blocks.push_back(std::move(piece.bytes));
   }
-  if (!by_splitter()) {
-    cut(bytes, out);
-    return;
+}
+
+void stream_lines::append_long(std::string_view bytes) {
+  std::vector<std::string>& blocks = long_->blocks;
+  while (!bytes.empty()) {
+    std::string& last = blocks.back();
+    const std::size_t room = last.capacity() - last.size();
+    if (room == 0) {
+      // A new block of its final size: appending never reallocates it.
+      blocks.emplace_back();
+      blocks.back().reserve(long_block);
+      continue;
+    }
+    const std::size_t n = room < bytes.size() ? room : bytes.size();
+    last.append(bytes.data(), n);
+    bytes.remove_prefix(n);
+    long_->size += n;
   }
-  splitter().push(bytes, out);
-  release_splitter();
 }
 
 void stream_lines::cut(std::string_view bytes, std::vector<line>& out) {
@@ -208,6 +243,13 @@ std::string_view stream_lines::unit_of(char code, char (&buffer)[4]) const noexc
 }
 
 std::optional<line> stream_lines::flush() {
+  if (!long_) return flush_short();
+  std::vector<line> out;
+  flush(collect{out, std::string()});
+  return std::move(out.front());
+}
+
+std::optional<line> stream_lines::flush_short() {
   if (!by_splitter()) {
     // Whole units only; a \r held back and a cut code unit stay for the next bytes.
     if (!held_ || held_->empty()) return std::nullopt;
@@ -222,17 +264,10 @@ std::optional<line> stream_lines::flush() {
 }
 
 void stream_lines::finish(std::vector<line>& out) {
-  if (wire_) {
-    const std::uint64_t before = wire_->invalid_count();
-    const std::string rest = wire_->finish();
-    wire_invalid_ += wire_->invalid_count() - before;
-    if (!rest.empty()) {
-      if (!by_splitter())
-        cut(rest, out);
-      else
-        splitter().push(rest, out);
-    }
-  }
+  finish(collect{out, std::string()});
+}
+
+void stream_lines::finish_rest(std::vector<line>& out) {
   if (!by_splitter()) {
     // What is left ends the stream: a \r held back and a cut code unit included (a
     // piece at the maximum first if they do not fit).
