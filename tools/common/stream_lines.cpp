@@ -60,6 +60,10 @@ stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bo
       // Longer lines than 4 GiB are cut all the same (the tools allow at most 1 GiB).
       max_line_(static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX))),
       bytes_only_(bytes_only),
+      at_start_(true),
+      after_cr_(false),
+      little_endian_(false),
+      order_from_bom_(false),
       how_(how) {
   // The splitter's own checks (a maximum of 0 is an error); the encoding it frames is
   // line-safe here, as decode_before_framing made sure.
@@ -123,15 +127,15 @@ void stream_lines::to_blocks_when_long() {
   std::vector<line> taken;
   lines_->finish(taken);
   lines_.reset();
-  long_ = std::make_unique<long_line>();
+  held_ = std::make_unique<kept_line>();
   for (line& piece : taken) {
-    long_->size += piece.bytes.size();
-    long_->blocks.push_back(std::move(piece.bytes));
+    held_->size += piece.bytes.size();
+    held_->blocks.push_back(std::move(piece.bytes));
   }
 }
 
 void stream_lines::append_long(std::string_view bytes) {
-  std::vector<std::string>& blocks = long_->blocks;
+  std::vector<std::string>& blocks = held_->blocks;
   while (!bytes.empty()) {
     std::string& last = blocks.back();
     const std::size_t room = last.capacity() - last.size();
@@ -144,7 +148,7 @@ void stream_lines::append_long(std::string_view bytes) {
     const std::size_t n = room < bytes.size() ? room : bytes.size();
     last.append(bytes.data(), n);
     bytes.remove_prefix(n);
-    long_->size += n;
+    held_->size += n;
   }
 }
 
@@ -154,27 +158,31 @@ void stream_lines::cut(std::string_view bytes, std::vector<line>& out) {
     return;
   }
   std::size_t at = 0;
-  if (tail_size_ > 0) {
+  if (held_ && held_->tail_size > 0) {
     // A code unit cut between two reads: completed by this one's first bytes.
     char unit[4];
-    std::memcpy(unit, tail_, tail_size_);
-    const std::size_t need = std::min<std::size_t>(unit_ - tail_size_, bytes.size());
-    std::memcpy(unit + tail_size_, bytes.data(), need);
+    std::uint8_t& tail_size = held_->tail_size;
+    std::memcpy(unit, held_->tail, tail_size);
+    const std::size_t need = std::min<std::size_t>(unit_ - tail_size, bytes.size());
+    std::memcpy(unit + tail_size, bytes.data(), need);
     at = need;
-    tail_size_ = static_cast<std::uint8_t>(tail_size_ + need);
-    if (tail_size_ < unit_) {
-      std::memcpy(tail_, unit, tail_size_);
+    tail_size = static_cast<std::uint8_t>(tail_size + need);
+    if (tail_size < unit_) {
+      std::memcpy(held_->tail, unit, tail_size);
       return;
     }
-    tail_size_ = 0;
+    tail_size = 0;
     cut_unit(std::string_view(unit, unit_), out);
   }
   const std::size_t end = at + (bytes.size() - at) / unit_ * unit_;
   for (; at < end; at += unit_)
     cut_unit(bytes.substr(at, unit_), out);
-  tail_size_ = static_cast<std::uint8_t>(bytes.size() - end);
-  if (tail_size_ > 0) std::memcpy(tail_, bytes.data() + end, tail_size_);
-  if (held_ && held_->empty()) held_.reset();
+  if (end < bytes.size()) {
+    if (!held_) held_ = std::make_unique<kept_line>();
+    held_->tail_size = static_cast<std::uint8_t>(bytes.size() - end);
+    std::memcpy(held_->tail, bytes.data() + end, held_->tail_size);
+  }
+  if (held_ && held_->bytes.empty() && held_->tail_size == 0) held_.reset();
 }
 
 void stream_lines::cut_unit(std::string_view unit, std::vector<line>& out) {
@@ -188,8 +196,8 @@ void stream_lines::cut_unit(std::string_view unit, std::vector<line>& out) {
   for (std::size_t i = 0; i < unit_; ++i)
     code = code << 8 | byte(little_endian_ ? unit_ - 1 - i : i);
   const auto emit = [&](line_end end) {
-    out.push_back(line{held_ ? std::move(*held_) : std::string(), end});
-    if (held_) held_->clear();
+    out.push_back(line{held_ ? std::move(held_->bytes) : std::string(), end});
+    if (held_) held_->bytes.clear();
   };
   switch (how_) {
     case framing::cr:
@@ -199,7 +207,8 @@ void stream_lines::cut_unit(std::string_view unit, std::vector<line>& out) {
         add_unit(unit, out);
       break;
     case framing::any: {
-      const bool was_cr = std::exchange(after_cr_, code == '\r');
+      const bool was_cr = after_cr_;
+      after_cr_ = code == '\r';
       if (code == '\n' && was_cr) break;  // the end of a \r\n already cut at the \r
       if (code == '\r' || code == '\n')
         emit(line_end::newline);
@@ -226,14 +235,15 @@ void stream_lines::cut_unit(std::string_view unit, std::vector<line>& out) {
 }
 
 void stream_lines::add_unit(std::string_view unit, std::vector<line>& out) {
-  if (!held_) held_ = std::make_unique<std::string>();
+  if (!held_) held_ = std::make_unique<kept_line>();
   // A piece holds whole code units: the maximum rounded down to one (at least one unit).
   const std::size_t max_piece = std::max<std::size_t>(unit_, max_line_ - max_line_ % unit_);
-  if (held_->size() + unit.size() > max_piece) {
-    out.push_back(line{std::move(*held_), line_end::max_length});
-    held_->clear();
+  std::string& bytes = held_->bytes;
+  if (bytes.size() + unit.size() > max_piece) {
+    out.push_back(line{std::move(bytes), line_end::max_length});
+    bytes.clear();
   }
-  held_->append(unit.data(), unit.size());
+  bytes.append(unit.data(), unit.size());
 }
 
 std::string_view stream_lines::unit_of(char code, char (&buffer)[4]) const noexcept {
@@ -243,7 +253,7 @@ std::string_view stream_lines::unit_of(char code, char (&buffer)[4]) const noexc
 }
 
 std::optional<line> stream_lines::flush() {
-  if (!long_) return flush_short();
+  if (!held_ || !by_splitter()) return flush_short();
   std::vector<line> out;
   flush(collect{out, std::string()});
   return std::move(out.front());
@@ -252,9 +262,10 @@ std::optional<line> stream_lines::flush() {
 std::optional<line> stream_lines::flush_short() {
   if (!by_splitter()) {
     // Whole units only; a \r held back and a cut code unit stay for the next bytes.
-    if (!held_ || held_->empty()) return std::nullopt;
-    line piece{std::move(*held_), line_end::flush};
-    held_.reset();
+    if (!held_ || held_->bytes.empty()) return std::nullopt;
+    line piece{std::move(held_->bytes), line_end::flush};
+    held_->bytes.clear();
+    if (held_->tail_size == 0) held_.reset();
     return piece;
   }
   if (!lines_) return std::nullopt;
@@ -276,16 +287,15 @@ void stream_lines::finish_rest(std::vector<line>& out) {
       char cr[4];
       last.append(unit_of('\r', cr));
     }
-    last.append(tail_, tail_size_);
-    if (!last.empty() && held_ && held_->size() + last.size() > max_line_) {
-      out.push_back(line{std::move(*held_), line_end::max_length});
-      held_.reset();
+    if (held_) last.append(held_->tail, held_->tail_size);
+    if (!last.empty() && held_ && held_->bytes.size() + last.size() > max_line_) {
+      out.push_back(line{std::move(held_->bytes), line_end::max_length});
+      held_->bytes.clear();
     }
-    if (held_) last.insert(0, *held_);
+    if (held_) last.insert(0, held_->bytes);
     if (!last.empty()) out.push_back(line{std::move(last), line_end::end_of_stream});
     held_.reset();
     after_cr_ = false;
-    tail_size_ = 0;
   }
   if (lines_) lines_->finish(out);
   lines_.reset();

@@ -78,9 +78,9 @@ class stream_lines {
   std::size_t buffered() const noexcept {
     if (!by_splitter()) {
       const bool cr_kept = after_cr_ && (how_ == framing::lf || how_ == framing::crlf);
-      return (held_ ? held_->size() : 0) + tail_size_ + (cr_kept ? unit_ : 0u);
+      return (held_ ? held_->bytes.size() + held_->tail_size : 0) + (cr_kept ? unit_ : 0u);
     }
-    return (lines_ ? lines_->buffered() : 0) + (long_ ? long_->size : 0);
+    return (lines_ ? lines_->buffered() : 0) + (held_ ? held_->size : 0);
   }
 
   /// The UTF-8 text of a piece from push/flush/finish, escaped for nothing; a byte
@@ -151,35 +151,35 @@ class stream_lines {
 
   std::unique_ptr<decoder> wire_;  // set only when decoding comes before framing
   std::unique_ptr<line_splitter> lines_;
-  // The line being cut (framings other than lf); like the splitter, only while it
-  // holds bytes.
-  std::unique_ptr<std::string> held_;
-  // A line longer than long_block (lf), in blocks of long_block bytes: growing it never
-  // copies what it holds, as growing one string would (twice its size at the moment
-  // the string is moved). The splitter is empty meanwhile.
-  struct long_line {
+  // What is kept of an unfinished line, like the splitter only while there is any:
+  // cut()'s line and a code unit cut between two reads, or (lf on bytes) a line longer
+  // than long_block in blocks of long_block bytes, which growing never copies (growing
+  // one string would hold it twice at the moment the string moves; the splitter is
+  // empty meanwhile). One pointer for both: every idle connection holds a stream_lines.
+  struct kept_line {
+    std::string bytes;
     std::vector<std::string> blocks;
-    std::size_t size = 0;
+    std::size_t size = 0;  // bytes in blocks
+    std::uint8_t tail_size = 0;
+    char tail[3] = {};
   };
-  std::unique_ptr<long_line> long_;
+  std::unique_ptr<kept_line> held_;
   decoder text_;
   std::uint64_t wire_invalid_ = 0;  // found by wire_, reported with the next piece
   std::uint64_t invalid_total_ = 0;
   // 32 bits, in one word with the flags: every idle connection holds a stream_lines.
   std::uint32_t max_line_;
-  bool bytes_only_;
-  bool at_start_ = true;  // no text of the stream seen yet
+  bool bytes_only_ : 1;
+  bool at_start_ : 1;  // no text of the stream seen yet
   // cut(): lf, crlf: a \r is held back (not in held_) until the next unit says whether
   // it ends the line; any: the last unit cut was a \r that ended a line.
-  bool after_cr_ = false;
+  bool after_cr_ : 1;
+  bool little_endian_ : 1;
+  bool order_from_bom_ : 1;  // the byte order is the first unit's (UTF-16, UTF-32)
   framing how_ = framing::lf;
   // Raw UTF-16/UTF-32 (--hex): lines are cut on whole code units of unit_ bytes (a
   // newline is the unit U+000A, not a 0x0A byte), 1 for every other stream.
   std::uint8_t unit_ = 1;
-  std::uint8_t tail_size_ = 0;  // bytes of a code unit cut at the end of the last push
-  bool little_endian_ = false;
-  bool order_from_bom_ = false;  // the byte order is the first unit's (UTF-16, UTF-32)
-  char tail_[3] = {};
 };
 
 template <typename Sink>
@@ -196,10 +196,10 @@ void stream_lines::push(std::string_view bytes, Sink&& sink) {
 
 template <typename Sink>
 void stream_lines::flush(Sink&& sink) {
-  if (long_) {
+  if (held_ && by_splitter()) {
     // A trailing \r stays, in case a \n follows (as the splitter keeps it).
-    const std::string& last = long_->blocks.back();
-    const std::size_t count = long_->size - (last.back() == '\r' ? 1 : 0);
+    const std::string& last = held_->blocks.back();
+    const std::size_t count = held_->size - (last.back() == '\r' ? 1 : 0);
     hand_over_long(count, std::string_view(), line_end::flush, true, sink);
     return;
   }
@@ -214,12 +214,12 @@ void stream_lines::finish(Sink&& sink) {
     wire_invalid_ += wire_->invalid_count() - before;
     if (!rest.empty()) push_framed(rest, sink);
   }
-  if (long_) {
+  if (held_ && by_splitter()) {
     // Only a \r held back at max_line + 1 makes it longer than the maximum.
-    if (long_->size > max_line_)
+    if (held_->size > max_line_)
       hand_over_long(max_line_, std::string_view(), line_end::max_length, true, sink);
     else
-      hand_over_long(long_->size, std::string_view(), line_end::end_of_stream, false, sink);
+      hand_over_long(held_->size, std::string_view(), line_end::end_of_stream, false, sink);
   }
   std::vector<line> pieces;
   finish_rest(pieces);
@@ -240,7 +240,7 @@ void stream_lines::push_to_splitter(std::string_view bytes, Sink& sink) {
 template <typename Sink>
 void stream_lines::hand_over_long(std::size_t count, std::string_view tail, line_end end,
                                   bool keep_rest, Sink& sink) {
-  std::unique_ptr<long_line> held = std::move(long_);
+  std::unique_ptr<kept_line> held = std::move(held_);
   std::vector<std::string>& blocks = held->blocks;
   std::string rest;  // the bytes after `count`: a \r at most
   if (keep_rest && count < held->size) {
@@ -269,12 +269,12 @@ std::size_t stream_lines::push_long(std::string_view bytes, std::size_t start, S
   // max_line bytes, unless only a '\r' that may start a "\r\n" is past the maximum.
   const char* const data = bytes.data();
   const std::size_t avail = bytes.size() - start;
-  const std::size_t held = long_->size;  // at most max_line + 1
+  const std::size_t held = held_->size;  // at most max_line + 1
   const std::size_t max_line = max_line_;
   const std::size_t reach = max_line + 2 - held;
   if (const void* nl = std::memchr(data + start, '\n', avail < reach ? avail : reach)) {
     const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - (data + start));
-    const bool cr = len > 0 ? data[start + len - 1] == '\r' : long_->blocks.back().back() == '\r';
+    const bool cr = len > 0 ? data[start + len - 1] == '\r' : held_->blocks.back().back() == '\r';
     if (held + len - (cr ? 1 : 0) <= max_line) {
       if (len > 0)
         hand_over_long(held, bytes.substr(start, len - (cr ? 1 : 0)), line_end::newline, false,
@@ -311,7 +311,7 @@ void stream_lines::push_framed(std::string_view bytes, Sink& sink) {
   const std::size_t max_line = max_line_;
   std::size_t start = 0;
   while (start < size) {
-    if (long_) {
+    if (held_) {
       start = push_long(bytes, start, sink);
       continue;
     }
