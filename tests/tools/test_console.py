@@ -623,6 +623,22 @@ class Framing(unittest.TestCase):
         conn.sendall(second)
         out.wait_for("\\xc4\n你!\n".encode())
         self._client_ends(conn, client)
+        # UTF-16 is decoded before it is cut: half a code unit, then the rest
+        with Server("--packets", "-e", "UTF-16LE", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"a")
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["incomplete"]), ("", "61"))
+            c.sendall(b"\x00b\x00")
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["invalid"]), ("ab", 0))
+            self.assertNotIn("incomplete", e)
+            c.sendall(b"\x3d\xd8")  # half of U+1F600: a high surrogate alone
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["incomplete"]), ("", "3dd8"))
+            c.sendall(b"\x00\xde")
+            self.assertEqual(self._json_data(srv, 1)[0]["text"], "\U0001f600")
+            c.close()
 
 
 if __name__ == "__main__":

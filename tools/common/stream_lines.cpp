@@ -260,6 +260,7 @@ std::optional<line> stream_lines::flush() {
 }
 
 std::optional<line> stream_lines::flush_short() {
+  if (how_ == framing::packets) return std::nullopt;  // every read is a piece already
   if (!by_splitter()) {
     // Whole units only; a \r held back and a cut code unit stay for the next bytes.
     if (!held_ || held_->bytes.empty()) return std::nullopt;
@@ -279,6 +280,10 @@ void stream_lines::finish(std::vector<line>& out) {
 }
 
 void stream_lines::finish_rest(std::vector<line>& out) {
+  if (how_ == framing::packets) {
+    held_.reset();  // the wire bytes of the last read, shown with it already
+    return;
+  }
   if (!by_splitter()) {
     // What is left ends the stream: a \r held back and a cut code unit included (a
     // piece at the maximum first if they do not fit).

@@ -1,6 +1,7 @@
 // xsock::tools::stream_lines: one received byte stream, cut into lines and decoded.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -76,6 +77,7 @@ class stream_lines {
   /// Bytes kept for an unterminated line (a `\r` held back and a cut code unit
   /// included).
   std::size_t buffered() const noexcept {
+    if (how_ == framing::packets) return 0;
     if (!by_splitter()) {
       const bool cr_kept = after_cr_ && (how_ == framing::lf || how_ == framing::crlf);
       return (held_ ? held_->bytes.size() + held_->tail_size : 0) + (cr_kept ? unit_ : 0u);
@@ -94,10 +96,14 @@ class stream_lines {
   void append_text(std::string_view piece, bool partial, std::string& out, std::uint64_t& invalid);
   /// After `text`/`append_text` of a partial piece: its last bytes that start a
   /// character not complete yet (the decoder keeps them for the next piece), for
-  /// --packets to show them at once. Empty with `bytes_only` and for encodings decoded
-  /// before framing (their pieces are text already).
+  /// --packets to show them at once (for encodings decoded before framing: the last
+  /// read's wire bytes that the decoder keeps). Empty with `bytes_only`.
   std::string_view incomplete_tail(std::string_view piece) const noexcept {
-    if (bytes_only_ || wire_) return {};
+    if (wire_) {
+      const bool kept = how_ == framing::packets && held_;
+      return kept ? std::string_view(held_->bytes) : std::string_view();
+    }
+    if (bytes_only_) return {};
     const std::size_t kept = text_.pending_bytes();
     return piece.substr(piece.size() - (kept < piece.size() ? kept : piece.size()));
   }
@@ -191,6 +197,17 @@ void stream_lines::push(std::string_view bytes, Sink&& sink) {
   const std::uint64_t before = wire_->invalid_count();
   const std::string decoded = wire_->decode(bytes);
   wire_invalid_ += wire_->invalid_count() - before;
+  if (how_ == framing::packets) {
+    // The read's last bytes that start a character not complete yet, kept for
+    // incomplete_tail: a read of half a code unit is shown at once all the same.
+    const std::size_t kept = std::min(wire_->pending_bytes(), bytes.size());
+    held_.reset();
+    if (kept > 0) {
+      held_ = std::make_unique<kept_line>();
+      held_->bytes.assign(bytes.substr(bytes.size() - kept));
+      if (decoded.empty()) sink(std::string_view(), line_end::flush, false);
+    }
+  }
   push_framed(decoded, sink);
 }
 
