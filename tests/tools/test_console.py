@@ -610,5 +610,321 @@ class Bounds(unittest.TestCase):
                 self.assertEqual(data.decode(codec), text, data)
 
 
+class _Bytes:
+    """A stream read as it comes (no lines): for output that does not end a line yet."""
+
+    def __init__(self, stream):
+        import threading
+        self.data = b""
+        self._cond = threading.Condition()
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _run(self, stream):
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(1)
+            with self._cond:
+                if not chunk:
+                    self._ended = True
+                    self._cond.notify_all()
+                    return
+                self.data += chunk
+                self._cond.notify_all()
+
+    def wait_for(self, expected, timeout=SOON):
+        """Waits until the output so far is `expected` (bytes); fails if it is not."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.data) >= len(expected) or self._ended, timeout)
+            if self.data != expected:
+                raise AssertionError(f"expected {expected!r}, got {self.data!r}")
+
+
+class Framing(unittest.TestCase):
+    """The received-text path of both tools on hostile or awkward input (issue 18)."""
+
+    def _json_data(self, srv, count):
+        """The next `count` data events (other events skipped)."""
+        got = []
+        while len(got) < count:
+            e = srv.event()
+            if e["event"] == "data":
+                got.append(e)
+        return got
+
+    def test_server_cr_and_lf_in_two_reads(self):
+        # The \r is shown (flushed, or cut as a line end) before its \n arrives.
+        for mode, first, then in (
+                ("crlf", [("OK", True)], [("", False), ("NEXT", False)]),
+                ("lf", [("OK", True)], [("", False), ("NEXT", False)]),
+                ("any", [("OK", False)], [("NEXT", False)]),
+                ("cr", [("OK", False)], [("\nNEXT\n", False)])):
+            with self.subTest(mode=mode), Server("--line-end", mode, "--flush-ms", "20",
+                                                 "--format", "json") as srv:
+                c = srv.connect()
+                c.sendall(b"OK\r")
+                got = self._json_data(srv, len(first))
+                self.assertEqual([(e["text"], e.get("partial", False)) for e in got], first)
+                c.sendall(b"\n")
+                c.sendall(b"NEXT\r\n" if mode != "cr" else b"NEXT\n\r")
+                got = self._json_data(srv, len(then))
+                self.assertEqual([(e["text"], e.get("partial", False)) for e in got], then)
+                c.close()
+                e = srv.events_until(lambda e: e["event"] == "disconnect")[-1]
+                self.assertEqual(e["reason"], "closed")
+                self.assertIsNone(srv.proc.poll())
+        # Text output: the \n that ends a line already shown adds no empty line.
+        with Server("--line-end", "crlf", "--flush-ms", "20") as srv:
+            c = srv.connect()
+            self.assertIn("+ connected", srv.line())
+            c.sendall(b"OK\r")
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] OK$")
+            c.sendall(b"\n")
+            c.sendall(b"NEXT\r\n\r\n")
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] NEXT$")
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] $")  # an empty line is one
+            c.close()
+
+    def _client(self, *args):
+        lst = harness.listening_socket()
+        try:
+            client = harness.start_client("127.0.0.1", lst.getsockname()[1], *args)
+            conn, _ = lst.accept()
+        finally:
+            lst.close()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, client, _Bytes(client.stdout)
+
+    def _client_ends(self, conn, client):
+        self.assertIsNone(client.poll())  # still running: nothing crashed
+        conn.close()
+        self.assertEqual(client.wait(SOON), 0)
+        client.stdin.close()
+        client.stdout.close()
+        client.stderr.close()
+
+    def test_client_cr_and_lf_in_two_reads(self):
+        for mode, shown, rest in (("crlf", b"OK", b"OK\nNEXT\n"), ("lf", b"OK", b"OK\nNEXT\n"),
+                                  ("any", b"OK\n", b"OK\nNEXT\n"),
+                                  ("cr", b"OK\n", b"OK\n\\x0aNEXT\\x0a\n")):
+            with self.subTest(mode=mode):
+                conn, client, out = self._client("--line-end", mode)
+                conn.sendall(b"OK\r")  # shown at once (a device's prompt)
+                out.wait_for(shown)
+                conn.sendall(b"\n")
+                conn.sendall(b"NEXT\r\n" if mode != "cr" else b"NEXT\n\r")
+                out.wait_for(rest)
+                self._client_ends(conn, client)
+
+    def test_a_run_of_cr_is_cut_at_max_line(self):
+        # crlf holds a last \r back (it may start a \r\n), never a whole run of them.
+        size, max_line = 4 << 20, 65536
+        with Server("--line-end", "crlf", "--max-line", max_line, "--format",
+                    "json") as srv:
+            c = srv.connect()
+            c.sendall(b"\r" * size)
+            pieces = self._json_data(srv, size // max_line - 1)  # before the line ends
+            for e in pieces:
+                self.assertEqual((len(e["text"]), e.get("partial")), (max_line, True))
+            c.sendall(b"\n")
+            c.close()
+            rest = [e for e in srv.events_until(lambda e: e["event"] == "disconnect")
+                    if e["event"] == "data"]
+            self.assertEqual(rest[-1].get("partial", False), False)
+            self.assertEqual(sum(len(e["text"]) for e in pieces + rest), size - 1)
+            self.assertEqual(set("".join(e["text"] for e in rest)), {"\r"})
+
+    def test_hex_cuts_utf16_and_utf32_on_code_units(self):
+        for encoding, data, expected in (
+                # U+010A holds a 0x0A byte; --max-line 3 is one code unit of two bytes
+                ("UTF-16LE", "ab\n\u010a".encode("utf-16-le"), [("6100", True),
+                                                                 ("6200", False),
+                                                                 ("0a01", False)]),
+                ("UTF-16BE", "\u0a0a\rx\r\n".encode("utf-16-be"), [("0a0a", True),
+                                                                       ("000d", True),
+                                                                       ("0078", False)]),
+                # No byte order in the name: a byte order mark says little-endian...
+                ("UTF-16", b"\xff\xfe" + "\n\u0a00".encode("utf-16-le"), [("fffe", False),
+                                                                            ("000a", False)]),
+                # ... and without one it is big-endian
+                ("UTF-16", "a\n".encode("utf-16-be") + b"\x0a", [("0061", False),
+                                                                   ("0a", False)]),
+                ("UTF-32LE", "\u0a0a\n".encode("utf-32-le"), [("0a0a0000", False)]),
+                ("UTF-32", "\n\n".encode("utf-32-be"), [("", False), ("", False)])):
+            with self.subTest(encoding=encoding, data=data), \
+                    Server("--hex", "-e", encoding, "--max-line", "3", "--format",
+                           "json") as srv:
+                c = srv.connect()
+                for i in range(len(data)):  # a byte a read, as far as the system goes
+                    c.sendall(data[i:i + 1])
+                c.close()
+                events = srv.events_until(lambda e: e["event"] == "disconnect")
+                self.assertEqual([(e["hex"], e.get("partial", False)) for e in events
+                                  if e["event"] == "data"], expected)
+        with Server("--hex", "-e", "UTF-32BE", "--line-end", "crlf", "--format",
+                    "json") as srv:
+            c = srv.connect()
+            c.sendall("a\r\nb\rc\r\n".encode("utf-32-be"))
+            c.close()
+            events = srv.events_until(lambda e: e["event"] == "disconnect")
+            self.assertEqual([e["hex"] for e in events if e["event"] == "data"],
+                             ["00000061", "000000620000000d00000063"])
+
+    def test_a_piece_that_decodes_to_nothing_is_not_shown(self):
+        # ISO-2022-JP: "日\n" is ESC $ B, two bytes, ESC ( B, \n. At --max-line 5 the
+        # last piece, ESC ( B, ends the line but holds no text.
+        data = "日\n".encode("iso2022_jp") + b"\nnext\n"
+        with Server("-e", "ISO-2022-JP", "--max-line", "5") as srv:
+            c = srv.connect()
+            c.sendall(data)
+            c.close()
+            lines = []
+            while "disconnected" not in (lines[-1] if lines else ""):
+                lines.append(srv.line())
+            shown = [line.split("] ", 1)[1] for line in lines]
+            self.assertEqual(shown, ["+ connected", "日", "", "next",
+                                     "- disconnected (15 bytes)"])
+        with Server("-e", "ISO-2022-JP", "--max-line", "5", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(data)
+            c.close()
+            events = srv.events_until(lambda e: e["event"] == "disconnect")
+            # JSON ends the line with the empty piece: the last piece is never partial
+            self.assertEqual([(e["text"], e.get("partial", False)) for e in events
+                              if e["event"] == "data"],
+                             [("日", True), ("", False), ("", False), ("next", False)])
+
+    def _peak_rss_kib(self, srv):
+        return None if harness.ON_WINDOWS else harness._peak_rss_kib(srv.proc.pid)
+
+    def test_a_long_line_costs_its_size_once(self):
+        # 40 MiB (not a power of two: a string grown by doubling would be copied at
+        # 32 MiB, twice the line for a moment) in one line, with --max-line 1 GiB.
+        size = 40 << 20
+        env = {"ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                                ":quarantine_size_mb=4").lstrip(":")}
+        with Server("--max-line", 1 << 30, "--format", "json", "-q", env=env) as srv:
+            base = self._peak_rss_kib(srv)
+            c = srv.connect()
+            block = b"a" * (1 << 20)
+            for _ in range(size // len(block)):
+                c.sendall(block)
+            c.sendall(b"\r\nnext\n")
+            got = self._json_data(srv, 2)
+            peak = self._peak_rss_kib(srv)
+            self.assertEqual(len(got[0]["text"]), size)
+            self.assertEqual(got[0]["text"], "a" * size)
+            self.assertEqual(got[1]["text"], "next")
+            c.close()
+            if base is not None and peak is not None:
+                growth = peak - base
+                # The line once, plus blocks and output in flight (ASan: redzones,
+                # shadow memory and its quarantine).
+                allowance = (32 if os.environ.get("ASAN_OPTIONS") else 12) << 10
+                self.assertLess(growth, size // 1024 * 3 // 2 + allowance,
+                                f"peak memory grew by {growth} KiB for a {size >> 10} KiB line")
+
+    def test_long_lines_are_cut_as_short_ones(self):
+        # Lines held in blocks (over 1 MiB) keep the framing rules: pieces of
+        # --max-line, a \r\n across reads, a \r just past the maximum, --flush-ms.
+        m = 2500000
+        with Server("--max-line", m, "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"x" * (6 << 20) + b"\r")
+            c.sendall(b"\n" + b"y" * m + b"\r")
+            c.sendall(b"\nz" * 2)
+            c.sendall(b"w" * (m - 1) + b"\r\r\n")
+            c.close()
+            got = [(len(e["text"]), e["text"][-1:], e.get("partial", False))
+                   for e in srv.events_until(lambda e: e["event"] == "disconnect")
+                   if e["event"] == "data"]
+            self.assertEqual(got, [(m, "x", True), (m, "x", True), ((6 << 20) - 2 * m, "x", False),
+                                   (m, "y", False), (1, "z", False),
+                                   (m, "w", True), (1, "\r", False)])
+        with Server("--flush-ms", "50", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"f" * (3 << 20) + b"\r")
+            shown = 0
+            while shown < 3 << 20:  # flushed, maybe in several pieces, the \r kept
+                e = self._json_data(srv, 1)[0]
+                self.assertEqual((set(e["text"]), e["partial"]), ({"f"}, True))
+                shown += len(e["text"])
+            c.sendall(b"\nend\n")
+            self.assertEqual([(e["text"], e.get("partial", False)) for e in self._json_data(srv, 2)],
+                             [("", False), ("end", False)])
+            c.close()
+
+    def _log_has(self, path, hex_bytes):
+        """Waits until the --log file records a read of exactly `hex_bytes`."""
+        import json
+        import time
+        deadline = time.monotonic() + SOON
+        while time.monotonic() < deadline:
+            with open(path) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    if rec["event"] == "received" and rec["hex"] == hex_bytes:
+                        return
+            time.sleep(0.01)  # the file has no event to wait on: polled, bounded
+        raise AssertionError(f"no read of {hex_bytes} in the log")
+
+    def test_client_packets_skip_a_read_with_no_text(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "client.jsonl")
+            conn, client, out = self._client("--packets", "-e", "ISO-2022-JP", "--log", log)
+            conn.sendall(b"\x1b$BF|")
+            out.wait_for("日\n".encode())
+            conn.sendall(b"\x1b(B")  # a shift back to ASCII: no text
+            self._log_has(log, "1b2842")
+            conn.sendall(b"x")
+            out.wait_for("日\nx\n".encode())
+            self._client_ends(conn, client)
+
+    def test_packets_show_half_a_character_at_once(self):
+        first, second = "你".encode("gbk")[:1], "你".encode("gbk")[1:] + b"!"
+        with Server("--packets", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(first)
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["incomplete"]), ("", "c4"))
+            c.sendall(second)
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["invalid"]), ("你!", 0))
+            self.assertNotIn("incomplete", e)
+            c.close()
+        with Server("--packets") as srv:
+            c = srv.connect()
+            srv.line()
+            c.sendall(b"ok" + first)
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] ok\\xc4$")
+            c.sendall(second)
+            self.assertRegex(srv.line(), r"^\[127\.0\.0\.1:\d+\] 你!$")
+            c.close()
+            self.assertIn("disconnected (5 bytes)", srv.line())
+        conn, client, out = self._client("--packets")
+        conn.sendall(first)
+        out.wait_for(b"\\xc4\n")
+        conn.sendall(second)
+        out.wait_for("\\xc4\n你!\n".encode())
+        self._client_ends(conn, client)
+        # UTF-16 is decoded before it is cut: half a code unit, then the rest
+        with Server("--packets", "-e", "UTF-16LE", "--format", "json") as srv:
+            c = srv.connect()
+            c.sendall(b"a")
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["incomplete"]), ("", "61"))
+            c.sendall(b"\x00b\x00")
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["invalid"]), ("ab", 0))
+            self.assertNotIn("incomplete", e)
+            c.sendall(b"\x3d\xd8")  # half of U+1F600: a high surrogate alone
+            e = self._json_data(srv, 1)[0]
+            self.assertEqual((e["text"], e["incomplete"]), ("", "3dd8"))
+            c.sendall(b"\x00\xde")
+            self.assertEqual(self._json_data(srv, 1)[0]["text"], "\U0001f600")
+            c.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -144,7 +144,14 @@ class reply_printer {
     std::string out;
     for (const line& piece : pieces) {
       std::uint64_t invalid = 0;
-      out += escape_for_terminal(lines_.text(piece, invalid));
+      const std::string text = lines_.text(piece, invalid);
+      // --packets: a read that starts a character shows those bytes at once (`\xc4`);
+      // the character comes whole with the read that completes it. A read that shows
+      // nothing at all (a shift sequence) is no line of output.
+      const std::string_view cut = packets_ ? lines_.incomplete_tail(piece.bytes) : "";
+      if (packets_ && text.empty() && invalid == 0 && cut.empty()) continue;
+      out += escape_for_terminal(text);
+      append_byte_escapes(cut, out);
       if (!piece.partial() || packets_) out += '\n';
     }
     return out;

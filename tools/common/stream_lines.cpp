@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "xsock/encodings.hpp"
@@ -13,7 +14,27 @@ bool decode_before_framing(const std::string& encoding, bool bytes_only) {
   return !bytes_only && !encoding_is_line_safe(encoding);
 }
 
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.compare(0, std::strlen(prefix), prefix) == 0;
+}
+
+bool native_little_endian() noexcept {
+  const std::uint16_t one = 1;
+  unsigned char first = 0;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
 }  // namespace
+
+void append_byte_escapes(std::string_view bytes, std::string& out) {
+  static const char digits[] = "0123456789abcdef";
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    const char escape[] = {'\\', 'x', digits[b >> 4], digits[b & 15]};
+    out.append(escape, sizeof escape);
+  }
+}
 
 bool parse_line_end(const std::string& name, framing& out) {
   if (name == "lf") {
@@ -39,10 +60,35 @@ stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bo
       // Longer lines than 4 GiB are cut all the same (the tools allow at most 1 GiB).
       max_line_(static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX))),
       bytes_only_(bytes_only),
+      at_start_(true),
+      after_cr_(false),
+      little_endian_(false),
+      order_from_bom_(false),
       how_(how) {
   // The splitter's own checks (a maximum of 0 is an error); the encoding it frames is
   // line-safe here, as decode_before_framing made sure.
   if (max_line == 0) line_splitter(max_line, "UTF-8");
+  if (bytes_only) {
+    // Raw UTF-16/UTF-32 is cut on code units: a 0x0A byte there is half of a character
+    // as often as not. An unknown name is the tool's to report, not ours.
+    std::error_code ec;
+    const std::string name = canonical_encoding_name(encoding, ec);
+    if (!ec) {
+      if (starts_with(name, "UTF-16") || starts_with(name, "UTF16_")) unit_ = 2;
+      if (starts_with(name, "UTF-32") || starts_with(name, "UTF32_")) unit_ = 4;
+    }
+    if (unit_ > 1) {
+      const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+      if (has("PlatformEndian"))
+        little_endian_ = native_little_endian();
+      else if (has("OppositeEndian"))
+        little_endian_ = !native_little_endian();
+      else if (has("LE") || has("Little"))
+        little_endian_ = true;
+      else if (!has("BE") && !has("Big"))
+        order_from_bom_ = true;  // big-endian unless a byte order mark says otherwise
+    }
+  }
 }
 
 line_splitter& stream_lines::splitter() {
@@ -55,20 +101,55 @@ void stream_lines::release_splitter() noexcept {
   if (lines_ && lines_->buffered() == 0) lines_.reset();
 }
 
+namespace {
+
+// The sink of the vector forms: the parts of a piece joined into one string.
+struct collect {
+  std::vector<line>& out;
+  std::string part;
+  void operator()(std::string_view bytes, line_end end, bool more) {
+    part.append(bytes.data(), bytes.size());
+    if (more) return;
+    out.push_back(line{std::move(part), end});
+    part = std::string();
+  }
+};
+
+}  // namespace
+
 void stream_lines::push(std::string_view bytes, std::vector<line>& out) {
-  std::string decoded;
-  if (wire_) {
-    const std::uint64_t before = wire_->invalid_count();
-    decoded = wire_->decode(bytes);
-    wire_invalid_ += wire_->invalid_count() - before;
-    bytes = decoded;
+  push(bytes, collect{out, std::string()});
+}
+
+void stream_lines::to_blocks_when_long() {
+  if (!lines_ || lines_->buffered() < long_block) return;
+  // finish() hands the buffer itself over (moved, not copied).
+  std::vector<line> taken;
+  lines_->finish(taken);
+  lines_.reset();
+  held_ = std::make_unique<kept_line>();
+  for (line& piece : taken) {
+    held_->size += piece.bytes.size();
+    held_->blocks.push_back(std::move(piece.bytes));
   }
-  if (how_ != framing::lf) {
-    cut(bytes, out);
-    return;
+}
+
+void stream_lines::append_long(std::string_view bytes) {
+  std::vector<std::string>& blocks = held_->blocks;
+  while (!bytes.empty()) {
+    std::string& last = blocks.back();
+    const std::size_t room = last.capacity() - last.size();
+    if (room == 0) {
+      // A new block of its final size: appending never reallocates it.
+      blocks.emplace_back();
+      blocks.back().reserve(long_block);
+      continue;
+    }
+    const std::size_t n = room < bytes.size() ? room : bytes.size();
+    last.append(bytes.data(), n);
+    bytes.remove_prefix(n);
+    held_->size += n;
   }
-  splitter().push(bytes, out);
-  release_splitter();
 }
 
 void stream_lines::cut(std::string_view bytes, std::vector<line>& out) {
@@ -76,46 +157,116 @@ void stream_lines::cut(std::string_view bytes, std::vector<line>& out) {
     if (!bytes.empty()) out.push_back(line{std::string(bytes), line_end::flush});
     return;
   }
-  if (!held_) held_ = std::make_unique<std::string>();
-  std::string& held = *held_;
-  const auto emit = [&](line_end end) {
-    out.push_back(line{std::move(held), end});
-    held.clear();
-  };
-  for (const char c : bytes) {
-    const bool was_cr = after_cr_;
-    after_cr_ = c == '\r';
-    if (how_ == framing::cr) {
-      if (c == '\r') {
-        emit(line_end::newline);
-        continue;
-      }
-    } else if (how_ == framing::crlf) {
-      if (c == '\n' && was_cr) {
-        held.pop_back();  // the \r
-        emit(line_end::newline);
-        continue;
-      }
-    } else {                              // any
-      if (c == '\n' && was_cr) continue;  // the end of a \r\n already cut at the \r
-      if (c == '\r' || c == '\n') {
-        emit(line_end::newline);
-        continue;
-      }
+  std::size_t at = 0;
+  if (held_ && held_->tail_size > 0) {
+    // A code unit cut between two reads: completed by this one's first bytes.
+    char unit[4];
+    std::uint8_t& tail_size = held_->tail_size;
+    std::memcpy(unit, held_->tail, tail_size);
+    const std::size_t need = std::min<std::size_t>(unit_ - tail_size, bytes.size());
+    std::memcpy(unit + tail_size, bytes.data(), need);
+    at = need;
+    tail_size = static_cast<std::uint8_t>(tail_size + need);
+    if (tail_size < unit_) {
+      std::memcpy(held_->tail, unit, tail_size);
+      return;
     }
-    held += c;
-    // A crlf line keeps a last \r until the next byte says whether it ends the line.
-    if (held.size() >= max_line_ && !(how_ == framing::crlf && after_cr_))
-      emit(line_end::max_length);
+    tail_size = 0;
+    cut_unit(std::string_view(unit, unit_), out);
   }
-  if (held.empty()) held_.reset();
+  const std::size_t end = at + (bytes.size() - at) / unit_ * unit_;
+  for (; at < end; at += unit_)
+    cut_unit(bytes.substr(at, unit_), out);
+  if (end < bytes.size()) {
+    if (!held_) held_ = std::make_unique<kept_line>();
+    held_->tail_size = static_cast<std::uint8_t>(bytes.size() - end);
+    std::memcpy(held_->tail, bytes.data() + end, held_->tail_size);
+  }
+  if (held_ && held_->bytes.empty() && held_->tail_size == 0) held_.reset();
+}
+
+void stream_lines::cut_unit(std::string_view unit, std::vector<line>& out) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(unit[i]); };
+  if (order_from_bom_) {
+    // The first unit: FF FE (00 00) is a little-endian byte order mark.
+    order_from_bom_ = false;
+    little_endian_ = byte(0) == 0xFF && byte(1) == 0xFE && (unit_ == 2 || (byte(2) | byte(3)) == 0);
+  }
+  std::uint32_t code = 0;
+  for (std::size_t i = 0; i < unit_; ++i)
+    code = code << 8 | byte(little_endian_ ? unit_ - 1 - i : i);
+  const auto emit = [&](line_end end) {
+    out.push_back(line{held_ ? std::move(held_->bytes) : std::string(), end});
+    if (held_) held_->bytes.clear();
+  };
+  switch (how_) {
+    case framing::cr:
+      if (code == '\r')
+        emit(line_end::newline);
+      else
+        add_unit(unit, out);
+      break;
+    case framing::any: {
+      const bool was_cr = after_cr_;
+      after_cr_ = code == '\r';
+      if (code == '\n' && was_cr) break;  // the end of a \r\n already cut at the \r
+      if (code == '\r' || code == '\n')
+        emit(line_end::newline);
+      else
+        add_unit(unit, out);
+      break;
+    }
+    default:  // lf, crlf: a \r is held back until the next unit says what it is
+      if (code == '\n' && (after_cr_ || how_ == framing::lf)) {
+        after_cr_ = false;
+        emit(line_end::newline);
+        break;
+      }
+      if (after_cr_) {
+        // Not the end of a line: the \r held back is part of it. A run of \r is cut
+        // at the maximum like any other bytes, with one \r held back at most.
+        char cr[4];
+        add_unit(unit_of('\r', cr), out);
+      }
+      after_cr_ = code == '\r';
+      if (!after_cr_) add_unit(unit, out);
+      break;
+  }
+}
+
+void stream_lines::add_unit(std::string_view unit, std::vector<line>& out) {
+  if (!held_) held_ = std::make_unique<kept_line>();
+  // A piece holds whole code units: the maximum rounded down to one (at least one unit).
+  const std::size_t max_piece = std::max<std::size_t>(unit_, max_line_ - max_line_ % unit_);
+  std::string& bytes = held_->bytes;
+  if (bytes.size() + unit.size() > max_piece) {
+    out.push_back(line{std::move(bytes), line_end::max_length});
+    bytes.clear();
+  }
+  bytes.append(unit.data(), unit.size());
+}
+
+std::string_view stream_lines::unit_of(char code, char (&buffer)[4]) const noexcept {
+  std::memset(buffer, 0, sizeof buffer);
+  buffer[little_endian_ ? 0 : unit_ - 1] = code;
+  return std::string_view(buffer, unit_);
 }
 
 std::optional<line> stream_lines::flush() {
-  if (how_ != framing::lf) {
-    if (!held_ || held_->empty()) return std::nullopt;
-    line piece{std::move(*held_), line_end::flush};
-    held_.reset();
+  if (!held_ || !by_splitter()) return flush_short();
+  std::vector<line> out;
+  flush(collect{out, std::string()});
+  return std::move(out.front());
+}
+
+std::optional<line> stream_lines::flush_short() {
+  if (how_ == framing::packets) return std::nullopt;  // every read is a piece already
+  if (!by_splitter()) {
+    // Whole units only; a \r held back and a cut code unit stay for the next bytes.
+    if (!held_ || held_->bytes.empty()) return std::nullopt;
+    line piece{std::move(held_->bytes), line_end::flush};
+    held_->bytes.clear();
+    if (held_->tail_size == 0) held_.reset();
     return piece;
   }
   if (!lines_) return std::nullopt;
@@ -125,19 +276,32 @@ std::optional<line> stream_lines::flush() {
 }
 
 void stream_lines::finish(std::vector<line>& out) {
-  if (wire_) {
-    const std::uint64_t before = wire_->invalid_count();
-    const std::string rest = wire_->finish();
-    wire_invalid_ += wire_->invalid_count() - before;
-    if (!rest.empty()) {
-      if (how_ != framing::lf)
-        cut(rest, out);
-      else
-        splitter().push(rest, out);
-    }
+  finish(collect{out, std::string()});
+}
+
+void stream_lines::finish_rest(std::vector<line>& out) {
+  if (how_ == framing::packets) {
+    held_.reset();  // the wire bytes of the last read, shown with it already
+    return;
   }
-  if (held_ && !held_->empty()) out.push_back(line{std::move(*held_), line_end::end_of_stream});
-  held_.reset();
+  if (!by_splitter()) {
+    // What is left ends the stream: a \r held back and a cut code unit included (a
+    // piece at the maximum first if they do not fit).
+    std::string last;
+    if (after_cr_ && how_ != framing::any) {
+      char cr[4];
+      last.append(unit_of('\r', cr));
+    }
+    if (held_) last.append(held_->tail, held_->tail_size);
+    if (!last.empty() && held_ && held_->bytes.size() + last.size() > max_line_) {
+      out.push_back(line{std::move(held_->bytes), line_end::max_length});
+      held_->bytes.clear();
+    }
+    if (held_) last.insert(0, held_->bytes);
+    if (!last.empty()) out.push_back(line{std::move(last), line_end::end_of_stream});
+    held_.reset();
+    after_cr_ = false;
+  }
   if (lines_) lines_->finish(out);
   lines_.reset();
 }

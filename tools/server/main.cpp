@@ -116,42 +116,71 @@ class event_writer {
   }
 
   // One piece of a line (its wire bytes) from `c.lines`: decoded straight into the
-  // output, escaped in place. A piece holding only the start of a character says
-  // nothing yet (the character comes with the next piece): nothing is shown for it.
-  // With --packets every piece is a whole event, never shown partial (it is decoded
-  // as partial all the same: a character cut at its end comes whole with the next).
-  void data(client& c, std::string_view piece, bool partial) {
-    const bool open = partial && !cfg_.view.packets;
-    if (cfg_.hex) {
-      if (partial && piece.empty()) return;
-      hex_data(c, piece, open);
-      c.line_open = open;
-      return;
-    }
+  // output, escaped in place. A piece that shows nothing is not shown: one holding only
+  // the start of a character or a shift sequence (its text comes with the next piece),
+  // or, in text output, the empty end of a line whose text was shown already (JSON
+  // ends that line with it). With --packets every piece is a whole event, never shown
+  // partial (it is decoded as partial all the same: a character cut at its end comes
+  // whole with the next), and the bytes of that cut character are shown at once as
+  // `\xc4` (JSON: "incomplete":"c4"). A long piece comes in parts (`more`: parts
+  // follow): its event is written out as it is formed, so it is never held twice.
+  void data(client& c, std::string_view part, bool partial, bool more = false) {
     std::string& target = json_ || !to_local_ ? buffer_ : scratch_;
-    const std::size_t mark = target.size();
-    if (json_) {
-      begin_json("data", c);
-      target += ",\"text\":\"";
-    } else {
-      if (timestamps_) append_local_time(target);
-      target += c.tag;
+    if (!in_piece_) {
+      in_piece_ = true;
+      piece_written_ = false;
+      piece_invalid_ = 0;
+      piece_mark_ = target.size();
+      if (json_) {
+        begin_json("data", c);
+        target += cfg_.hex ? ",\"hex\":\"" : ",\"text\":\"";
+      } else {
+        if (timestamps_) append_local_time(target);
+        target += c.tag;
+      }
+      piece_text_at_ = target.size();
     }
-    const std::size_t text_at = target.size();
-    std::uint64_t invalid = 0;
-    c.lines.append_text(piece, partial, target, invalid);
-    if (partial && target.size() == text_at && invalid == 0) {
-      target.resize(mark);
+    const std::size_t from = target.size();
+    if (cfg_.hex) {
+      append_hex(part, target);
+    } else {
+      std::uint64_t invalid = 0;
+      c.lines.append_text(part, partial || more, target, invalid);
+      piece_invalid_ += invalid;
+      if (json_)
+        escape_json_in_place(target, from);
+      else if (!cfg_.raw)
+        escape_terminal_in_place(target, from);
+    }
+    if (more) {
+      if (target.size() >= write_early_at) write_early(target);
+      return;
+    }
+    in_piece_ = false;
+    const bool open = partial && !cfg_.view.packets;
+    const std::string_view cut =
+        cfg_.view.packets ? c.lines.incomplete_tail(part) : std::string_view();
+    if (!piece_written_ && target.size() == piece_text_at_ && piece_invalid_ == 0 && cut.empty() &&
+        (partial || (!json_ && c.line_open))) {
+      target.resize(piece_mark_);
+      if (!partial) c.line_open = false;
       return;
     }
     if (json_) {
-      escape_json_in_place(target, text_at);
-      target += "\",\"invalid\":";
-      append_number(target, invalid);
+      target += '"';
+      if (!cfg_.hex) {
+        target += ",\"invalid\":";
+        append_number(target, piece_invalid_);
+      }
+      if (!cut.empty()) {
+        target += ",\"incomplete\":\"";
+        target += to_hex(cut);
+        target += '"';
+      }
       if (open) target += ",\"partial\":true";
       target += "}\n";
     } else {
-      if (!cfg_.raw) escape_terminal_in_place(target, text_at);
+      append_byte_escapes(cut, target);
       target += '\n';
       to_local(target);
     }
@@ -234,6 +263,10 @@ class event_writer {
   // Writes what this turn produced. False when standard output is gone.
   bool flush(std::error_code& ec) {
     ec.clear();
+    if (write_error_) {
+      ec = write_error_;
+      return false;
+    }
     if (buffer_.empty()) return true;
     const bool ok = write_output(buffer_, ec);
     buffer_.clear();
@@ -287,6 +320,24 @@ class event_writer {
            std::chrono::time_point_cast<milliseconds>(b);
   }
 
+  static void append_hex(std::string_view bytes, std::string& out) {
+    static const char digits[] = "0123456789abcdef";
+    for (const char ch : bytes) {
+      const auto b = static_cast<unsigned char>(ch);
+      const char pair[] = {digits[b >> 4], digits[b & 15]};
+      out.append(pair, sizeof pair);
+    }
+  }
+
+  // The part of a long event formed so far goes out now (the event goes on): the
+  // output buffer stays small however long the line.
+  void write_early(std::string& target) {
+    to_local(target);  // the text formed in scratch_, if any, into buffer_
+    if (!write_error_) write_output(buffer_, write_error_);
+    buffer_.clear();
+    piece_written_ = true;
+  }
+
   void hex_data(const client& c, std::string_view bytes, bool partial) {
     if (json_) {
       begin_json("data", c);
@@ -334,6 +385,15 @@ class event_writer {
   std::unique_ptr<encoder> to_local_;
   std::string buffer_;
   std::string scratch_;  // a text line before its conversion to the local charset
+  // A long piece that `data` takes in parts: where its event starts and its text
+  // begins in the target (until part of it was written out), its invalid count.
+  static constexpr std::size_t write_early_at = 1024 * 1024;
+  bool in_piece_ = false;
+  bool piece_written_ = false;
+  std::size_t piece_mark_ = 0;
+  std::size_t piece_text_at_ = 0;
+  std::uint64_t piece_invalid_ = 0;
+  std::error_code write_error_;  // from writing early; flush() reports it
 };
 
 // Set when a console reader was left blocked reading standard input: main ends the
@@ -399,13 +459,8 @@ int serve(const config& cfg) {
   // Bytes the console sent, for the clients it sent to (/list): kept apart, as few
   // clients get any.
   std::unordered_map<server::connection_id, std::uint64_t> console_sent;
-  std::vector<line> pieces;
   std::error_code output_error;
   bool served_one = false;
-
-  const auto emit = [&](client& c, const line& piece) {
-    out.data(c, piece.bytes, piece.partial());
-  };
 
   server::callbacks cb;
   cb.on_accept = [&](server& s, server::connection_id id, const endpoint& peer) {
@@ -430,8 +485,8 @@ int serve(const config& cfg) {
       std::error_code ignored;
       if (s.send(id, bytes, ignored)) log.record("sent", id, c.peer(), bytes, true);
     }
-    c.lines.push(bytes, [&](std::string_view piece, line_end end) {
-      out.data(c, piece, end == line_end::max_length || end == line_end::flush);
+    c.lines.push(bytes, [&](std::string_view piece, line_end end, bool more) {
+      out.data(c, piece, end == line_end::max_length || end == line_end::flush, more);
     });
     if (cfg.flush_ms > 0) {
       if (c.lines.buffered() > 0)
@@ -443,17 +498,18 @@ int serve(const config& cfg) {
   cb.on_timer = [&](server&, server::connection_id id) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
-    if (auto piece = it->second.lines.flush()) emit(it->second, *piece);
+    it->second.lines.flush([&](std::string_view piece, line_end end, bool more) {
+      out.data(it->second, piece, end == line_end::flush, more);
+    });
   };
   cb.on_close = [&](server& s, server::connection_id id, close_reason reason,
                     const std::error_code&) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
     client& c = it->second;
-    pieces.clear();
-    c.lines.finish(pieces);
-    for (const line& piece : pieces)
-      emit(c, piece);
+    c.lines.finish([&](std::string_view piece, line_end end, bool more) {
+      out.data(c, piece, end == line_end::max_length || end == line_end::flush, more);
+    });
     std::uint64_t invalid = 0;
     const std::string rest = c.lines.rest(invalid);
     // A character cut at the very end (after a flushed piece) never completed.
