@@ -53,6 +53,10 @@ class PeerThread:
 
 
 class Messages(unittest.TestCase):
+    # A peer that replies after the client's half-close closes right after: `--wait 20`
+    # costs nothing then, and keeps a slow machine (Wine under load) from ending the
+    # client's 2 s default wait before the reply arrives.
+
     def test_messages_in_gbk_with_eol(self):
         for eol, ending in (("lf", b"\n"), ("crlf", b"\r\n"), ("none", b"")):
             with self.subTest(eol=eol):
@@ -100,7 +104,7 @@ class Messages(unittest.TestCase):
             return data
 
         peer = PeerThread(serve)
-        r = run_client("127.0.0.1", peer.port, "-m", NIHAO)
+        r = run_client("--wait", "20", "127.0.0.1", peer.port, "-m", NIHAO)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.decode(), "收到：" + NIHAO + "\n")
         peer.join()
@@ -112,7 +116,7 @@ class Messages(unittest.TestCase):
             return data
 
         peer = PeerThread(serve)
-        r = run_client("-e", "UTF-16LE", "127.0.0.1", peer.port, "-m", NIHAO)
+        r = run_client("--wait", "20", "-e", "UTF-16LE", "127.0.0.1", peer.port, "-m", NIHAO)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(peer.join(), (NIHAO + "\n").encode("utf-16-le"))
         self.assertEqual(r.stdout.decode(), "回复\n上\n")
@@ -125,7 +129,8 @@ class Messages(unittest.TestCase):
         for encoding in ("GBK", "UTF-16LE"):
             with self.subTest(encoding=encoding):
                 peer = PeerThread(serve)
-                r = run_client("--hex", "-e", encoding, "127.0.0.1", peer.port, "-m", "x")
+                r = run_client("--hex", "--wait", "20", "-e", encoding, "127.0.0.1", peer.port,
+                               "-m", "x")
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stdout.decode().strip(), "c4e300")
                 peer.join()
@@ -136,7 +141,7 @@ class Messages(unittest.TestCase):
             conn.sendall(b"evil\x1b[2J\n")
 
         peer = PeerThread(serve)
-        r = run_client("127.0.0.1", peer.port, "-m", "x")
+        r = run_client("--wait", "20", "127.0.0.1", peer.port, "-m", "x")
         self.assertEqual(r.stdout.decode(), "evil\\x1b[2J\n")
         peer.join()
 
