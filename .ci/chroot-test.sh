@@ -116,6 +116,7 @@ git -C "$src" ls-files -z --cached --others --exclude-standard |
   (cd "$src" && tar --null --ignore-failed-read -T - -cf -) | tar -C "$root$src" -xf -
 
 say "running the README's test command in a fresh $suite minbase"
+# shellcheck disable=SC2016  # the script runs inside; its $ expand there
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   DEBIAN_FRONTEND=noninteractive CCACHE_DIR=/var/cache/xsock-ccache \
   CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" CTEST_PARALLEL_LEVEL="${CTEST_PARALLEL_LEVEL:-2}" \
