@@ -9,7 +9,7 @@
 # runs, neither of which can stand in for a missing install step: apt's downloaded .deb
 # files (apt still has to be asked for each package) and a ccache directory (the
 # compiler and the libraries still come from the chroot; ccache itself is installed
-# after install-deps.sh has run).
+# after install-deps.sh has run; its base_dir is the tree, so a clone elsewhere hits).
 #
 #   .ci/chroot-test.sh               the README's test command in the chroot
 #   .ci/chroot-test.sh --keep-build  then moves the chroot's build/default to this
@@ -118,7 +118,7 @@ git -C "$src" ls-files -z --cached --others --exclude-standard |
 say "running the README's test command in a fresh $suite minbase"
 # shellcheck disable=SC2016  # the script runs inside; its $ expand there
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  DEBIAN_FRONTEND=noninteractive CCACHE_DIR=/var/cache/xsock-ccache \
+  DEBIAN_FRONTEND=noninteractive CCACHE_DIR=/var/cache/xsock-ccache CCACHE_BASEDIR="$src" \
   CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" CTEST_PARALLEL_LEVEL="${CTEST_PARALLEL_LEVEL:-2}" \
   /bin/bash -euo pipefail -c '
     cd "$1"
