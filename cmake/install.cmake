@@ -36,7 +36,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/xsock-config.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/xsock-config-version.cmake
         DESTINATION ${XSOCK_CMAKE_DIR})
 
-# pkg-config: xsock.pc is the net library, xsock-text.pc the text library (and ICU).
+# pkg-config: xsock.pc is the net library, xsock-text.pc the text library (and ICU);
+# xsock-text requires xsock, as xsock::text links xsock::net (its headers declare
+# net's error_text() and socket_category()).
 # Paths are relative to the .pc file, so an unpacked .deb or a moved prefix works.
 file(RELATIVE_PATH XSOCK_PC_PREFIX_FROM_PCDIR /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 string(REGEX REPLACE "/$" "" XSOCK_PC_PREFIX_FROM_PCDIR "${XSOCK_PC_PREFIX_FROM_PCDIR}")
@@ -52,10 +54,10 @@ get_target_property(xsock_net_type xsock_net TYPE)
 if(xsock_net_type STREQUAL "STATIC_LIBRARY")
   # A static library's dependencies are the consumer's to link.
   set(XSOCK_PC_NET_LIBS "Libs: -L\${libdir} -lxsock_net${xsock_pc_system_libs}")
-  set(XSOCK_PC_TEXT_REQUIRES "Requires: icu-uc")
+  set(XSOCK_PC_TEXT_REQUIRES "Requires: xsock icu-uc")
 else()
   set(XSOCK_PC_NET_LIBS "Libs: -L\${libdir} -lxsock_net\nLibs.private:${xsock_pc_system_libs}")
-  set(XSOCK_PC_TEXT_REQUIRES "Requires.private: icu-uc")
+  set(XSOCK_PC_TEXT_REQUIRES "Requires: xsock\nRequires.private: icu-uc")
 endif()
 string(STRIP "${XSOCK_PC_NET_LIBS}" XSOCK_PC_NET_LIBS)
 configure_file(cmake/xsock.pc.in ${CMAKE_CURRENT_BINARY_DIR}/xsock.pc @ONLY)

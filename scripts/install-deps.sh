@@ -10,7 +10,11 @@
 #   scripts/install-deps.sh --ccache  also ccache (CI compiles through it)
 set -euo pipefail
 
-packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev)
+# What the README's two commands need on a minimal Debian 12 (debootstrap minbase;
+# .ci/chroot-test.sh proves it there): the toolchain and libraries, and what the tests
+# call: python3 (tool and example tests), pkg-config (install.pkg_config), dpkg-dev's
+# dpkg-shlibdeps and `file` (CPack's .deb, install.deb).
+packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev file)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libbenchmark-dev) ;;

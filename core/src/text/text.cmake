@@ -1,6 +1,7 @@
 # xsock::text: streaming encoders/decoders, line framing and terminal escaping on ICU.
-# Included from core/CMakeLists.txt when XSOCK_BUILD_TEXT is on. It needs no sockets,
-# so it does not link xsock::net.
+# Included from core/CMakeLists.txt when XSOCK_BUILD_TEXT is on. Its own code needs no
+# sockets, but its headers (text_error.hpp includes error.hpp) declare xsock::net's
+# error_text() and socket_category(), so its users link xsock::net too.
 include(GNUInstallDirs)
 find_package(ICU REQUIRED COMPONENTS uc)
 
@@ -23,4 +24,5 @@ target_compile_features(xsock_text PUBLIC cxx_std_17)
 # PRIVATE: no ICU header is public. A static xsock_text still carries
 # $<LINK_ONLY:ICU::uc> into its export, and the package config finds ICU.
 target_link_libraries(xsock_text PRIVATE ICU::uc)
+target_link_libraries(xsock_text PUBLIC xsock_net)
 xsock_set_warnings(xsock_text)
