@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
     loop.stop();
   };
   xsock::event_loop loop({}, cb);
-  // The keyboard reader: started once connected, it reads lines and hands them to the
-  // loop thread, which alone may send.
+  // The keyboard reader: it reads lines and hands them to the loop thread, which alone
+  // may send.
   std::atomic<bool> reader_done{false};
   std::thread reader;
   const auto read_keyboard = [&] {
@@ -64,28 +64,31 @@ int main(int argc, char** argv) {
         std::cerr << "keyboard_client: not sent: " << xsock::error_text(ec) << '\n';
         continue;
       }
-      // If the server has gone meanwhile, the send fails quietly (on_close said so).
+      // Lines typed while the connect is still going are queued on its id and sent
+      // once connected. If the connect failed or the server has gone meanwhile, the
+      // send fails quietly (on_done or on_close said so).
       loop.post([&conn, bytes = std::move(bytes)](xsock::event_loop& l) {
         std::error_code gone;
         l.send(conn, bytes, gone);
       });
     }
     // End of input: once what is queued is sent, shut down sending (the server reads
-    // end of stream and may still answer).
+    // end of stream and may still answer); before the connect completes, that waits
+    // for it too.
     loop.post([&conn](xsock::event_loop& l) { l.shutdown_send(conn); });
     reader_done = true;
   };
   // Resolves HOST on another thread and races its addresses (Happy Eyeballs); 10 s for
-  // all of them. The id is known at once, so lines typed meanwhile can be queued.
+  // all of them. The id is known at once, so the keyboard is read from now on: lines
+  // typed meanwhile are queued and go out once connected (dropped if it fails).
   conn = loop.connect(argv[1], static_cast<std::uint16_t>(port), std::chrono::seconds(10),
                       [&](xsock::event_loop& l, auto, const xsock::connect_result& r) {
-                        if (!r.error) {
-                          reader = std::thread(read_keyboard);
-                          return;
+                        if (r.error) {
+                          std::cerr << "keyboard_client: " << r.message << '\n';
+                          l.stop();
                         }
-                        std::cerr << "keyboard_client: " << r.message << '\n';
-                        l.stop();
                       });
+  reader = std::thread(read_keyboard);
 
   loop.run();  // until on_close (or a failed connect) stops it
   std::cout << std::flush;

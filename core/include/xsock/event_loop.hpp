@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "xsock/connection_context.hpp"
 #include "xsock/endpoint.hpp"
 #include "xsock/listener.hpp"
 #include "xsock/stream_socket.hpp"
@@ -52,10 +53,17 @@ struct loop_options {
   /// Bytes read from one connection per readiness (one read per loop turn, so a
   /// fast sender cannot starve the others).
   std::size_t read_size = 64 * 1024;
-  /// While a connection has more than this many bytes queued for sending, the loop
-  /// stops reading from it (backpressure: a peer that does not read its replies is
-  /// paused, not buffered without limit). Reading resumes once the queue is empty.
+  /// Backpressure, per direction: when a connection's output queue grows above this,
+  /// the loop stops reading from every connection whose data flows into it, that is
+  /// each connection whose `on_data` (or `on_end_of_stream`) sent to it: itself for an
+  /// echo server, the other side for a proxy. A peer that does not read is paused,
+  /// not buffered without limit, and only the direction it blocks stops. Sends made
+  /// elsewhere (timers, posted work, `on_done`) pause nobody: use `on_drained`.
   std::size_t pause_reading_above = 256 * 1024;
+  /// The low-water mark: once the queue is back down to this many bytes, the
+  /// connections paused by it are read again and `on_drained` is called. A value above
+  /// `pause_reading_above` counts as `pause_reading_above`.
+  std::size_t resume_reading_below = 64 * 1024;
   /// Hard cap on the bytes queued for one connection: `send` refuses more.
   std::size_t max_output = 1024 * 1024;
   /// After accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS,
@@ -118,7 +126,10 @@ struct connect_result {
 /// aborts with a message).
 ///
 /// Output is queued by `send` and written at the end of the loop turn (several sends
-/// in one turn cost one system call). End of stream is not hang-up: with
+/// in one turn cost one system call); a connect's id takes output before it connects.
+/// Backpressure follows the data: a queue above `pause_reading_above` pauses the
+/// connections whose data flows into it, not the connection itself (a proxy relays
+/// both directions at once). End of stream is not hang-up: with
 /// `on_end_of_stream` set, a connection whose peer shut down its sending side stays
 /// open for replies until it is closed (or idle for `idle_timeout`); without it the
 /// connection ends once its queued output is sent (`close_reason::closed`).
@@ -155,6 +166,10 @@ class event_loop {
     std::function<void(event_loop& loop, id_type id)> on_idle;
     /// The connection's timer (`set_timer`) expired.
     std::function<void(event_loop& loop, id_type id)> on_timer;
+    /// The connection's output queue fell to `resume_reading_below` after it had grown
+    /// above `pause_reading_above`, or after a `send` to it was refused with
+    /// `no_buffer_space`: there is room again. Called once per such crossing.
+    std::function<void(event_loop& loop, id_type id)> on_drained;
     /// End of every loop turn, right before the loop waits again: the place to
     /// flush output that the callbacks of this turn produced.
     std::function<void(event_loop& loop)> on_turn;
@@ -193,7 +208,9 @@ class event_loop {
 
   /// Starts a non-blocking connect; `on_done` reports how it ended (within
   /// `timeout`, then `timed_out`), always on a later turn, never inside this call.
-  /// Returns the id the connection will have; closing it before `on_done` cancels the
+  /// Returns the id the connection will have: `send`, `shutdown_send` and
+  /// `emplace_context` work on it at once (output is queued and sent once connected,
+  /// or dropped if the connect fails). Closing it before `on_done` cancels the
   /// attempt (`on_done` then reports `operation_canceled`, on a later turn). After
   /// `stop()` nothing new is started: the connect ends with `operation_canceled`
   /// (reported during the shutdown, or by the next `run()` after `restart()` when it
@@ -248,11 +265,17 @@ class event_loop {
 
   ///@{
   /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
-  /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
-  /// with `no_buffer_space` when the queue would exceed `max_output`; with the
-  /// connection's own error (`connection_reset`...) when a reset or an error ended it
-  /// this turn (its `on_close` is still to come); with `not_connected` for an unknown
-  /// connection or one being closed.
+  /// them, over as many turns as the peer's reading takes). On a pending connect's id
+  /// they are queued too (counted against `max_output`, reported by `output_size`) and
+  /// sent once it connects, before anything `on_done` sends; if the connect fails they
+  /// are dropped and `on_done` reports the connect's error. Fails (queues nothing)
+  /// with `no_buffer_space` when the queue would exceed `max_output` (`on_drained`
+  /// follows once it has drained); with the connection's own error
+  /// (`connection_reset`...) when a reset or an error ended it this turn (its
+  /// `on_close` is still to come); with `not_connected` for an unknown connection,
+  /// one being closed or one whose sending side is shut down. Called from a
+  /// connection's `on_data`, it records that connection's data as flowing into `id`
+  /// (see `loop_options::pause_reading_above`).
   void send(id_type id, std::string_view bytes);
   bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
   ///@}
@@ -268,14 +291,47 @@ class event_loop {
 
   /// Half-close: once what is queued for the connection is sent, its sending side is
   /// shut down (the peer reads end of stream); reading goes on until the peer closes.
+  /// On a pending connect it takes effect once connected (after the queued bytes).
   /// Later `send` calls fail with `not_connected`. Unknown ids are ignored.
   void shutdown_send(id_type id) noexcept;
 
   ///@{
   /// Stops / resumes reading from a connection (the embedder's own backpressure).
+  /// Independent of the loop's flow pauses (`pause_reading_above`): a connection is
+  /// read only when neither holds it, and the loop never undoes `pause_reading`.
   void pause_reading(id_type id) noexcept;
   void resume_reading(id_type id) noexcept;
   ///@}
+
+  ///@{
+  /// Attaches a `T` built from `args` to a connection or a pending connect (it stays
+  /// with the connection the connect becomes), replacing (destroying) what was
+  /// attached before. It is destroyed after the connection's `on_close` returns, or
+  /// after `on_done` of a failed connect returns, or with the loop. One slot per id:
+  /// a proxy keeps its pairing here instead of in maps keyed by id. Throws
+  /// `xsock::error` (`not_connected`) for an unknown id, or what `T`'s constructor
+  /// throws; the `ec` form returns nullptr instead (and may throw only
+  /// `std::bad_alloc` and what `T`'s constructor throws).
+  template <class T, class... Args>
+  T& emplace_context(id_type id, Args&&... args) {
+    return context_slot(id).emplace<T>(std::forward<Args>(args)...);
+  }
+  template <class T, class... Args>
+  T* emplace_context(id_type id, std::error_code& ec, Args&&... args) {
+    connection_context* slot = context_slot(id, ec);
+    return slot == nullptr ? nullptr : &slot->emplace<T>(std::forward<Args>(args)...);
+  }
+  ///@}
+  /// The object attached to `id`, when it is a `T`; nullptr when the id is unknown,
+  /// nothing is attached, or it is of another type. Valid until replaced or until
+  /// the connection's `on_close` (or failed connect's `on_done`) returns.
+  template <class T>
+  T* context(id_type id) const noexcept {
+    const connection_context* slot = find_context(id);
+    return slot == nullptr ? nullptr : slot->get<T>();
+  }
+  /// Destroys what is attached to `id` now (nothing for unknown ids).
+  void reset_context(id_type id) noexcept;
 
   ///@{
   /// Calls `on_timer(id)` once, `after` from now, replacing an earlier timer of the
@@ -284,7 +340,7 @@ class event_loop {
   void cancel_timer(id_type id) noexcept;
   ///@}
 
-  /// Bytes queued for sending (0 for unknown ids).
+  /// Bytes queued for sending, on a connection or a pending connect (0 for unknown ids).
   std::size_t output_size(id_type id) const noexcept;
   /// The peer of a connection (empty endpoint for unknown ids).
   endpoint peer(id_type id) const noexcept;
@@ -298,6 +354,11 @@ class event_loop {
   ///@}
 
  private:
+  // The context slot of a connection or pending connect (made on first use).
+  connection_context& context_slot(id_type id);
+  connection_context* context_slot(id_type id, std::error_code& ec);
+  const connection_context* find_context(id_type id) const noexcept;
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -47,11 +47,49 @@ close_reason reason_for(const std::error_code& ec) noexcept {
 
 // Where a connection is in its life. Reading happens only while `open`.
 enum class conn_state : std::uint8_t {
-  open,         // reading and writing
-  peer_closed,  // end of stream read; the embedder (on_end_of_stream) still sends
-  draining,     // ending: what is queued is sent, then the connection finishes
-  finished,     // finishes at the end of this turn, queued output dropped
+  open,                // reading and writing
+  peer_ended,          // end of stream read; the embedder (on_end_of_stream) still sends
+  close_when_drained,  // ending: what is queued is sent, then the connection is closed
+  closed,              // closed at the end of this turn, queued output dropped
 };
+
+// The sending side, which shutdown_send() ends apart from the connection.
+enum class send_side : std::uint8_t {
+  open,
+  shut_down_when_drained,  // shutdown_send(): no more output; FIN once the queue is sent
+  shut_down,               // FIN sent
+};
+
+// Where a connection's data goes and comes from, beyond itself (see
+// loop_options::pause_reading_above). Allocated for the connections that have such
+// flows only (a proxy's, not an echo server's): an idle connection pays one pointer.
+struct flow_links {
+  std::vector<id_type> into;  // sends made while delivering its data went there
+  std::vector<id_type> from;  // connections whose data was sent to it
+};
+
+// Output queued on a pending connect's id, handed to the connection it becomes.
+struct early_output {
+  std::string bytes;
+  std::vector<id_type> from;  // as flow_links::from
+  bool shut_send = false;     // shutdown_send() came before the connect
+  bool drain_wanted = false;  // as connection::drain_wanted
+};
+
+void erase_id(std::vector<id_type>& ids, id_type id) noexcept {
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+}
+
+// Runs `fn` when the scope ends, exception or not.
+template <class F>
+struct at_scope_exit {
+  F fn;
+  at_scope_exit(const at_scope_exit&) = delete;
+  at_scope_exit& operator=(const at_scope_exit&) = delete;
+  ~at_scope_exit() { fn(); }
+};
+template <class F>
+at_scope_exit(F) -> at_scope_exit<F>;
 
 struct idle_entry {
   id_type id = 0;
@@ -70,16 +108,22 @@ struct connection {
   std::size_t out_pos = 0;
 
   conn_state state = conn_state::open;
+  send_side sending = send_side::open;
   close_reason reason = close_reason::closed;
   readiness interest = readiness::none;
-  bool registered = false;    // in the poller (interest not none)
-  bool dirty = false;         // queued for end_turn
-  bool user_paused = false;   // pause_reading()
-  bool backpressure = false;  // paused because `out` grew past pause_reading_above
+  bool registered = false;   // in the poller (interest not none)
+  bool dirty = false;        // queued for end_turn
+  bool user_paused = false;  // pause_reading(); the loop's flow pauses never touch it
+  // Its own on_data sent to it (an echo): its data flows into its own queue. A flag,
+  // not a flow_links entry, so that an echo server's connections allocate nothing.
+  bool feeds_itself = false;
+  // `out` grew past pause_reading_above and has not yet fallen to resume_reading_below:
+  // the connections flowing into it are not read.
+  bool congested = false;
+  bool drain_wanted = false;  // a send was refused (no_buffer_space): on_drained follows
   bool timer_set = false;
-  bool shut_send = false;  // shutdown_send(): no more output; FIN once the queue is sent
-  bool fin_sent = false;
   std::error_code error;
+  std::unique_ptr<flow_links> flows;  // null until it has a flow to or from another
 
   // In idle_order (which holds its last activity) only when the loop has an idle
   // timeout.
@@ -87,15 +131,17 @@ struct connection {
   clock::time_point timer_at{};
 
   std::size_t pending() const noexcept { return out.size() - out_pos; }
-  bool finished() const noexcept { return state == conn_state::finished; }
-  // send() is refused once the embedder asked to close, or the connection is ending.
+  bool closed() const noexcept { return state == conn_state::closed; }
+  // send() is refused once the embedder asked to close or shut down sending, or the
+  // connection is ending.
   bool accepts_output() const noexcept {
-    if (shut_send) return false;
-    return state == conn_state::open || state == conn_state::peer_closed ||
-           (state == conn_state::draining && reason == close_reason::closed);
+    if (sending != send_side::open) return false;
+    return state == conn_state::open || state == conn_state::peer_ended ||
+           (state == conn_state::close_when_drained && reason == close_reason::closed);
   }
-  void end(close_reason why, std::error_code ec = {}) noexcept {
-    state = conn_state::finished;
+  // Closes it at the end of this turn, dropping its queued output.
+  void close_now(close_reason why, std::error_code ec = {}) noexcept {
+    state = conn_state::closed;
     reason = why;
     error = ec;
   }
@@ -203,6 +249,14 @@ struct event_loop::impl {
   std::size_t work_next = 0;  // next entry of `work` to handle
   std::vector<poller::event> events;
   std::string read_buffer;
+  // The connection whose on_data / on_end_of_stream runs now (0: none): a send made
+  // meanwhile is a flow from it.
+  id_type delivering = 0;
+  // Output of pending connects (send before connected).
+  std::unordered_map<id_type, early_output> early;
+  // emplace_context's objects, for the ids that have one: a connection without a
+  // context pays nothing.
+  std::unordered_map<id_type, connection_context> contexts;
 
   bool accept_paused_by_error = false;
   clock::time_point accept_retry_at{};
@@ -254,16 +308,108 @@ struct event_loop::impl {
     c.timer_set = false;
   }
 
-  // Interest follows state: read only while open and not paused or stopping; write
-  // while output is queued. A connection interested in nothing is taken out of the
-  // poller altogether, because error/hang-up is reported even for an empty interest
-  // set and would make a level-triggered wait return at once, forever.
+  // ---- flows (backpressure per direction) ----------------------------------------
+
+  std::size_t low_water() const noexcept {
+    return std::min(options.resume_reading_below, options.pause_reading_above);
+  }
+
+  // True when a queue that `c`'s data flows into is congested: reading `c` would only
+  // grow it.
+  bool flow_blocked(const connection& c) const noexcept {
+    if (c.feeds_itself && c.congested) return true;
+    if (!c.flows) return false;
+    for (const id_type to : c.flows->into) {
+      if (const connection* d = find(to)) {
+        if (d->congested) return true;
+        continue;
+      }
+      const auto e = early.find(to);
+      if (e != early.end() && e->second.bytes.size() > options.pause_reading_above) return true;
+    }
+    return false;
+  }
+
+  // Records that `from`'s data flows into `to` (a connection or a pending connect).
+  void link(id_type from, id_type to) {
+    connection* s = find(from);
+    if (s == nullptr) return;
+    if (s->flows &&
+        std::find(s->flows->into.begin(), s->flows->into.end(), to) != s->flows->into.end())
+      return;
+    std::vector<id_type>* back = nullptr;
+    if (connection* d = find(to)) {
+      if (!d->flows) d->flows = std::make_unique<flow_links>();
+      back = &d->flows->from;
+    } else {
+      const auto e = early.find(to);
+      if (e == early.end()) return;
+      back = &e->second.from;
+    }
+    if (!s->flows) s->flows = std::make_unique<flow_links>();
+    s->flows->into.push_back(to);
+    try {
+      back->push_back(from);
+    } catch (...) {
+      s->flows->into.pop_back();
+      throw;
+    }
+  }
+
+  // The connections flowing into a queue are looked at again at the end of the turn
+  // (their reading may stop or resume).
+  void wake_feeders(const std::vector<id_type>& from) noexcept {
+    for (const id_type f : from)
+      if (connection* s = find(f)) mark_dirty(*s);
+  }
+
+  // `c` is going away: it flows nowhere and nothing flows into it any more.
+  void drop_flows(connection& c) noexcept {
+    if (!c.flows) return;
+    for (const id_type to : c.flows->into) {
+      if (connection* d = find(to)) {
+        if (d->flows) erase_id(d->flows->from, c.id);
+      } else {
+        const auto e = early.find(to);
+        if (e != early.end()) erase_id(e->second.from, c.id);
+      }
+    }
+    for (const id_type f : c.flows->from) {
+      if (connection* s = find(f)) {
+        if (s->flows) erase_id(s->flows->into, c.id);
+        mark_dirty(*s);
+      }
+    }
+    c.flows.reset();
+  }
+
+  void note_congestion(connection& c) noexcept {
+    if (c.congested || c.pending() <= options.pause_reading_above) return;
+    c.congested = true;
+    if (c.flows) wake_feeders(c.flows->from);
+  }
+
+  // After a flush: a queue back down to the low-water mark lets its feeders read again
+  // and is reported (once per crossing).
+  void note_drained(connection& c) {
+    if (!(c.congested || c.drain_wanted) || c.pending() > low_water() || c.closed()) return;
+    c.congested = false;
+    c.drain_wanted = false;
+    mark_dirty(c);  // its own reading (echo), and again if on_drained throws
+    if (c.flows) wake_feeders(c.flows->from);
+    if (handlers.on_drained && !stop_requested.load()) handlers.on_drained(self, c.id);
+  }
+
+  // Interest follows state: read only while open and not paused (by the embedder or a
+  // congested queue it flows into) or stopping; write while output is queued. A
+  // connection interested in nothing is taken out of the poller altogether, because
+  // error/hang-up is reported even for an empty interest set and would make a
+  // level-triggered wait return at once, forever.
   void update_interest(connection& c) noexcept {
-    if (c.backpressure && c.pending() == 0) c.backpressure = false;
     readiness want = readiness::none;
-    if (c.state == conn_state::open && !c.user_paused && !c.backpressure && !stop_requested.load())
+    if (c.state == conn_state::open && !c.user_paused && !stop_requested.load() && !flow_blocked(c))
       want |= readiness::readable;
-    if (!c.finished() && c.pending() > 0) want |= readiness::writable;
+    if (!c.closed() && c.pending() > 0) want |= readiness::writable;
     if (want == c.interest && c.registered == (want != readiness::none)) return;
     std::error_code ec;
     const native_handle_type h = c.socket.native_handle();
@@ -277,8 +423,8 @@ struct event_loop::impl {
       loop_poller.modify(h, want, ec);
     }
     c.interest = want;
-    if (ec && !c.finished()) {
-      c.end(close_reason::error, ec);
+    if (ec && !c.closed()) {
+      c.close_now(close_reason::error, ec);
       mark_dirty(c);
     }
   }
@@ -312,18 +458,21 @@ struct event_loop::impl {
   void read_some(connection& c, clock::time_point now) {
     std::error_code ec;
     const std::size_t n = c.socket.receive(&read_buffer[0], read_buffer.size(), ec);
+    // Sends made by the callbacks below are flows from `c`.
+    delivering = c.id;
+    at_scope_exit reset_delivering{[this] { delivering = 0; }};
     if (ec) {
       if (would_block(ec)) return;
-      c.end(reason_for(ec), ec);
+      c.close_now(reason_for(ec), ec);
     } else if (n == 0) {
       if (handlers.on_end_of_stream) {
-        c.state = conn_state::peer_closed;
+        c.state = conn_state::peer_ended;
         mark_dirty(c);
         handlers.on_end_of_stream(self, c.id);
         return;
       }
-      // End of stream: finish once what is queued for the peer is sent.
-      c.state = conn_state::draining;
+      // End of stream: close once what is queued for the peer is sent.
+      c.state = conn_state::close_when_drained;
       c.reason = close_reason::closed;
     } else {
       stats.bytes_received += n;
@@ -341,7 +490,7 @@ struct event_loop::impl {
       const std::size_t n = c.socket.send(c.out.data() + c.out_pos, c.pending(), ec);
       if (ec) {
         if (would_block(ec)) break;
-        c.end(reason_for(ec), ec);
+        c.close_now(reason_for(ec), ec);
         return;
       }
       c.out_pos += n;
@@ -356,8 +505,11 @@ struct event_loop::impl {
   }
 
   void on_ready(connection& c, readiness ready, clock::time_point now) {
-    if (any(ready & (readiness::writable | readiness::error)) && c.pending() > 0) flush(c, now);
-    if (c.finished()) {
+    if (any(ready & (readiness::writable | readiness::error)) && c.pending() > 0) {
+      flush(c, now);
+      note_drained(c);
+    }
+    if (c.closed()) {
       mark_dirty(c);
       return;
     }
@@ -370,20 +522,35 @@ struct event_loop::impl {
       mark_dirty(c);
   }
 
-  void finish(connection& c, close_reason reason, std::error_code ec) {
+  // Closes the socket, forgets the connection and reports it (on_close with its
+  // reason), then destroys its context.
+  void close_and_report(connection& c) {
     const id_type id = c.id;
+    const close_reason reason = c.reason;
+    const std::error_code ec = c.error;
     if (c.registered) {
       std::error_code ignored;
       loop_poller.remove(c.socket.native_handle(), ignored);
     }
     cancel_conn_timer(c);
     if (idle_tracked()) idle_order.erase(c.idle_pos);
+    drop_flows(c);
     c.socket.close();
     connections.erase(id);  // `c` is gone from here on
     // A descriptor was freed: listeners paused for EMFILE may succeed now.
     accept_paused_by_error = false;
     update_listeners(clock::now());
+    // After on_close, which may still use it; even when on_close throws.
+    at_scope_exit drop_context{[this, id] { contexts.erase(id); }};
     if (handlers.on_close) handlers.on_close(self, id, reason, ec);
+  }
+
+  // The FIN of shutdown_send(), once nothing is queued before it.
+  void shut_down_sending(connection& c) noexcept {
+    std::error_code ec;
+    c.socket.shutdown(shutdown_type::send, ec);
+    c.sending = send_side::shut_down;
+    if (ec) c.close_now(reason_for(ec), ec);
   }
 
   void end_turn(clock::time_point now) {
@@ -401,19 +568,18 @@ struct event_loop::impl {
       connection* c = find(id);
       if (c == nullptr) continue;
       c->dirty = false;
-      if (!c->finished() && c->pending() > 0) flush(*c, now);
-      if (c->shut_send && !c->fin_sent && !c->finished() && c->pending() == 0) {
-        std::error_code ec;
-        c->socket.shutdown(shutdown_type::send, ec);
-        c->fin_sent = true;
-        if (ec) c->end(reason_for(ec), ec);
+      if (!c->closed() && c->pending() > 0) {
+        flush(*c, now);
+        note_drained(*c);
       }
-      if (c->finished() || (c->state == conn_state::draining && c->pending() == 0)) {
-        finish(*c, c->reason, c->error);
+      if (c->sending == send_side::shut_down_when_drained && !c->closed() && c->pending() == 0)
+        shut_down_sending(*c);
+      if (c->closed() || (c->state == conn_state::close_when_drained && c->pending() == 0)) {
+        close_and_report(*c);
         continue;
       }
       update_interest(*c);
-      if (c->finished()) finish(*c, c->reason, c->error);
+      if (c->closed()) close_and_report(*c);
     }
   }
 
@@ -485,6 +651,60 @@ struct event_loop::impl {
     update_listeners(now);
   }
 
+  // ---- output before a connect completes -----------------------------------------
+
+  bool send_early(id_type id, std::string_view bytes, std::error_code& ec) noexcept {
+    try {
+      early_output& e = early[id];
+      if (e.shut_send) {
+        ec = detail::make_error(std::errc::not_connected);
+        return false;
+      }
+      if (e.bytes.size() + bytes.size() > options.max_output) {
+        e.drain_wanted = true;
+        ec = detail::make_error(std::errc::no_buffer_space);
+        return false;
+      }
+      if (delivering != 0) link(delivering, id);
+      e.bytes.append(bytes.data(), bytes.size());
+    } catch (const std::bad_alloc&) {
+      ec = detail::make_error(std::errc::not_enough_memory);
+      return false;
+    }
+    return true;
+  }
+
+  // The connect `id` became connection `c`: what was sent or shut down meanwhile goes
+  // first, before anything on_done sends.
+  void take_early(connection& c) {
+    const auto it = early.find(c.id);
+    if (it == early.end()) return;
+    early_output e = std::move(it->second);
+    early.erase(it);
+    c.out = std::move(e.bytes);
+    c.drain_wanted = e.drain_wanted;
+    if (e.shut_send) c.sending = send_side::shut_down_when_drained;
+    if (!e.from.empty()) {
+      c.flows = std::make_unique<flow_links>();
+      c.flows->from = std::move(e.from);
+    }
+    note_congestion(c);
+    mark_dirty(c);
+  }
+
+  // A connect failed: its early output is dropped; whoever it paused reads again.
+  void drop_early(id_type id) noexcept {
+    const auto it = early.find(id);
+    if (it == early.end()) return;
+    for (const id_type f : it->second.from) {
+      if (connection* s = find(f)) {
+        if (s->flows) erase_id(s->flows->into, id);
+        mark_dirty(*s);
+      }
+    }
+    early.erase(it);
+  }
+
   // ---- outbound connects ----------------------------------------------------------
 
   // Closes the engine's pending sockets and takes them out of the poller.
@@ -518,9 +738,15 @@ struct event_loop::impl {
     std::unique_ptr<connect_entry> e = std::move(it->second);
     connects.erase(it);
     if (!result.error) {
-      add_connection(id, std::move(winner), result.peer, now);
+      take_early(add_connection(id, std::move(winner), result.peer, now));
       ++stats.connected;
+    } else {
+      drop_early(id);
     }
+    // A failed connect's context goes after on_done (even when it throws).
+    at_scope_exit drop_context{[this, id, failed = bool(result.error)] {
+      if (failed) contexts.erase(id);
+    }};
     if (e->on_done) e->on_done(self, id, result);
   }
 
@@ -547,8 +773,11 @@ struct event_loop::impl {
       const id_type id = e.id;
       connect_handler on_done = std::move(e.on_done);
       connects.erase(it);  // `e` is gone from here on
+      drop_early(id);
       reports.push_back(
           [id, on_done = std::move(on_done), result = std::move(result)](event_loop& loop) {
+            impl& m = *loop.impl_;
+            at_scope_exit drop_context{[&m, id] { m.contexts.erase(id); }};
             if (on_done) on_done(loop, id, result);
           });
       loop_poller.wake();  // the next turn must come, and not wait
@@ -665,7 +894,7 @@ struct event_loop::impl {
       connection* c = find(id);
       if (c == nullptr) continue;
       c->timer_set = false;
-      if (!c->finished() && handlers.on_timer) handlers.on_timer(self, id);
+      if (!c->closed() && handlers.on_timer) handlers.on_timer(self, id);
     }
     while (!loop_timers.empty() && loop_timers.begin()->first <= now) {
       const id_type id = loop_timers.begin()->second;
@@ -684,12 +913,12 @@ struct event_loop::impl {
           break;
         // Moving it to the back first guarantees the loop ends.
         touch(*c, now);
-        if (c->finished()) continue;
+        if (c->closed()) continue;
         if (handlers.on_idle && c->accepts_output()) {
           handlers.on_idle(self, c->id);
           continue;
         }
-        c->end(close_reason::idle_timeout);
+        c->close_now(close_reason::idle_timeout);
         mark_dirty(*c);
       }
     }
@@ -763,14 +992,14 @@ struct event_loop::impl {
     const clock::time_point deadline = detail::deadline_after(clock::now(), options.stop_linger);
     for (auto& entry : connections) {
       connection& c = entry.second;
-      if (!c.finished() && c.pending() > 0) flush(c, clock::now());
+      if (!c.closed() && c.pending() > 0) flush(c, clock::now());
       update_interest(c);
     }
     for (;;) {
       bool waiting = false;
       for (auto& entry : connections) {
         const connection& c = entry.second;
-        if (!c.finished() && c.pending() > 0) waiting = true;
+        if (!c.closed() && c.pending() > 0) waiting = true;
       }
       const clock::time_point now = clock::now();
       if (!waiting || now >= deadline) break;
@@ -778,18 +1007,15 @@ struct event_loop::impl {
       if (ec) break;
       for (const poller::event& ev : events) {
         connection* c = find(ev.tag);
-        if (c == nullptr || c->finished()) continue;
+        if (c == nullptr || c->closed()) continue;
         flush(*c, clock::now());
         update_interest(*c);
       }
     }
     while (!connections.empty()) {
       connection& c = connections.begin()->second;
-      if (c.finished()) {
-        finish(c, c.reason, c.error);
-      } else {
-        finish(c, close_reason::shutdown, {});
-      }
+      if (!c.closed()) c.close_now(close_reason::shutdown);
+      close_and_report(c);
     }
     dirty.clear();
     work.clear();
@@ -983,41 +1209,49 @@ void event_loop::send(id_type id, std::string_view bytes) {
 
 bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) noexcept {
   ec.clear();
-  connection* c = impl_->find(id);
+  impl& m = *impl_;
+  connection* c = m.find(id);
+  if (c == nullptr && m.connects.count(id) != 0) return m.send_early(id, bytes, ec);
   if (c == nullptr || !c->accepts_output()) {
     // Ended by a reset or an error this turn (on_close still to come): that error,
     // not a vague not_connected.
-    ec = c != nullptr && c->finished() && c->error ? c->error
-                                                   : detail::make_error(std::errc::not_connected);
+    ec = c != nullptr && c->closed() && c->error ? c->error
+                                                 : detail::make_error(std::errc::not_connected);
     return false;
   }
-  if (c->pending() + bytes.size() > impl_->options.max_output) {
+  if (c->pending() + bytes.size() > m.options.max_output) {
+    c->drain_wanted = true;
     ec = detail::make_error(std::errc::no_buffer_space);
     return false;
   }
   try {
+    if (m.delivering == id) {
+      c->feeds_itself = true;
+    } else if (m.delivering != 0) {
+      m.link(m.delivering, id);
+    }
     // Compact before growing: the sent prefix is dead weight.
     if (c->out_pos > 0) {
       c->out.erase(0, c->out_pos);
       c->out_pos = 0;
     }
     c->out.append(bytes.data(), bytes.size());
-    if (c->pending() > impl_->options.pause_reading_above) c->backpressure = true;
-    impl_->mark_dirty(*c);
   } catch (const std::bad_alloc&) {
     ec = detail::make_error(std::errc::not_enough_memory);
     return false;
   }
+  m.note_congestion(*c);
+  m.mark_dirty(*c);
   return true;
 }
 
 void event_loop::close(id_type id, close_mode how) noexcept {
   if (connection* c = impl_->find(id)) {
-    if (c->finished()) return;
+    if (c->closed()) return;
     if (how == close_mode::abort) {
-      c->end(close_reason::local);
-    } else if (c->state != conn_state::draining || c->reason != close_reason::local) {
-      c->state = conn_state::draining;
+      c->close_now(close_reason::local);
+    } else {
+      c->state = conn_state::close_when_drained;
       c->reason = close_reason::local;
     }
     impl_->mark_dirty(*c);
@@ -1040,18 +1274,27 @@ void event_loop::close(id_type id, close_mode how) noexcept {
 
 void event_loop::shutdown_send(id_type id) noexcept {
   connection* c = impl_->find(id);
-  if (c == nullptr || c->finished() || c->shut_send) return;
-  c->shut_send = true;
+  if (c == nullptr) {
+    // A pending connect: once connected, after what was queued.
+    const auto e = impl_->early.find(id);
+    if (e != impl_->early.end()) {
+      e->second.shut_send = true;
+    } else if (impl_->connects.count(id) != 0) {
+      try {
+        impl_->early[id].shut_send = true;
+      } catch (const std::bad_alloc&) {
+        // Nothing to record it in: the connect goes on without the half-close.
+      }
+    }
+    return;
+  }
+  if (c->closed() || c->sending != send_side::open) return;
+  c->sending = send_side::shut_down_when_drained;
   if (c->pending() == 0) {
     // Nothing queued: now, not at the end of a turn that may be a wait away (this may
     // be called from on_turn, after the turn's own end).
-    std::error_code ec;
-    c->socket.shutdown(shutdown_type::send, ec);
-    c->fin_sent = true;
-    if (ec) {
-      c->end(reason_for(ec), ec);
-      impl_->loop_poller.wake();  // finished at the end of the next turn: make one come
-    }
+    impl_->shut_down_sending(*c);
+    if (c->closed()) impl_->loop_poller.wake();  // closed at the end of the next turn
   }
   impl_->mark_dirty(*c);
 }
@@ -1089,8 +1332,38 @@ void event_loop::cancel_timer(id_type id) noexcept {
 }
 
 std::size_t event_loop::output_size(id_type id) const noexcept {
-  const connection* c = impl_->find(id);
-  return c == nullptr ? 0 : c->pending();
+  if (const connection* c = impl_->find(id)) return c->pending();
+  const auto e = impl_->early.find(id);
+  return e == impl_->early.end() ? 0 : e->second.bytes.size();
+}
+
+connection_context* event_loop::context_slot(id_type id, std::error_code& ec) {
+  ec.clear();
+  if (impl_->find(id) == nullptr && impl_->connects.count(id) == 0) {
+    ec = detail::make_error(std::errc::not_connected);
+    return nullptr;
+  }
+  return &impl_->contexts[id];
+}
+
+connection_context& event_loop::context_slot(id_type id) {
+  std::error_code ec;
+  connection_context* slot = context_slot(id, ec);
+  if (slot == nullptr) detail::throw_error(ec, "context of connection", std::to_string(id));
+  return *slot;
+}
+
+const connection_context* event_loop::find_context(id_type id) const noexcept {
+  const auto it = impl_->contexts.find(id);
+  return it == impl_->contexts.end() ? nullptr : &it->second;
+}
+
+void event_loop::reset_context(id_type id) noexcept {
+  const auto it = impl_->contexts.find(id);
+  if (it == impl_->contexts.end()) return;
+  // Taken out first: the object's destructor may look at the loop.
+  connection_context doomed = std::move(it->second);
+  impl_->contexts.erase(it);
 }
 
 endpoint event_loop::peer(id_type id) const noexcept {
@@ -1157,7 +1430,7 @@ void event_loop::run(std::error_code& ec) {
     const clock::time_point now = clock::now();
     for (const poller::event& ev : m.events) {
       if (connection* c = m.find(ev.tag)) {
-        if (!c->finished()) m.on_ready(*c, ev.ready, now);
+        if (!c->closed()) m.on_ready(*c, ev.ready, now);
         continue;
       }
       const auto l = m.listeners.find(ev.tag);
