@@ -35,10 +35,10 @@ def gbk(text):
 class Program:
     """An example run with pipes; a server's port comes from its `listening on` line."""
 
-    def __init__(self, name, *args, server=False):
+    def __init__(self, name, *args, server=False, env=None):
         self.proc = subprocess.Popen(command(name, *args), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=harness.child_env())
+                                     env=env or harness.child_env())
         self.out = harness._LineReader(self.proc.stdout)
         self.err = harness._LineReader(self.proc.stderr)
         self.port = None
@@ -319,18 +319,111 @@ class FirstOfN(unittest.TestCase):
         self.assertIn(b"'localhost:80'", r.stderr)
 
 
+class Proxy(unittest.TestCase):
+    SIZE = 50 * 1000 * 1000  # each way
+    # The proxy's peak resident memory may grow this much over its start: its queues
+    # are bounded by pause_reading_above (plus a read) per direction, whatever the size
+    # relayed. Generous for ASan's allocator.
+    GROWTH_KIB = 8 * 1024
+
+    def test_relays_both_ways_at_once_upload_first_and_half_closes(self):
+        import hashlib
+        import time
+        up, down = os.urandom(self.SIZE), os.urandom(self.SIZE)
+        target = harness.listening_socket()
+        seen = {}
+
+        def serve():
+            # The target reads the upload and sends the download at the same time, and
+            # keeps sending after it has read the end of the upload (half-close).
+            conn, _ = target.accept()
+            conn.settimeout(SOON)
+            with conn:
+                def write():
+                    conn.sendall(down)
+                    seen["target_sent_all"] = True
+                    conn.shutdown(socket.SHUT_WR)
+                writer = threading.Thread(target=write, daemon=True)
+                writer.start()
+                h, n = hashlib.sha256(), 0
+                while True:
+                    chunk = conn.recv(1 << 16)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    n += len(chunk)
+                seen["up"] = (n, h.hexdigest())
+                # End of the upload seen while the download may still be going: the
+                # client's half-close went through on its own.
+                writer.join(SOON)
+                seen["writer_done"] = not writer.is_alive()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        try:
+            env = harness.child_env()
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                                   ":quarantine_size_mb=4").lstrip(":")
+            with Program("proxy", 0, "127.0.0.1", target.getsockname()[1], server=True,
+                         env=env) as proxy:
+                # Under a launcher (wine), /proc/PID is the launcher's, not the program's.
+                measure = not LAUNCHER and os.path.exists(f"/proc/{proxy.proc.pid}/status")
+                start_kib = harness._peak_rss_kib(proxy.proc.pid) if measure else None
+                began = time.monotonic()
+                c = proxy.connect()
+                with c:
+                    # Everything up before reading anything: the download piles up in
+                    # the proxy unless it stops reading the target (and only it).
+                    c.sendall(up)
+                    c.shutdown(socket.SHUT_WR)
+                    h, n = hashlib.sha256(), 0
+                    while True:
+                        chunk = c.recv(1 << 16)
+                        if not chunk:
+                            break
+                        h.update(chunk)
+                        n += len(chunk)
+                elapsed = time.monotonic() - began
+                server.join(SOON)
+                peak_kib = harness._peak_rss_kib(proxy.proc.pid) if measure else None
+            self.assertEqual(seen.get("up"), (self.SIZE, hashlib.sha256(up).hexdigest()))
+            self.assertEqual((n, h.hexdigest()), (self.SIZE, hashlib.sha256(down).hexdigest()))
+            self.assertTrue(seen.get("writer_done"))
+            sys.stderr.write(f"proxy: {self.SIZE // 1000000} MB each way in {elapsed:.2f} s")
+            if measure and start_kib is not None and peak_kib is not None:
+                sys.stderr.write(f", VmHWM {start_kib} KiB at start, {peak_kib} KiB peak\n")
+                self.assertLess(peak_kib - start_kib, self.GROWTH_KIB)
+            else:
+                sys.stderr.write(", memory not measured (no /proc entry of the program's)\n")
+        finally:
+            target.close()
+
+    def test_usage_and_refused_target(self):
+        self.assertEqual(run("proxy", 0, "127.0.0.1").returncode, 2)
+        with Program("proxy", 0, "127.0.0.1", harness.closed_port(), server=True) as proxy:
+            c = proxy.connect()
+            with c:
+                c.sendall(b"dropped")  # queued for the target, dropped with it
+                # The client is closed by the proxy (abort: a reset or a plain close).
+                try:
+                    self.assertEqual(c.recv(1), b"")
+                except ConnectionResetError:
+                    pass
+            self.assertIn("connection refused", proxy.err_line())
+
+
 def main():
     global LAUNCHER
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in ("tutorial_client", "tutorial_server", "multi_client_server", "chat_room",
-                 "keyboard_client", "first_of_n"):
+                 "keyboard_client", "first_of_n", "proxy"):
         parser.add_argument("--" + name.replace("_", "-"), dest=name, required=True)
     parser.add_argument("--launcher", default="", help="command to run them with (e.g. wine)")
     parser.add_argument("tests", nargs="*", default=[])
     args = parser.parse_args()
     for name in ("tutorial_client", "tutorial_server", "multi_client_server", "chat_room",
-                 "keyboard_client", "first_of_n"):
+                 "keyboard_client", "first_of_n", "proxy"):
         PROGRAMS[name] = os.path.abspath(getattr(args, name))
     LAUNCHER = args.launcher.split()
     module = sys.modules[__name__]
