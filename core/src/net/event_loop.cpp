@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <new>
-#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -20,6 +19,7 @@
 #include "net/accept_policy.hpp"
 #include "net/happy_eyeballs.hpp"
 #include "net/throw.hpp"
+#include "net/timer_queue.hpp"
 #include "net/timing.hpp"
 #include "xsock/poller.hpp"
 #include "xsock/resolve.hpp"
@@ -121,14 +121,13 @@ struct connection {
   // the connections flowing into it are not read.
   bool congested = false;
   bool drain_wanted = false;  // a send was refused (no_buffer_space): on_drained follows
-  bool timer_set = false;
   std::error_code error;
   std::unique_ptr<flow_links> flows;  // null until it has a flow to or from another
 
   // In idle_order (which holds its last activity) only when the loop has an idle
   // timeout.
   std::list<idle_entry>::iterator idle_pos;
-  clock::time_point timer_at{};
+  detail::timer_ticket timer;  // set_timer(): its place in connection_timers
 
   std::size_t pending() const noexcept { return out.size() - out_pos; }
   bool closed() const noexcept { return state == conn_state::closed; }
@@ -229,9 +228,12 @@ struct event_loop::impl {
   // Least recently active first: idle expiry looks only at the front. Kept only with an
   // idle timeout (without one nobody looks, and each entry costs memory).
   std::list<idle_entry> idle_order;
-  std::set<std::pair<clock::time_point, id_type>> conn_timers;
-  std::set<std::pair<clock::time_point, id_type>> loop_timers;
-  std::unordered_map<id_type, std::pair<clock::time_point, task>> loop_tasks;
+  // set_timer() per connection (value: the connection id) and after() (value: the
+  // loop timer's id, its task in loop_tasks). Two queues: every due connection timer
+  // fires before any due loop timer in a turn.
+  detail::timer_queue connection_timers;
+  detail::timer_queue loop_timers;
+  std::unordered_map<id_type, std::pair<detail::timer_ticket, task>> loop_tasks;
   // Posted from any thread.
   std::mutex post_mutex;
   std::vector<task> posted;
@@ -302,11 +304,7 @@ struct event_loop::impl {
     idle_order.splice(idle_order.end(), idle_order, c.idle_pos);
   }
 
-  void cancel_conn_timer(connection& c) noexcept {
-    if (!c.timer_set) return;
-    conn_timers.erase({c.timer_at, c.id});
-    c.timer_set = false;
-  }
+  void cancel_connection_timer(connection& c) noexcept { connection_timers.cancel(c.timer); }
 
   // ---- flows (backpressure per direction) ----------------------------------------
 
@@ -532,7 +530,7 @@ struct event_loop::impl {
       std::error_code ignored;
       loop_poller.remove(c.socket.native_handle(), ignored);
     }
-    cancel_conn_timer(c);
+    cancel_connection_timer(c);
     if (idle_tracked()) idle_order.erase(c.idle_pos);
     drop_flows(c);
     c.socket.close();
@@ -888,17 +886,14 @@ struct event_loop::impl {
   // ---- timers and posted work ----------------------------------------------------
 
   void fire_timers(clock::time_point now) {
-    while (!conn_timers.empty() && conn_timers.begin()->first <= now) {
-      const id_type id = conn_timers.begin()->second;
-      conn_timers.erase(conn_timers.begin());
+    id_type id = 0;
+    while (connection_timers.pop_expired(now, id)) {
       connection* c = find(id);
       if (c == nullptr) continue;
-      c->timer_set = false;
+      c->timer = detail::timer_ticket{};
       if (!c->closed() && handlers.on_timer) handlers.on_timer(self, id);
     }
-    while (!loop_timers.empty() && loop_timers.begin()->first <= now) {
-      const id_type id = loop_timers.begin()->second;
-      loop_timers.erase(loop_timers.begin());
+    while (loop_timers.pop_expired(now, id)) {
       const auto it = loop_tasks.find(id);
       if (it == loop_tasks.end()) continue;
       task fn = std::move(it->second.second);
@@ -959,8 +954,8 @@ struct event_loop::impl {
         work_next < work.size())
       return time_limit{};
     clock::time_point next = clock::time_point::max();
-    if (!conn_timers.empty()) next = std::min(next, conn_timers.begin()->first);
-    if (!loop_timers.empty()) next = std::min(next, loop_timers.begin()->first);
+    next = std::min(next, connection_timers.next_deadline());
+    next = std::min(next, loop_timers.next_deadline());
     if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
       const idle_entry& oldest = idle_order.front();
       if (find(oldest.id) != nullptr)
@@ -1162,11 +1157,12 @@ event_loop::id_type event_loop::after(time_limit delay, task fn) {
   const clock::time_point at =
       delay.unlimited() ? clock::time_point::max() : detail::deadline_after(clock::now(), delay);
   if (at == clock::time_point::max()) return id;  // never: nothing to schedule
-  impl_->loop_tasks.emplace(id, std::make_pair(at, std::move(fn)));
+  const auto entry =
+      impl_->loop_tasks.emplace(id, std::make_pair(detail::timer_ticket{}, std::move(fn))).first;
   try {
-    impl_->loop_timers.emplace(at, id);
+    entry->second.first = impl_->loop_timers.schedule(at, id);
   } catch (...) {
-    impl_->loop_tasks.erase(id);
+    impl_->loop_tasks.erase(entry);
     throw;
   }
   return id;
@@ -1175,7 +1171,7 @@ event_loop::id_type event_loop::after(time_limit delay, task fn) {
 bool event_loop::cancel(id_type timer) noexcept {
   const auto it = impl_->loop_tasks.find(timer);
   if (it == impl_->loop_tasks.end()) return false;
-  impl_->loop_timers.erase({it->second.first, timer});
+  impl_->loop_timers.cancel(it->second.first);
   impl_->loop_tasks.erase(it);
   return true;
 }
@@ -1316,19 +1312,17 @@ void event_loop::resume_reading(id_type id) noexcept {
 void event_loop::set_timer(id_type id, time_limit after) noexcept {
   connection* c = impl_->find(id);
   if (c == nullptr) return;
-  impl_->cancel_conn_timer(*c);
+  impl_->cancel_connection_timer(*c);
   const clock::time_point at = detail::deadline_after(clock::now(), after);
   if (at == clock::time_point::max()) return;  // never: nothing to schedule
   try {
-    impl_->conn_timers.emplace(at, id);
-    c->timer_at = at;
-    c->timer_set = true;
+    c->timer = impl_->connection_timers.schedule(at, id);
   } catch (...) {
   }
 }
 
 void event_loop::cancel_timer(id_type id) noexcept {
-  if (connection* c = impl_->find(id)) impl_->cancel_conn_timer(*c);
+  if (connection* c = impl_->find(id)) impl_->cancel_connection_timer(*c);
 }
 
 std::size_t event_loop::output_size(id_type id) const noexcept {
