@@ -13,14 +13,7 @@
 // environment variable XSOCK_POLLER is "wsapoll" when a poller is created (that is
 // how the tests run the whole suite against both). Its wake-up channel is a connected
 // loopback TCP pair (Winsock has no pipe that WSAPoll can watch).
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#include <winsock2.h>
+#include "winsock.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -54,10 +47,6 @@ struct poller_state {
 };
 
 namespace {
-
-SOCKET sock(handle_t h) noexcept {
-  return static_cast<SOCKET>(h);
-}
 
 using clock = std::chrono::steady_clock;
 
