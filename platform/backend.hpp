@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -111,12 +112,20 @@ std::vector<endpoint> resolve(std::string_view host, std::string_view service, s
 // Readiness for many sockets, level-triggered (see xsock/poller.hpp). Backends:
 // epoll (Linux, unless XSOCK_POLLER_POLL is defined), poll() (other POSIX systems,
 // or XSOCK_POLLER_POLL), AFD polls on a completion port or WSAPoll (Windows, chosen at
-// run time, see platform/win32/poller.cpp). Core keeps the handle -> tag map; the
-// backend deals only in handles. Interest and readiness use the wait_* flags above.
+// run time, see platform/win32/poller.cpp). Interest and readiness use the wait_*
+// flags above.
 struct poller_state;  // defined by the backend
 
+// Core's name for a registration (a slot index and its generation, see
+// core/src/net/poller.cpp), opaque to the backend. The backend keeps it where the
+// kernel hands it back with an event (epoll's data.u64; the AFD poll's per-socket
+// state; the entry beside a pollfd / WSAPOLLFD) and reports events by token, so no
+// event needs a handle lookup, and an event for a registration that is gone carries a
+// token core no longer honours.
+using poller_token = std::uint64_t;
+
 struct poller_ready {
-  handle_t handle;
+  poller_token token;
   unsigned events;  // wait_read | wait_write | wait_error
 };
 
@@ -125,14 +134,17 @@ struct poller_ready {
 // Windows). nullptr with `ec` on failure.
 poller_state* poller_create(std::error_code& ec) noexcept;
 void poller_destroy(poller_state* p) noexcept;
-// Registration. `events` may be 0 (registered, not interested). Adding a handle that
-// is already there: errc::file_exists; modifying/removing an unknown one:
-// errc::no_such_file_or_directory.
-void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept;
-void poller_modify(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept;
+// Registration. `events` may be 0 (registered, not interested); `token` comes back
+// in every poller_ready for `h`. Adding a handle that is already there:
+// errc::file_exists; modifying/removing an unknown one: errc::no_such_file_or_directory.
+void poller_add(poller_state* p, handle_t h, unsigned events, poller_token token,
+                std::error_code& ec) noexcept;
+// `token` is the one given to poller_add (epoll's MOD replaces the stored data too).
+void poller_modify(poller_state* p, handle_t h, unsigned events, poller_token token,
+                   std::error_code& ec) noexcept;
 void poller_remove(poller_state* p, handle_t h, std::error_code& ec) noexcept;
-// Waits at most timeout_ms (negative: no limit) and replaces `out` with the ready
-// handles (hang-up and error reported as wait_error, plus wait_read so the caller
+// Waits at most timeout_ms (negative: no limit) and replaces `out` with the tokens of
+// the ready handles (hang-up and error reported as wait_error, plus wait_read so the caller
 // reads the end of stream or the error). Returns early, possibly with nothing ready,
 // after poller_wake; the wake-up channel is drained here and never appears in `out`.
 // EINTR is retried with the remaining time.

@@ -80,12 +80,19 @@ struct poller_state {
   std::size_t registered = 0;
   std::vector<epoll_event> buffer;
 #else
-  // Slot 0 is the wake-up pipe; `index` maps a descriptor to its slot so removal is
-  // O(1) (swap with the last slot).
+  // Slot 0 is the wake-up pipe; `tokens[i]` is core's token for `fds[i]` (kept apart
+  // so that `fds` is what poll() takes); `index` maps a descriptor to its slot so
+  // removal is O(1) (swap with the last slot).
   std::vector<pollfd> fds;
+  std::vector<poller_token> tokens;
   std::unordered_map<int, std::size_t> index;
 #endif
 };
+
+namespace {
+// The wake-up pipe's token: never one of core's (that would take 2^32 slots).
+constexpr poller_token wake_token = ~poller_token{0};
+}  // namespace
 
 #ifdef XSOCK_USE_EPOLL
 
@@ -121,7 +128,7 @@ poller_state* poller_create(std::error_code& ec) noexcept {
   p->wake_write = fds[1];
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = p->wake_read;
+  ev.data.u64 = wake_token;
   if (::epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_read, &ev) != 0) {
     ec = last_error();
     poller_destroy(p);
@@ -138,11 +145,13 @@ void poller_destroy(poller_state* p) noexcept {
   delete p;
 }
 
-void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
+void poller_add(poller_state* p, handle_t h, unsigned events, poller_token token,
+                std::error_code& ec) noexcept {
   ec.clear();
   epoll_event ev{};
   ev.events = to_epoll(events);
-  ev.data.fd = to_fd(h);
+  // The kernel hands the token back with every event: no lookup in poller_wait.
+  ev.data.u64 = token;
   if (::epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, to_fd(h), &ev) != 0) {
     ec = last_error();
     return;
@@ -150,11 +159,12 @@ void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& e
   ++p->registered;
 }
 
-void poller_modify(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
+void poller_modify(poller_state* p, handle_t h, unsigned events, poller_token token,
+                   std::error_code& ec) noexcept {
   ec.clear();
   epoll_event ev{};
   ev.events = to_epoll(events);
-  ev.data.fd = to_fd(h);
+  ev.data.u64 = token;
   if (::epoll_ctl(p->epoll_fd, EPOLL_CTL_MOD, to_fd(h), &ev) != 0) ec = last_error();
 }
 
@@ -197,7 +207,7 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
   }
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = p->buffer[static_cast<std::size_t>(i)];
-    if (ev.data.fd == p->wake_read) {
+    if (ev.data.u64 == wake_token) {
       drain(p->wake_read);
       continue;
     }
@@ -206,7 +216,7 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
     if (ev.events & EPOLLOUT) ready |= wait_write;
     // Hang-up / error: the next read returns end of stream or the error.
     if (ev.events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ready |= wait_error | wait_read;
-    out.push_back(poller_ready{static_cast<handle_t>(ev.data.fd), ready});
+    out.push_back(poller_ready{ev.data.u64, ready});
   }
 }
 
@@ -241,6 +251,7 @@ poller_state* poller_create(std::error_code& ec) noexcept {
   p->wake_write = fds[1];
   try {
     p->fds.push_back(pollfd{p->wake_read, POLLIN, 0});
+    p->tokens.push_back(wake_token);
   } catch (...) {
     ec = make_error(std::errc::not_enough_memory);
     poller_destroy(p);
@@ -256,7 +267,8 @@ void poller_destroy(poller_state* p) noexcept {
   delete p;
 }
 
-void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
+void poller_add(poller_state* p, handle_t h, unsigned events, poller_token token,
+                std::error_code& ec) noexcept {
   ec.clear();
   const int fd = to_fd(h);
   if (fd < 0) {
@@ -268,15 +280,19 @@ void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& e
     return;
   }
   try {
-    p->fds.push_back(pollfd{fd, to_poll(events), 0});
-    p->index.emplace(fd, p->fds.size() - 1);
+    p->fds.reserve(p->fds.size() + 1);
+    p->tokens.reserve(p->fds.size() + 1);
+    p->index.emplace(fd, p->fds.size());
   } catch (...) {
-    if (p->fds.size() > p->index.size() + 1) p->fds.pop_back();
     ec = make_error(std::errc::not_enough_memory);
+    return;
   }
+  p->fds.push_back(pollfd{fd, to_poll(events), 0});  // room reserved: cannot throw
+  p->tokens.push_back(token);
 }
 
-void poller_modify(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
+void poller_modify(poller_state* p, handle_t h, unsigned events, poller_token,
+                   std::error_code& ec) noexcept {
   ec.clear();
   const auto it = p->index.find(to_fd(h));
   if (it == p->index.end()) {
@@ -298,9 +314,11 @@ void poller_remove(poller_state* p, handle_t h, std::error_code& ec) noexcept {
   const std::size_t last = p->fds.size() - 1;
   if (slot != last) {
     p->fds[slot] = p->fds[last];
-    p->index[p->fds[slot].fd] = slot;
+    p->tokens[slot] = p->tokens[last];
+    p->index[p->fds[slot].fd] = slot;  // the entry exists: no allocation
   }
   p->fds.pop_back();
+  p->tokens.pop_back();
 }
 
 void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms,
@@ -326,11 +344,12 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
     ec = make_error(std::errc::not_enough_memory);
     return;
   }
-  for (pollfd& entry : p->fds) {
+  for (std::size_t i = 0; i < p->fds.size(); ++i) {
+    pollfd& entry = p->fds[i];
     if (entry.revents == 0) continue;
     const short revents = entry.revents;
     entry.revents = 0;
-    if (entry.fd == p->wake_read) {
+    if (i == 0) {  // the wake-up pipe
       drain(p->wake_read);
       continue;
     }
@@ -338,7 +357,7 @@ void poller_wait(poller_state* p, std::vector<poller_ready>& out, int timeout_ms
     if (revents & POLLIN) ready |= wait_read;
     if (revents & POLLOUT) ready |= wait_write;
     if (revents & (POLLERR | POLLHUP | POLLNVAL)) ready |= wait_error | wait_read;
-    out.push_back(poller_ready{static_cast<handle_t>(entry.fd), ready});
+    out.push_back(poller_ready{p->tokens[i], ready});
   }
 }
 

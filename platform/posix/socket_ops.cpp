@@ -17,6 +17,7 @@
 #include <string>
 
 #include "backend.hpp"
+#include "sockaddr.hpp"
 #include "xsock/error.hpp"
 #include "xsock/resolve.hpp"
 
@@ -34,43 +35,6 @@ int fd(handle_t h) noexcept {
 }
 handle_t to_handle(int f) noexcept {
   return static_cast<handle_t>(static_cast<std::intptr_t>(f));
-}
-
-socklen_t to_sockaddr(const endpoint& ep, sockaddr_storage& ss) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (ep.is_v4()) {
-    auto& sin = reinterpret_cast<sockaddr_in&>(ss);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(ep.port());
-    const auto b = ep.v4_bytes();
-    std::memcpy(&sin.sin_addr, b.data(), b.size());
-    return sizeof(sockaddr_in);
-  }
-  auto& sin6 = reinterpret_cast<sockaddr_in6&>(ss);
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(ep.port());
-  sin6.sin6_scope_id = ep.scope_id();
-  const auto b = ep.v6_bytes();
-  std::memcpy(&sin6.sin6_addr, b.data(), b.size());
-  return sizeof(sockaddr_in6);
-}
-
-bool from_sockaddr(const sockaddr* sa, endpoint& out) noexcept {
-  if (sa->sa_family == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
-    endpoint::bytes_v4 b;
-    std::memcpy(b.data(), &sin->sin_addr, b.size());
-    out = endpoint(b, ntohs(sin->sin_port));
-    return true;
-  }
-  if (sa->sa_family == AF_INET6) {
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    endpoint::bytes_v6 b;
-    std::memcpy(b.data(), &sin6->sin6_addr, b.size());
-    out = endpoint(b, ntohs(sin6->sin6_port), sin6->sin6_scope_id);
-    return true;
-  }
-  return false;
 }
 
 // Sockets never raise SIGPIPE and are not inherited by child processes.

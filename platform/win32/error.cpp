@@ -1,14 +1,6 @@
 // Winsock error codes onto the portable conditions: the same std::errc for the same
 // situation as platform/posix/error.cpp.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#include <winsock2.h>
-#include <ws2tcpip.h>
+#include "winsock.hpp"
 
 #include <cstddef>
 #include <string>

@@ -1,13 +1,7 @@
 // Winsock set-up: WSAStartup on first use (one process-wide reference, released at
 // exit), explicit references through xsock::startup, and a manual mode in which the
 // library leaves WSAStartup to the program.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <winsock2.h>
+#include "winsock.hpp"
 
 #include <atomic>
 #include <mutex>

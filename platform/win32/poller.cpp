@@ -13,14 +13,7 @@
 // environment variable XSOCK_POLLER is "wsapoll" when a poller is created (that is
 // how the tests run the whole suite against both). Its wake-up channel is a connected
 // loopback TCP pair (Winsock has no pipe that WSAPoll can watch).
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#include <winsock2.h>
+#include "winsock.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -44,7 +37,8 @@ namespace xsock::detail {
 // Both backends implement this; poller_state is the type backend.hpp promises.
 struct poller_state {
   virtual ~poller_state() = default;
-  virtual void add(handle_t h, unsigned events, std::error_code& ec) noexcept = 0;
+  virtual void add(handle_t h, unsigned events, poller_token token,
+                   std::error_code& ec) noexcept = 0;
   virtual void modify(handle_t h, unsigned events, std::error_code& ec) noexcept = 0;
   virtual void remove(handle_t h, std::error_code& ec) noexcept = 0;
   virtual void wait(std::vector<poller_ready>& out, int timeout_ms,
@@ -53,10 +47,6 @@ struct poller_state {
 };
 
 namespace {
-
-SOCKET sock(handle_t h) noexcept {
-  return static_cast<SOCKET>(h);
-}
 
 using clock = std::chrono::steady_clock;
 
@@ -264,6 +254,7 @@ struct afd_socket {
   afd_poll_info info{};
   SOCKET socket = INVALID_SOCKET;  // the caller's handle (reported back)
   SOCKET base = INVALID_SOCKET;    // the one AFD polls
+  poller_token token = 0;          // core's, reported with every event
   unsigned interest = 0;           // wait_read | wait_write
   ULONG polled = 0;                // AFD events of the outstanding poll
   bool pending = false;            // a poll is outstanding (its completion will come)
@@ -374,7 +365,7 @@ class afd_poller final : public poller_state {
     if (port_ != nullptr) ::CloseHandle(port_);
   }
 
-  void add(handle_t h, unsigned events, std::error_code& ec) noexcept override {
+  void add(handle_t h, unsigned events, poller_token token, std::error_code& ec) noexcept override {
     ec.clear();
     const SOCKET s = sock(h);
     if (s == INVALID_SOCKET) {
@@ -394,6 +385,7 @@ class afd_poller final : public poller_state {
     }
     state->socket = s;
     state->base = base;
+    state->token = token;
     state->interest = events;
     try {
       sockets_.emplace(s, state);
@@ -512,8 +504,7 @@ class afd_poller final : public poller_state {
 
   // Reports a socket whose poll failed or ended with its close, when there is room.
   static void report_closed(const afd_socket* s, std::vector<poller_ready>& out) noexcept {
-    if (out.size() < out.capacity())
-      out.push_back(poller_ready{static_cast<handle_t>(s->socket), wait_error | wait_read});
+    if (out.size() < out.capacity()) out.push_back(poller_ready{s->token, wait_error | wait_read});
   }
 
   // Brings every socket in the update list to one poll watching its interest set.
@@ -592,8 +583,7 @@ class afd_poller final : public poller_state {
     }
     // The update list had room for it when it was added (one slot per socket).
     queue(s);
-    if (ready != 0 && out.size() < out.capacity())
-      out.push_back(poller_ready{static_cast<handle_t>(s->socket), ready});
+    if (ready != 0 && out.size() < out.capacity()) out.push_back(poller_ready{s->token, ready});
   }
 
   HANDLE port_ = nullptr;
@@ -709,6 +699,7 @@ class wsapoll_poller final : public poller_state {
       entry.fd = wake_read_;
       entry.events = POLLRDNORM;
       fds_.push_back(entry);
+      tokens_.push_back(0);  // never reported
     } catch (...) {
       ec = make_error(std::errc::not_enough_memory);
       return false;
@@ -721,7 +712,7 @@ class wsapoll_poller final : public poller_state {
     if (wake_write_ != INVALID_SOCKET) ::closesocket(wake_write_);
   }
 
-  void add(handle_t h, unsigned events, std::error_code& ec) noexcept override {
+  void add(handle_t h, unsigned events, poller_token token, std::error_code& ec) noexcept override {
     ec.clear();
     const SOCKET s = sock(h);
     if (s == INVALID_SOCKET) {
@@ -733,15 +724,18 @@ class wsapoll_poller final : public poller_state {
       return;
     }
     try {
-      WSAPOLLFD entry{};
-      entry.fd = s;
-      entry.events = to_poll(events);
-      fds_.push_back(entry);
-      index_.emplace(s, fds_.size() - 1);
+      fds_.reserve(fds_.size() + 1);
+      tokens_.reserve(fds_.size() + 1);
+      index_.emplace(s, fds_.size());
     } catch (...) {
-      if (fds_.size() > index_.size() + 1) fds_.pop_back();
       ec = make_error(std::errc::not_enough_memory);
+      return;
     }
+    WSAPOLLFD entry{};
+    entry.fd = s;
+    entry.events = to_poll(events);
+    fds_.push_back(entry);  // room reserved: cannot throw
+    tokens_.push_back(token);
   }
 
   void modify(handle_t h, unsigned events, std::error_code& ec) noexcept override {
@@ -766,9 +760,11 @@ class wsapoll_poller final : public poller_state {
     const std::size_t last = fds_.size() - 1;
     if (slot != last) {
       fds_[slot] = fds_[last];
+      tokens_[slot] = tokens_[last];
       index_[fds_[slot].fd] = slot;
     }
     fds_.pop_back();
+    tokens_.pop_back();
   }
 
   void wait(std::vector<poller_ready>& out, int timeout_ms, std::error_code& ec) noexcept override {
@@ -839,29 +835,36 @@ class wsapoll_poller final : public poller_state {
     std::size_t i = 1;
     while (i < fds_.size()) {
       set.count = 0;
+      const std::size_t first = i;
       for (; i < fds_.size() && set.count < chunk; ++i)
         if (fds_[i].events & POLLWRNORM) set.sockets[set.count++] = fds_[i].fd;
       if (set.count == 0) break;
       timeval zero{};
       if (::select(0, nullptr, nullptr, reinterpret_cast<fd_set*>(&set), &zero) <= 0) continue;
+      // select() left the failed ones in the set: find their slots in this chunk
+      // (rare: a failed connect is reported once, then removed by its owner).
       for (u_int k = 0; k < set.count; ++k)
-        out.push_back(poller_ready{static_cast<handle_t>(set.sockets[k]),
-                                   wait_error | wait_read | wait_write});
+        for (std::size_t j = first; j < i; ++j)
+          if (fds_[j].fd == set.sockets[k]) {
+            out.push_back(poller_ready{tokens_[j], wait_error | wait_read | wait_write});
+            break;
+          }
     }
     return out.size() > before;
   }
 
   void collect(std::vector<poller_ready>& out) noexcept {
-    for (WSAPOLLFD& entry : fds_) {
+    for (std::size_t i = 0; i < fds_.size(); ++i) {
+      WSAPOLLFD& entry = fds_[i];
       if (entry.revents == 0) continue;
       const short revents = entry.revents;
       entry.revents = 0;
-      if (entry.fd == wake_read_) {
+      if (i == 0) {  // the wake-up socket
         drain(wake_read_);
         continue;
       }
       const unsigned ready = from_poll(revents);
-      if (ready != 0) out.push_back(poller_ready{static_cast<handle_t>(entry.fd), ready});
+      if (ready != 0) out.push_back(poller_ready{tokens_[i], ready});
     }
   }
 
@@ -870,6 +873,7 @@ class wsapoll_poller final : public poller_state {
   // Slot 0 is the wake-up socket; `index_` maps a handle to its slot so removal is
   // O(1) (swap with the last slot).
   std::vector<WSAPOLLFD> fds_;
+  std::vector<poller_token> tokens_;  // core's token for fds_[i]
   std::unordered_map<SOCKET, std::size_t> index_;
 };
 
@@ -906,11 +910,13 @@ void poller_destroy(poller_state* p) noexcept {
   delete p;
 }
 
-void poller_add(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
-  p->add(h, events, ec);
+void poller_add(poller_state* p, handle_t h, unsigned events, poller_token token,
+                std::error_code& ec) noexcept {
+  p->add(h, events, token, ec);
 }
 
-void poller_modify(poller_state* p, handle_t h, unsigned events, std::error_code& ec) noexcept {
+void poller_modify(poller_state* p, handle_t h, unsigned events, poller_token,
+                   std::error_code& ec) noexcept {
   p->modify(h, events, ec);
 }
 

@@ -1,14 +1,6 @@
 // Winsock2 backend: the same contract and the same portable behaviour as
 // platform/posix/socket_ops.cpp.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#include <winsock2.h>
-#include <ws2tcpip.h>
+#include "winsock.hpp"
 // After winsock2.h: if_nametoindex (netioapi.h, linked from iphlpapi).
 #include <iphlpapi.h>
 
@@ -20,6 +12,7 @@
 #include <string>
 
 #include "backend.hpp"
+#include "sockaddr.hpp"
 #include "xsock/error.hpp"
 #include "xsock/resolve.hpp"
 
@@ -27,55 +20,9 @@ namespace xsock::detail {
 namespace {
 
 static_assert(sizeof(SOCKET) == sizeof(handle_t), "SOCKET must fit native_handle_type");
-static_assert(INVALID_SOCKET == invalid_handle, "INVALID_SOCKET must be invalid_handle");
-
-SOCKET sock(handle_t h) noexcept {
-  return static_cast<SOCKET>(h);
-}
-handle_t to_handle(SOCKET s) noexcept {
-  return static_cast<handle_t>(s);
-}
-
 // Winsock lengths are int: larger requests are clamped (callers loop).
 int clamp_length(std::size_t size) noexcept {
   return static_cast<int>(std::min<std::size_t>(size, static_cast<std::size_t>(INT_MAX)));
-}
-
-int to_sockaddr(const endpoint& ep, sockaddr_storage& ss) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (ep.is_v4()) {
-    auto& sin = reinterpret_cast<sockaddr_in&>(ss);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(ep.port());
-    const auto b = ep.v4_bytes();
-    std::memcpy(&sin.sin_addr, b.data(), b.size());
-    return static_cast<int>(sizeof(sockaddr_in));
-  }
-  auto& sin6 = reinterpret_cast<sockaddr_in6&>(ss);
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(ep.port());
-  sin6.sin6_scope_id = ep.scope_id();
-  const auto b = ep.v6_bytes();
-  std::memcpy(&sin6.sin6_addr, b.data(), b.size());
-  return static_cast<int>(sizeof(sockaddr_in6));
-}
-
-bool from_sockaddr(const sockaddr* sa, endpoint& out) noexcept {
-  if (sa->sa_family == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
-    endpoint::bytes_v4 b;
-    std::memcpy(b.data(), &sin->sin_addr, b.size());
-    out = endpoint(b, ntohs(sin->sin_port));
-    return true;
-  }
-  if (sa->sa_family == AF_INET6) {
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    endpoint::bytes_v6 b;
-    std::memcpy(b.data(), &sin6->sin6_addr, b.size());
-    out = endpoint(b, ntohs(sin6->sin6_port), sin6->sin6_scope_id);
-    return true;
-  }
-  return false;
 }
 
 void set_blocking_mode(SOCKET s, bool non_blocking, std::error_code& ec) noexcept {

@@ -377,6 +377,91 @@ TEST_P(poller_test, a_socket_closed_while_registered_is_survived) {
   EXPECT_TRUE(any(wait_for_handle(p, other.server.native_handle()) & readiness::readable));
 }
 
+// Slots (and so the token the kernel holds) are reused by the next add after a
+// remove: every event must carry the tag and handle of the registration it belongs to.
+TEST_P(poller_test, a_reused_slot_reports_the_new_tag_and_handle) {
+  auto l = make_listener();
+  auto first = connect_pair(l);
+  auto second = connect_pair(l);
+  first.client.send_all("x", 1);  // never read: both stay readable
+  second.client.send_all("y", 1);
+  const native_handle_type handles[] = {first.server.native_handle(),
+                                        second.server.native_handle()};
+  poller p;
+  std::vector<poller::event> events;
+  for (std::uint64_t round = 0; round < 40; ++round) {
+    const native_handle_type h = handles[round % 2];
+    p.add(h, readiness::readable, 1000 + round);
+    ASSERT_EQ(p.wait(events, soon), 1u) << "round " << round;
+    EXPECT_EQ(events[0].handle, h) << "round " << round;
+    EXPECT_EQ(events[0].tag, 1000 + round) << "round " << round;
+    p.remove(h);
+  }
+  EXPECT_EQ(p.size(), 0u);
+}
+
+// The kernel may still hold the old token of a registration that is gone: on epoll, a
+// socket closed before its removal while a duplicate of its descriptor keeps it alive
+// (the removal then fails with EBADF and the kernel keeps reporting it); on AFD, a
+// poll completed before the removal. A new socket given the same slot (and here, where
+// the system reuses numbers, the same handle number) must not get that event.
+TEST_P(poller_test, a_stale_event_never_reaches_the_slots_next_socket) {
+  auto l = make_listener();
+  auto old_pair = connect_pair(l);
+  const native_handle_type old_handle = old_pair.server.native_handle();
+  poller p;
+  p.add(old_handle, readiness::readable, 1);
+  old_pair.client.send_all("x", 1);
+  ASSERT_TRUE(any(wait_for_handle(p, old_handle) & readiness::readable));
+#if !defined(_WIN32)
+  // Keeps the old socket's file alive (and, on epoll, registered) after its close.
+  const int keep = ::dup(static_cast<int>(old_handle));
+  ASSERT_GE(keep, 0);
+#endif
+  old_pair.server.close();
+  std::error_code ec;
+  p.remove(old_handle, ec);  // epoll: EBADF (closed), and the registration lives on
+  EXPECT_EQ(p.size(), 0u);
+
+  // The lowest free number (POSIX) is the old one: the new pair's first socket gets
+  // it. Register whichever socket has it (else the server end) in the freed slot.
+  auto new_pair = connect_pair(l);
+  const native_handle_type reused = new_pair.client.native_handle() == old_handle
+                                        ? new_pair.client.native_handle()
+                                        : new_pair.server.native_handle();
+  p.add(reused, readiness::readable, 2);
+  // A third socket becomes readable after the old one got more data: once it is
+  // reported, the old socket's event has had every chance to show up.
+  auto marker = connect_pair(l);
+  p.add(marker.server.native_handle(), readiness::readable, 3);
+#if !defined(_WIN32)
+  // More data for the old socket's file, still open through the duplicate. (On
+  // Windows its close, with data unread, reset the connection.)
+  old_pair.client.send_all("y", 1);
+#endif
+  marker.client.send_all("z", 1);
+  // Bounded: until the marker is reported, then one more look.
+  std::vector<poller::event> events;
+  bool marker_seen = false;
+  const auto deadline = std::chrono::steady_clock::now() + soon;
+  for (int extra = 0; extra < 2 && std::chrono::steady_clock::now() < deadline;) {
+    p.wait(events, marker_seen ? 0ms : 1000ms);
+    for (const poller::event& e : events) {
+      EXPECT_NE(e.tag, 1u) << "an event of the removed socket";
+      EXPECT_NE(e.tag, 2u) << "the removed socket's event given to its slot's next socket";
+      if (e.tag == 3u) {
+        EXPECT_EQ(e.handle, marker.server.native_handle());
+        marker_seen = true;
+      }
+    }
+    if (marker_seen) ++extra;
+  }
+  EXPECT_TRUE(marker_seen);
+#if !defined(_WIN32)
+  ::close(keep);
+#endif
+}
+
 XSOCK_INSTANTIATE_FAMILIES(poller_test);
 
 TEST(poller_wake, interrupts_an_endless_wait_from_another_thread) {

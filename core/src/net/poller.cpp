@@ -11,13 +11,71 @@
 
 namespace xsock {
 
-// The backend's object plus the handle -> tag map, kept here (portable) so backends
-// deal only in handles.
+// The backend's object plus the registration table, kept here (portable).
+//
+// Each registered socket has a slot; the backend stores the slot's token where the
+// kernel hands it back with every event (epoll's data.u64, the AFD poll's state, the
+// entry beside a pollfd), so an event finds its handle and tag by indexing `slots`, not
+// by a hash lookup. The token carries the slot's generation too: a slot is reused by
+// the next add after a remove, and an event the kernel still delivers for the old
+// socket (a descriptor closed before its removal but kept alive by a dup, a completion
+// already queued) carries the old generation and is dropped instead of being handed
+// to the new socket. `index` (handle -> slot) serves add/modify/remove only.
 struct poller::impl {
+  struct slot {
+    native_handle_type handle = invalid_handle;
+    std::uint64_t tag = 0;
+    // Bumped when the slot is released, so no token handed out before matches again.
+    std::uint32_t generation = 0;
+  };
+
   detail::poller_state* state = nullptr;
-  std::unordered_map<native_handle_type, std::uint64_t> tags;
+  std::vector<slot> slots;
+  std::vector<std::uint32_t> free_slots;
+  std::unordered_map<native_handle_type, std::uint32_t> index;
   // Reused between calls so a busy loop does not allocate every turn.
   std::vector<detail::poller_ready> ready;
+
+  static detail::poller_token token(std::uint32_t at, std::uint32_t generation) noexcept {
+    return (static_cast<std::uint64_t>(generation) << 32) | at;
+  }
+
+  // The live slot `t` names, or nullptr when it was released since (a stale event).
+  const slot* find(detail::poller_token t) const noexcept {
+    const auto at = static_cast<std::uint32_t>(t);
+    if (at >= slots.size()) return nullptr;
+    const slot& s = slots[at];
+    if (s.generation != static_cast<std::uint32_t>(t >> 32) || s.handle == invalid_handle)
+      return nullptr;
+    return &s;
+  }
+
+  // Takes a free slot (or a new one) for `handle`; false when memory runs out.
+  bool acquire(native_handle_type handle, std::uint64_t tag, std::uint32_t& at) noexcept {
+    try {
+      if (free_slots.empty()) {
+        // Reserved first so that release() never needs memory.
+        free_slots.reserve(slots.size() + 1);
+        slots.emplace_back();
+        at = static_cast<std::uint32_t>(slots.size() - 1);
+      } else {
+        at = free_slots.back();
+        free_slots.pop_back();
+      }
+      index.emplace(handle, at);
+    } catch (...) {
+      return false;
+    }
+    slots[at].handle = handle;
+    slots[at].tag = tag;
+    return true;
+  }
+
+  void release(std::uint32_t at) noexcept {
+    slots[at].handle = invalid_handle;
+    ++slots[at].generation;
+    free_slots.push_back(at);  // capacity reserved by acquire()
+  }
 };
 
 namespace {
@@ -91,7 +149,7 @@ void poller::close() noexcept {
 }
 
 std::size_t poller::size() const noexcept {
-  return impl_ == nullptr ? 0 : impl_->tags.size();
+  return impl_ == nullptr ? 0 : impl_->index.size();
 }
 
 void poller::add(native_handle_type handle, readiness interest, std::uint64_t tag) {
@@ -111,18 +169,21 @@ void poller::add(native_handle_type handle, readiness interest, std::uint64_t ta
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return;
   }
-  if (impl_->tags.count(handle) != 0) {
+  if (impl_->index.count(handle) != 0) {
     ec = detail::make_error(std::errc::file_exists);
     return;
   }
-  try {
-    impl_->tags.emplace(handle, tag);
-  } catch (...) {
+  std::uint32_t at = 0;
+  if (!impl_->acquire(handle, tag, at)) {
     ec = detail::make_error(std::errc::not_enough_memory);
     return;
   }
-  detail::poller_add(impl_->state, handle, to_backend(interest), ec);
-  if (ec) impl_->tags.erase(handle);
+  detail::poller_add(impl_->state, handle, to_backend(interest),
+                     impl::token(at, impl_->slots[at].generation), ec);
+  if (ec) {
+    impl_->index.erase(handle);
+    impl_->release(at);
+  }
 }
 
 void poller::modify(native_handle_type handle, readiness interest) {
@@ -137,11 +198,14 @@ void poller::modify(native_handle_type handle, readiness interest, std::error_co
     ec = closed_poller();
     return;
   }
-  if (impl_->tags.count(handle) == 0) {
+  const auto it = impl_->index.find(handle);
+  if (it == impl_->index.end()) {
     ec = detail::make_error(std::errc::no_such_file_or_directory);
     return;
   }
-  detail::poller_modify(impl_->state, handle, to_backend(interest), ec);
+  const std::uint32_t at = it->second;
+  detail::poller_modify(impl_->state, handle, to_backend(interest),
+                        impl::token(at, impl_->slots[at].generation), ec);
 }
 
 void poller::remove(native_handle_type handle) {
@@ -156,12 +220,13 @@ void poller::remove(native_handle_type handle, std::error_code& ec) noexcept {
     ec = closed_poller();
     return;
   }
-  const auto it = impl_->tags.find(handle);
-  if (it == impl_->tags.end()) {
+  const auto it = impl_->index.find(handle);
+  if (it == impl_->index.end()) {
     ec = detail::make_error(std::errc::no_such_file_or_directory);
     return;
   }
-  impl_->tags.erase(it);
+  impl_->release(it->second);
+  impl_->index.erase(it);
   // Forgotten here even if the system refuses (a handle closed before removal is
   // already gone from epoll); report the error all the same.
   detail::poller_remove(impl_->state, handle, ec);
@@ -191,11 +256,12 @@ std::size_t poller::wait(std::vector<event>& events, time_limit timeout,
     return 0;
   }
   for (const detail::poller_ready& r : impl_->ready) {
-    const auto it = impl_->tags.find(r.handle);
-    // A handle the backend still knows but core does not (removed after a failed
-    // system call) is not the caller's business.
-    if (it == impl_->tags.end()) continue;
-    events.push_back(event{r.handle, it->second, from_backend(r.events)});
+    // A token whose slot was released (a socket the kernel still watches though it
+    // was removed after a failed system call, or one whose slot a new socket has
+    // now) is not the caller's business.
+    const impl::slot* s = impl_->find(r.token);
+    if (s == nullptr) continue;
+    events.push_back(event{s->handle, s->tag, from_backend(r.events)});
   }
   return events.size();
 }
