@@ -1,4 +1,4 @@
-#include "commands.hpp"
+#include "server_console.hpp"
 
 #include <algorithm>
 #include <atomic>
