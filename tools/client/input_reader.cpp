@@ -134,7 +134,7 @@ input_reader::input_reader(std::shared_ptr<shared_state> state, const std::strin
       wire_(wire),
       local_(local),
       eol_(eol),
-      lines_(max_input_piece, local),
+      input_(max_input_piece, local),
       from_local_(local, decode_policy::strict),
       to_wire_(primed_encoder(wire)),
       interactive_(input_is_terminal()) {}
@@ -153,28 +153,21 @@ void input_reader::run() {
 
 void input_reader::read_all() {
   std::vector<line> pieces;
-  std::vector<char> buffer(64 * 1024);
   state_->shown.show();
   for (;;) {
     std::error_code ec;
-    const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
-    if (n > 0 && buffer[n - 1] == '\n') state_->shown.entered();
+    const bool more = input_.next(pieces, ec);
+    if (input_.read_ended_line()) state_->shown.entered();
     if (ec) {
       if (flush_ready()) fail("read standard input: " + error_text(ec));
       return;
-    }
-    pieces.clear();
-    if (n == 0) {
-      lines_.finish(pieces);
-    } else {
-      lines_.push(std::string_view(buffer.data(), n), pieces);
     }
     for (const line& piece : pieces)
       if (!take(piece)) return;
     // The complete lines of this read go out together: one hand-over, not one per
     // line (a pipe of short lines), and none waits for more input.
     if (!flush_ready()) return;
-    if (n == 0) {
+    if (!more) {
       post([](session& s, event_loop&) { s.input_ended(); });
       return;
     }

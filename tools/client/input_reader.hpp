@@ -14,9 +14,9 @@
 #include "client_options.hpp"
 #include "client_session.hpp"
 #include "input_file.hpp"
+#include "input_lines.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/encoder.hpp"
-#include "xsock/line_splitter.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock::tools::client {
@@ -86,7 +86,7 @@ class input_reader {
   const std::string wire_;
   const std::string local_;
   const std::string eol_;
-  line_splitter lines_;
+  input_lines input_;  // standard input (not --file)
   decoder from_local_;
   encoder to_wire_;
   const bool interactive_;
