@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "commands.hpp"
 #include "console.hpp"
 #include "event_log.hpp"
+#include "server_console.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/encoder.hpp"
@@ -531,7 +531,7 @@ int serve(const config& cfg) {
   };
 
   server s(std::move(l), options, std::move(cb));
-  // Lines typed on standard input go to the clients (tools/server/commands.cpp).
+  // Lines typed on standard input go to the clients (tools/server/server_console.cpp).
   server_console::hooks hooks;
   hooks.clients = [&] {
     std::vector<console_client> list;

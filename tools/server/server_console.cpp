@@ -1,4 +1,4 @@
-#include "commands.hpp"
+#include "server_console.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -8,10 +8,10 @@
 #include <utility>
 
 #include "console.hpp"
+#include "input_lines.hpp"
 #include "tool_support.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/error.hpp"
-#include "xsock/line_splitter.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock::tools {
@@ -237,24 +237,17 @@ struct console_reader::shared {
 
   void read() {
     const std::string local = local_encoding();
-    line_splitter lines(max_console_line, local);
+    input_lines input(max_console_line, local);
     decoder from_local(local, decode_policy::strict);
     std::vector<line> pieces;
-    std::vector<char> buffer(64 * 1024);
     std::uint64_t number = 1;
     bool too_long = false;  // the current line went past max_console_line
     for (;;) {
       std::error_code ec;
-      const std::size_t n = read_input(buffer.data(), buffer.size(), ec);
+      const bool more = input.next(pieces, ec);
       // A standard input that cannot be read (closed, /dev/null opened for writing)
       // is a server without a console, not an error.
       if (ec) return;
-      pieces.clear();
-      if (n == 0) {
-        lines.finish(pieces);
-      } else {
-        lines.push(std::string_view(buffer.data(), n), pieces);
-      }
       for (const line& piece : pieces) {
         if (piece.partial()) {
           too_long = true;
@@ -280,7 +273,7 @@ struct console_reader::shared {
         from_local = decoder(local, decode_policy::strict);
         if (!post(std::move(text), this_line)) return;
       }
-      if (n == 0) return;
+      if (!more) return;
     }
   }
 };
