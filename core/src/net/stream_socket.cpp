@@ -115,8 +115,8 @@ namespace {
 // caller to take; with one, `s` connects it itself. On failure `tried` lists every
 // address with its error.
 void race(stream_socket& s, const std::vector<endpoint>& candidates,
-          detail::steady::time_point deadline, endpoint& last, std::string& tried,
-          detail::handle_t& won, std::error_code& ec) {
+          detail::steady::time_point deadline, time_limit attempt_delay, endpoint& last,
+          std::string& tried, detail::handle_t& won, std::error_code& ec) {
   won = invalid_handle;
   if (candidates.empty()) {
     ec = detail::make_error(std::errc::invalid_argument);
@@ -129,7 +129,7 @@ void race(stream_socket& s, const std::vector<endpoint>& candidates,
   }
   poller watch(ec);
   if (ec) return;
-  detail::happy_eyeballs engine(candidates, std::chrono::milliseconds(250));
+  detail::happy_eyeballs engine(candidates, attempt_delay);
   std::vector<poller::event> events;
   std::vector<detail::handle_t> changed;
   for (;;) {
@@ -177,15 +177,15 @@ void race(stream_socket& s, const std::vector<endpoint>& candidates,
 }
 
 void connect_by_name(stream_socket& s, std::string_view host, std::uint16_t port,
-                     time_limit timeout, endpoint& last, bool& resolved, std::string& tried,
-                     detail::handle_t& won, std::error_code& ec) {
+                     const connect_options& options, endpoint& last, bool& resolved,
+                     std::string& tried, detail::handle_t& won, std::error_code& ec) {
   won = invalid_handle;
   resolved = false;
-  const auto deadline = detail::deadline_after(detail::steady::now(), timeout);
+  const auto deadline = detail::deadline_after(detail::steady::now(), options.timeout);
   const auto candidates = resolve(host, std::to_string(port), ec);
   if (ec) return;
   resolved = true;
-  race(s, candidates, deadline, last, tried, won, ec);
+  race(s, candidates, deadline, options.attempt_delay, last, tried, won, ec);
 }
 
 [[noreturn]] void throw_connect_failure(const std::error_code& ec, std::string_view host,
@@ -206,24 +206,34 @@ void stream_socket::connect(std::string_view host, std::uint16_t port, std::erro
 
 void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout,
                             std::error_code& ec) {
+  connect(host, port, connect_options{timeout}, ec);
+}
+
+void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
+  connect(host, port, connect_options{timeout});
+}
+
+void stream_socket::connect(std::string_view host, std::uint16_t port,
+                            const connect_options& options, std::error_code& ec) {
   close();
   endpoint last;
   bool resolved = false;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  connect_by_name(*this, host, port, options, last, resolved, tried, won, ec);
   if (ec) close();
   if (won != invalid_handle) adopt_connected(won, last);
 }
 
-void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
+void stream_socket::connect(std::string_view host, std::uint16_t port,
+                            const connect_options& options) {
   close();
   std::error_code ec;
   endpoint last;
   bool resolved = false;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  connect_by_name(*this, host, port, options, last, resolved, tried, won, ec);
   if (ec) {
     close();
     throw_connect_failure(ec, host, port, resolved, last, tried);
@@ -233,24 +243,34 @@ void stream_socket::connect(std::string_view host, std::uint16_t port, time_limi
 
 void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout,
                             std::error_code& ec) {
+  connect(candidates, connect_options{timeout}, ec);
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout) {
+  connect(candidates, connect_options{timeout});
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, const connect_options& options,
+                            std::error_code& ec) {
   close();
   endpoint last;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
-       ec);
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), options.timeout),
+       options.attempt_delay, last, tried, won, ec);
   if (ec) close();
   if (won != invalid_handle) adopt_connected(won, last);
 }
 
-void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout) {
+void stream_socket::connect(const std::vector<endpoint>& candidates,
+                            const connect_options& options) {
   close();
   std::error_code ec;
   endpoint last;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
-       ec);
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), options.timeout),
+       options.attempt_delay, last, tried, won, ec);
   if (ec) {
     close();
     std::string what;
