@@ -98,6 +98,17 @@ double happy_eyeballs_blocking(const std::vector<endpoint>& candidates) {
   return ms_since(start);
 }
 
+// The same race with attempt_delay 0: every address at once, blocking.
+double all_at_once_blocking(const std::vector<endpoint>& candidates) {
+  const auto start = clock_type::now();
+  xsock::connect_options options;
+  options.timeout = budget;
+  options.attempt_delay = std::chrono::milliseconds(0);
+  xsock::stream_socket s;
+  s.connect(candidates, options);
+  return ms_since(start);
+}
+
 double happy_eyeballs_loop(const std::vector<endpoint>& candidates) {
   xsock::event_loop loop;
   double took = -1;
@@ -204,6 +215,7 @@ int main(int argc, char** argv) {
         {"stream_socket::connect(candidates) (HE)", happy_eyeballs_blocking},
         {"event_loop::connect(candidates) (HE)", happy_eyeballs_loop},
         {"event_loop, every address at once", all_at_once_loop},
+        {"stream_socket, attempt_delay 0", all_at_once_blocking},
     };
     report("first of 3 (2 dead, 1 live)", {dead_a.address(), dead_b.address(), live.address()},
            first_of_3, runs);

@@ -17,6 +17,19 @@ namespace xsock {
 /// Which direction(s) `shutdown` closes.
 enum class shutdown_type { receive, send, both };
 
+/// How a blocking connect to several addresses runs (`stream_socket::connect` by host
+/// name or by a list of candidates).
+struct connect_options {
+  /// The budget for the whole connect, every address included (not per address); when
+  /// it runs out the connect fails with `timed_out`.
+  time_limit timeout = no_timeout;
+  /// Happy Eyeballs (RFC 8305 "Connection Attempt Delay"): while an attempt is still
+  /// pending, the next address is tried after this long (at once when an attempt
+  /// fails). Zero tries every address at once; the default is 250 ms, RFC 8305's
+  /// recommendation.
+  time_limit attempt_delay = std::chrono::milliseconds(250);
+};
+
 /// A TCP stream socket: move-only, closes on destruction.
 ///
 /// Every operation has two forms: one throws `xsock::error` (message names the
@@ -61,6 +74,10 @@ class stream_socket {
   void connect(std::string_view host, std::uint16_t port, time_limit timeout = no_timeout);
   void connect(std::string_view host, std::uint16_t port, std::error_code& ec);
   void connect(std::string_view host, std::uint16_t port, time_limit timeout, std::error_code& ec);
+  /// As above, with the attempt delay of `options` instead of 250 ms.
+  void connect(std::string_view host, std::uint16_t port, const connect_options& options);
+  void connect(std::string_view host, std::uint16_t port, const connect_options& options,
+               std::error_code& ec);
   ///@}
 
   ///@{
@@ -70,6 +87,10 @@ class stream_socket {
   /// error_code form may throw only `std::bad_alloc`.
   void connect(const std::vector<endpoint>& candidates, time_limit timeout = no_timeout);
   void connect(const std::vector<endpoint>& candidates, time_limit timeout, std::error_code& ec);
+  /// As above, with the attempt delay of `options` instead of 250 ms.
+  void connect(const std::vector<endpoint>& candidates, const connect_options& options);
+  void connect(const std::vector<endpoint>& candidates, const connect_options& options,
+               std::error_code& ec);
   ///@}
 
   ///@{

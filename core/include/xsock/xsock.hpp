@@ -3,6 +3,7 @@
 
 #include "xsock/endpoint.hpp"
 #include "xsock/error.hpp"
+#include "xsock/line_framer.hpp"
 #include "xsock/listener.hpp"
 #include "xsock/native_handle.hpp"
 #include "xsock/poller.hpp"

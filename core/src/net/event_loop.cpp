@@ -17,6 +17,7 @@
 
 #include "backend.hpp"
 #include "net/accept_policy.hpp"
+#include "net/connect_driver.hpp"
 #include "net/happy_eyeballs.hpp"
 #include "net/throw.hpp"
 #include "net/timer_queue.hpp"
@@ -153,13 +154,16 @@ struct listen_entry {
   bool watched = false;
 };
 
-struct connect_entry {
+// A connect() until on_done: its name lookup, then its race (the driver, made once
+// there are addresses to try; its sockets are in the loop's poller, tagged with `id`).
+struct outbound_connect {
   id_type id = 0;
   event_loop::connect_handler on_done;
   std::string label;             // "host:port" for messages
   clock::time_point deadline{};  // of the whole attempt
   bool resolving = false;
-  std::unique_ptr<detail::happy_eyeballs> engine;
+  // The race (named `engine` as before: run()'s dispatch tests it).
+  std::unique_ptr<detail::connect_driver> engine;
 };
 
 // The name-lookup threads' way back to the loop: they may outlive it.
@@ -202,13 +206,8 @@ struct event_loop::impl {
       std::lock_guard<std::mutex> lock(box->mutex);
       box->loop = nullptr;
     }
-    // Sockets close with their owners; the poller goes last.
-    for (auto& entry : connects) {
-      if (entry.second->engine) {
-        std::vector<detail::handle_t> closed;
-        forget_handles(*entry.second, closed);
-      }
-    }
+    // Sockets close with their owners (a connect's driver takes its sockets out of
+    // the poller first); the poller goes last.
   }
 
   event_loop& self;
@@ -224,7 +223,7 @@ struct event_loop::impl {
   id_type next_aux_id = (id_type{1} << 63) + 1;
   std::unordered_map<id_type, connection> connections;
   std::map<id_type, std::unique_ptr<listen_entry>> listeners;
-  std::map<id_type, std::unique_ptr<connect_entry>> connects;
+  std::map<id_type, std::unique_ptr<outbound_connect>> connects;
   // Least recently active first: idle expiry looks only at the front. Kept only with an
   // idle timeout (without one nobody looks, and each entry costs memory).
   std::list<idle_entry> idle_order;
@@ -705,35 +704,12 @@ struct event_loop::impl {
 
   // ---- outbound connects ----------------------------------------------------------
 
-  // Closes the engine's pending sockets and takes them out of the poller.
-  void forget_handles(connect_entry& e, std::vector<detail::handle_t>& closed) noexcept {
-    for (const auto& a : e.engine->pending()) {
-      std::error_code ignored;
-      loop_poller.remove(a.handle, ignored);
-    }
-    e.engine->abandon(closed);
-  }
-
-  void watch(const std::vector<detail::handle_t>& opened, id_type id) noexcept {
-    for (const detail::handle_t h : opened) {
-      std::error_code ignored;
-      loop_poller.add(h, readiness::writable, id, ignored);
-    }
-  }
-
-  void unwatch(const std::vector<detail::handle_t>& closed) noexcept {
-    for (const detail::handle_t h : closed) {
-      std::error_code ignored;
-      loop_poller.remove(h, ignored);
-    }
-  }
-
   // Reports the end of a connect and forgets it. `result.error` empty: `winner` is
   // the new connection.
   void complete(id_type id, connect_result result, stream_socket winner, clock::time_point now) {
     const auto it = connects.find(id);
     if (it == connects.end()) return;
-    std::unique_ptr<connect_entry> e = std::move(it->second);
+    std::unique_ptr<outbound_connect> e = std::move(it->second);
     connects.erase(it);
     if (!result.error) {
       take_early(add_connection(id, std::move(winner), result.peer, now));
@@ -749,23 +725,22 @@ struct event_loop::impl {
   }
 
   // `defer`: the report goes to run_reports (the embedder's own call caused it).
-  void fail_connect(connect_entry& e, std::error_code ec, clock::time_point now,
+  void fail_connect(outbound_connect& e, std::error_code ec, clock::time_point now,
                     bool defer = false) {
     connect_result result;
     result.error = ec;
     std::string tried;
+    std::size_t count = 0;
     if (e.engine) {
-      std::vector<detail::handle_t> closed;
-      forget_handles(e, closed);
+      e.engine->abandon();
       result.peer = e.engine->last_tried();
-      // One address named by the label already: no list to add.
-      if (e.engine->candidate_count() > 1 || e.label != result.peer.to_string())
-        tried = e.engine->attempts_text();
+      tried = e.engine->attempts_text();
+      count = e.engine->candidate_count();
     }
-    // The shape of the blocking connect's xsock::error: "connect LABEL (TRIED): WHY".
-    result.message = "connect " + e.label;
-    if (!tried.empty()) result.message += " (" + tried + ")";
-    result.message += ": " + error_text(ec);
+    // The blocking connect's xsock::error says the same: "connect LABEL (TRIED): WHY".
+    result.message = "connect " +
+                     detail::connect_failure_target(e.label, count, result.peer, tried) + ": " +
+                     error_text(ec);
     if (defer) {
       const auto it = connects.find(e.id);
       const id_type id = e.id;
@@ -785,20 +760,11 @@ struct event_loop::impl {
   }
 
   // Drives one connect: starts due attempts, takes a winner, reports exhaustion.
-  void advance(connect_entry& e, clock::time_point now) {
+  void drive_connect(outbound_connect& e, clock::time_point now) {
     if (!e.engine) return;
-    std::vector<detail::handle_t> opened;
-    e.engine->start_due(now, opened);
-    watch(opened, e.id);
+    e.engine->start_due(now);
     if (e.engine->won()) {
-      std::vector<detail::handle_t> closed;
-      for (const auto& a : e.engine->pending()) {
-        std::error_code ignored;
-        loop_poller.remove(a.handle, ignored);
-      }
-      detail::happy_eyeballs::attempt a = e.engine->take_winner(closed);
-      std::error_code ignored;
-      loop_poller.remove(a.handle, ignored);
+      const detail::happy_eyeballs::attempt a = e.engine->take_winner();
       connect_result result;
       result.peer = a.where;
       complete(e.id, std::move(result), stream_socket(a.handle), now);
@@ -809,12 +775,12 @@ struct event_loop::impl {
 
   id_type start_connect(std::vector<endpoint> candidates, std::string label, time_limit timeout,
                         connect_handler on_done) {
-    auto e = std::make_unique<connect_entry>();
+    auto e = std::make_unique<outbound_connect>();
     e->id = next_id++;
     e->on_done = std::move(on_done);
     e->label = std::move(label);
     e->deadline = detail::deadline_after(clock::now(), timeout);
-    connect_entry& ref = *e;
+    outbound_connect& ref = *e;
     connects.emplace(ref.id, std::move(e));
     const id_type id = ref.id;
     if (stop_requested.load()) {
@@ -827,8 +793,8 @@ struct event_loop::impl {
       ref.resolving = true;  // the caller resolves and calls resolved()
       return ref.id;
     }
-    ref.engine =
-        std::make_unique<detail::happy_eyeballs>(std::move(candidates), options.attempt_delay);
+    ref.engine = std::make_unique<detail::connect_driver>(
+        std::move(candidates), options.attempt_delay, loop_poller, ref.id);
     // Started on the loop's next turn, so on_done never runs inside connect().
     return ref.id;
   }
@@ -836,7 +802,7 @@ struct event_loop::impl {
   void resolved(id_type id, std::vector<endpoint> candidates, std::error_code ec) {
     const auto it = connects.find(id);
     if (it == connects.end()) return;  // cancelled meanwhile
-    connect_entry& e = *it->second;
+    outbound_connect& e = *it->second;
     e.resolving = false;
     const clock::time_point now = clock::now();
     if (ec) {
@@ -846,16 +812,14 @@ struct event_loop::impl {
       complete(id, std::move(result), stream_socket(), now);
       return;
     }
-    e.engine =
-        std::make_unique<detail::happy_eyeballs>(std::move(candidates), options.attempt_delay);
-    advance(e, now);
+    e.engine = std::make_unique<detail::connect_driver>(std::move(candidates),
+                                                        options.attempt_delay, loop_poller, id);
+    drive_connect(e, now);
   }
 
-  void on_connect_ready(connect_entry& e, native_handle_type h, clock::time_point now) {
-    std::vector<detail::handle_t> closed;
-    e.engine->check(h, now, closed);
-    unwatch(closed);
-    advance(e, now);
+  void on_connect_ready(outbound_connect& e, native_handle_type h, clock::time_point now) {
+    e.engine->on_ready(h, now);
+    drive_connect(e, now);
   }
 
   void drive_connects(clock::time_point now) {
@@ -866,13 +830,13 @@ struct event_loop::impl {
     for (const id_type id : ids) {
       const auto it = connects.find(id);
       if (it == connects.end()) continue;
-      connect_entry& e = *it->second;
+      outbound_connect& e = *it->second;
       if (now >= e.deadline) {
         fail_connect(e, detail::make_error(std::errc::timed_out), now);
         continue;
       }
       if (!e.engine) continue;
-      advance(e, now);
+      drive_connect(e, now);
     }
   }
 
@@ -963,7 +927,7 @@ struct event_loop::impl {
     }
     if (accept_paused_by_error) next = std::min(next, accept_retry_at);
     for (const auto& entry : connects) {
-      const connect_entry& e = *entry.second;
+      const outbound_connect& e = *entry.second;
       next = std::min(next, e.deadline);
       if (!e.engine) continue;
       next = std::min(next, e.engine->next_attempt_at());

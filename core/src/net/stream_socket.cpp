@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "net/connect_driver.hpp"
 #include "net/happy_eyeballs.hpp"
 #include "net/throw.hpp"
 #include "net/timing.hpp"
-#include "xsock/poller.hpp"
 #include "xsock/resolve.hpp"
 
 namespace xsock {
@@ -110,13 +110,13 @@ void stream_socket::connect(const endpoint& peer, time_limit timeout) {
 
 namespace {
 
-// Happy Eyeballs over `candidates` with one poller, until `deadline` for all of them.
+// Happy Eyeballs over `candidates` (connect_first) until `deadline` for all of them.
 // With several addresses the winner comes back in `won` (blocking again) for the
 // caller to take; with one, `s` connects it itself. On failure `tried` lists every
 // address with its error.
 void race(stream_socket& s, const std::vector<endpoint>& candidates,
-          detail::steady::time_point deadline, endpoint& last, std::string& tried,
-          detail::handle_t& won, std::error_code& ec) {
+          detail::steady::time_point deadline, time_limit attempt_delay, endpoint& last,
+          std::string& tried, detail::handle_t& won, std::error_code& ec) {
   won = invalid_handle;
   if (candidates.empty()) {
     ec = detail::make_error(std::errc::invalid_argument);
@@ -127,75 +127,29 @@ void race(stream_socket& s, const std::vector<endpoint>& candidates,
     s.connect(last, detail::remaining(deadline, detail::steady::now()), ec);
     return;
   }
-  poller watch(ec);
-  if (ec) return;
-  detail::happy_eyeballs engine(candidates, std::chrono::milliseconds(250));
-  std::vector<poller::event> events;
-  std::vector<detail::handle_t> changed;
-  for (;;) {
-    auto now = detail::steady::now();
-    changed.clear();
-    engine.start_due(now, changed);
-    for (const detail::handle_t h : changed)
-      watch.add(h, readiness::writable, 0, ec);
-    if (engine.won() || engine.exhausted() || now >= deadline) break;
-    const auto wake_at = std::min(deadline, engine.next_attempt_at());
-    watch.wait(events, detail::remaining(wake_at, now), ec);
-    if (ec) break;
-    now = detail::steady::now();
-    changed.clear();
-    for (const poller::event& e : events)
-      engine.check(e.handle, now, changed);
-    for (const detail::handle_t h : changed)
-      watch.remove(h, ec);
-    ec.clear();
-  }
-  // Forgotten by the poller before the engine closes them.
-  for (const auto& a : engine.pending()) {
-    std::error_code ignored;
-    watch.remove(a.handle, ignored);
-  }
-  if (engine.won()) {
-    changed.clear();
-    const auto winner = engine.take_winner(changed);
-    std::error_code ignored;
-    watch.remove(winner.handle, ignored);
-    last = winner.where;
-    detail::set_non_blocking(winner.handle, false, ec);
-    if (ec) {
-      detail::close_handle(winner.handle);
-      return;
-    }
-    won = winner.handle;
-    return;
-  }
-  changed.clear();
-  engine.abandon(changed);
-  last = engine.last_tried();
-  tried = engine.attempts_text();
-  if (!ec) ec = engine.failure();
+  detail::connect_first(candidates, deadline, attempt_delay, won, last, tried, ec);
 }
 
 void connect_by_name(stream_socket& s, std::string_view host, std::uint16_t port,
-                     time_limit timeout, endpoint& last, bool& resolved, std::string& tried,
-                     detail::handle_t& won, std::error_code& ec) {
+                     const connect_options& options, endpoint& last, bool& resolved,
+                     std::size_t& count, std::string& tried, detail::handle_t& won,
+                     std::error_code& ec) {
   won = invalid_handle;
   resolved = false;
-  const auto deadline = detail::deadline_after(detail::steady::now(), timeout);
+  const auto deadline = detail::deadline_after(detail::steady::now(), options.timeout);
   const auto candidates = resolve(host, std::to_string(port), ec);
   if (ec) return;
   resolved = true;
-  race(s, candidates, deadline, last, tried, won, ec);
+  count = candidates.size();
+  race(s, candidates, deadline, options.attempt_delay, last, tried, won, ec);
 }
 
 [[noreturn]] void throw_connect_failure(const std::error_code& ec, std::string_view host,
-                                        std::uint16_t port, bool resolved, const endpoint& last,
-                                        const std::string& tried) {
+                                        std::uint16_t port, bool resolved, std::size_t count,
+                                        const endpoint& last, const std::string& tried) {
   const std::string named = detail::host_label(host, port);
   if (!resolved) detail::throw_error(ec, "resolve", named);
-  if (!tried.empty()) detail::throw_error(ec, "connect", named + " (" + tried + ")");
-  if (named == last.to_string()) detail::throw_error(ec, "connect", named);
-  detail::throw_error(ec, "connect", named + " (" + last.to_string() + ")");
+  detail::throw_error(ec, "connect", detail::connect_failure_target(named, count, last, tried));
 }
 
 }  // namespace
@@ -206,51 +160,73 @@ void stream_socket::connect(std::string_view host, std::uint16_t port, std::erro
 
 void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout,
                             std::error_code& ec) {
+  connect(host, port, connect_options{timeout}, ec);
+}
+
+void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
+  connect(host, port, connect_options{timeout});
+}
+
+void stream_socket::connect(std::string_view host, std::uint16_t port,
+                            const connect_options& options, std::error_code& ec) {
   close();
   endpoint last;
   bool resolved = false;
+  std::size_t count = 0;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  connect_by_name(*this, host, port, options, last, resolved, count, tried, won, ec);
   if (ec) close();
   if (won != invalid_handle) adopt_connected(won, last);
 }
 
-void stream_socket::connect(std::string_view host, std::uint16_t port, time_limit timeout) {
+void stream_socket::connect(std::string_view host, std::uint16_t port,
+                            const connect_options& options) {
   close();
   std::error_code ec;
   endpoint last;
   bool resolved = false;
+  std::size_t count = 0;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  connect_by_name(*this, host, port, timeout, last, resolved, tried, won, ec);
+  connect_by_name(*this, host, port, options, last, resolved, count, tried, won, ec);
   if (ec) {
     close();
-    throw_connect_failure(ec, host, port, resolved, last, tried);
+    throw_connect_failure(ec, host, port, resolved, count, last, tried);
   }
   if (won != invalid_handle) adopt_connected(won, last);
 }
 
 void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout,
                             std::error_code& ec) {
+  connect(candidates, connect_options{timeout}, ec);
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout) {
+  connect(candidates, connect_options{timeout});
+}
+
+void stream_socket::connect(const std::vector<endpoint>& candidates, const connect_options& options,
+                            std::error_code& ec) {
   close();
   endpoint last;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
-       ec);
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), options.timeout),
+       options.attempt_delay, last, tried, won, ec);
   if (ec) close();
   if (won != invalid_handle) adopt_connected(won, last);
 }
 
-void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit timeout) {
+void stream_socket::connect(const std::vector<endpoint>& candidates,
+                            const connect_options& options) {
   close();
   std::error_code ec;
   endpoint last;
   std::string tried;
   detail::handle_t won = invalid_handle;
-  race(*this, candidates, detail::deadline_after(detail::steady::now(), timeout), last, tried, won,
-       ec);
+  race(*this, candidates, detail::deadline_after(detail::steady::now(), options.timeout),
+       options.attempt_delay, last, tried, won, ec);
   if (ec) {
     close();
     std::string what;
@@ -259,8 +235,8 @@ void stream_socket::connect(const std::vector<endpoint>& candidates, time_limit 
       what += ep.to_string();
     }
     if (what.empty()) what = "(no address)";
-    if (!tried.empty() && candidates.size() > 1) what += " (" + tried + ")";
-    detail::throw_error(ec, "connect", what);
+    detail::throw_error(ec, "connect",
+                        detail::connect_failure_target(what, candidates.size(), last, tried));
   }
   if (won != invalid_handle) adopt_connected(won, last);
 }
