@@ -168,6 +168,19 @@ TEST(WireText, CountsCharactersNotBytes) {
   EXPECT_EQ(count_characters(""), 0u);
 }
 
+// Why encode_messages refuses cfg's messages: "usage: MESSAGE" (exit 2), "failure:
+// MESSAGE" (exit 1), or "" when it converts them.
+std::string refusal(const config& cfg, const std::string& wire) {
+  try {
+    encode_messages(cfg, wire, "\n", "UTF-8");
+  } catch (const usage_error& e) {
+    return std::string("usage: ") + e.what();
+  } catch (const std::runtime_error& e) {
+    return std::string("failure: ") + e.what();
+  }
+  return "";
+}
+
 TEST(Messages, EncodedWithTheEolInTheWireEncoding) {
   config cfg;
   cfg.messages = {"\xe4\xbd\xa0\xe5\xa5\xbd", "a"};  // 你好
@@ -182,41 +195,24 @@ TEST(Messages, HexInputIsSentAsBytes) {
   EXPECT_EQ(encode_messages(cfg, "GBK", "\n", "UTF-8"),
             (std::vector<std::string>{std::string("\x01\x03\x00", 3)}));
   cfg.messages = {"01 0"};
-  try {
-    encode_messages(cfg, "GBK", "\n", "UTF-8");
-    FAIL() << "odd hex was accepted";
-  } catch (const usage_error& e) {
-    EXPECT_EQ(std::string(e.what()), "-m 1 is not hex (--hex-input): odd number of hex digits");
-  }
+  EXPECT_EQ(refusal(cfg, "GBK"), "usage: -m 1 is not hex (--hex-input): odd number of hex digits");
 }
 
 TEST(Messages, InvalidArgumentBytesAreAUsageError) {
   config cfg;
   cfg.messages = {"ok", "a\xff"};
-  try {
-    encode_messages(cfg, "GBK", "\n", "UTF-8");
-    FAIL() << "invalid UTF-8 was accepted";
-  } catch (const usage_error& e) {
-    EXPECT_EQ(std::string(e.what()), "invalid UTF-8 in -m 2 at byte 2");
-  }
+  EXPECT_EQ(refusal(cfg, "GBK"), "usage: invalid UTF-8 in -m 2 at byte 2");
 }
 
 TEST(Messages, UnmappableCharacterNamesAnEncodingThatHasIt) {
   config cfg;
-  cfg.messages = {"ab\xe4\xbd\xa0"};  // ab你
-  try {
-    encode_messages(cfg, "ISO-8859-1", "\n", "UTF-8");
-    FAIL() << "an unmappable character was accepted";
-  } catch (const usage_error&) {
-    FAIL() << "an unmappable character is a runtime failure (exit 1), not a usage error";
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind("message 1 not sent: ", 0), 0u) << what;
-    EXPECT_NE(what.find("at character 3"), std::string::npos) << what;
-    EXPECT_NE(what.find("--encoding GB18030 (or UTF-8) can encode every character"),
-              std::string::npos)
-        << what;
-  }
+  cfg.messages = {"ab\xe4\xbd\xa0"};  // ab你: a runtime failure (exit 1), not a usage error
+  const std::string what = refusal(cfg, "ISO-8859-1");
+  EXPECT_EQ(what.rfind("failure: message 1 not sent: ", 0), 0u) << what;
+  EXPECT_NE(what.find("at character 3"), std::string::npos) << what;
+  EXPECT_NE(what.find("--encoding GB18030 (or UTF-8) can encode every character"),
+            std::string::npos)
+      << what;
 }
 
 TEST(Messages, EmptyRoundsRepeatedAreRefused) {
@@ -246,60 +242,50 @@ struct printed {
         }) {}
 };
 
-TEST(ReplyPrinter, DecodesLinesToTheLocalEncoding) {
-  config cfg;
-  printed p(cfg, "GBK");
+// What a printer of `cfg` shows for `reads` (each what one read returned).
+std::string shown(const config& cfg, const std::string& wire, std::vector<std::string> reads,
+                  const std::string& local = "UTF-8") {
+  printed p(cfg, wire, local);
   std::error_code ec;
-  ASSERT_TRUE(p.printer.print("\xc4\xe3\xba\xc3\r\n", ec));
-  EXPECT_EQ(p.out, "\xe4\xbd\xa0\xe5\xa5\xbd\n");
-  EXPECT_TRUE(p.printer.at_line_start());
+  for (const std::string& bytes : reads)
+    EXPECT_TRUE(p.printer.print(bytes, ec)) << ec.message();
+  return p.out;
+}
+
+TEST(ReplyPrinter, DecodesLinesToTheLocalEncoding) {
+  EXPECT_EQ(shown(config(), "GBK", {"\xc4\xe3\xba", "\xc3\r\n"}), "\xe4\xbd\xa0\xe5\xa5\xbd\n");
 }
 
 TEST(ReplyPrinter, LocalGbkOutput) {
-  config cfg;
-  printed p(cfg, "UTF-8", "GBK");
-  std::error_code ec;
-  ASSERT_TRUE(p.printer.print("\xe4\xbd\xa0\n", ec));
-  EXPECT_EQ(p.out, "\xc4\xe3\n");
+  EXPECT_EQ(shown(config(), "UTF-8", {"\xe4\xbd\xa0\n"}, "GBK"), "\xc4\xe3\n");
 }
 
 TEST(ReplyPrinter, AnOpenLineIsShownAtOnceAndEndedAtTheEnd) {
-  config cfg;
-  printed p(cfg, "UTF-8");
+  printed p(config(), "UTF-8");
   std::error_code ec;
   ASSERT_TRUE(p.printer.print("login: ", ec));
   EXPECT_EQ(p.out, "login: ");
   EXPECT_FALSE(p.printer.at_line_start());
   ASSERT_TRUE(p.printer.finish(ec));
   EXPECT_EQ(p.out, "login: \n");
+  EXPECT_TRUE(p.printer.at_line_start());
 }
 
 TEST(ReplyPrinter, HexView) {
   config cfg;
   cfg.hex = true;
-  printed p(cfg, "GBK");
-  std::error_code ec;
-  ASSERT_TRUE(p.printer.print("ab\n", ec));
-  ASSERT_TRUE(p.printer.print("\xc4", ec));
-  EXPECT_EQ(p.out, "61620a\nc4\n");
+  EXPECT_EQ(shown(cfg, "GBK", {"ab\n", "\xc4"}), "61620a\nc4\n");
 }
 
 TEST(ReplyPrinter, ControlCharactersAreEscaped) {
-  config cfg;
-  printed p(cfg, "UTF-8");
-  std::error_code ec;
-  ASSERT_TRUE(p.printer.print("\x1b[31mred\n", ec));
-  EXPECT_EQ(p.out, "\\x1b[31mred\n");
+  EXPECT_EQ(shown(config(), "UTF-8", {"\x1b[31mred\n"}), "\\x1b[31mred\n");
 }
 
 TEST(ReplyPrinter, PacketsShowEachReadAndHalfACharacter) {
   config cfg;
   cfg.how = framing::packets;
-  printed p(cfg, "GBK");
-  std::error_code ec;
-  ASSERT_TRUE(p.printer.print("a\xc4", ec));  // 你 cut after its first byte
-  ASSERT_TRUE(p.printer.print("\xe3z", ec));
-  EXPECT_EQ(p.out, "a\\xc4\n\xe4\xbd\xa0z\n");
+  // 你 cut after its first byte: shown as its byte at once, whole with the next read.
+  EXPECT_EQ(shown(cfg, "GBK", {"a\xc4", "\xe3z"}), "a\\xc4\n\xe4\xbd\xa0z\n");
 }
 
 TEST(ReplyPrinter, WriteFailureIsReported) {

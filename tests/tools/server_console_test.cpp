@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server_console.hpp"
@@ -78,15 +79,6 @@ TEST(ServerConsole, ToSendsToOneClient) {
   EXPECT_EQ(server.sent[0].wire, "hello there\n");
 }
 
-TEST(ServerConsole, ToAnUnknownOrBadIdSendsNothing) {
-  fake_server server{{1}, {}, {}};
-  server_console console("UTF-8", "\n", server.hooks());
-  console.execute("/to 9 hi", 1);
-  console.execute("/to x hi", 2);
-  console.execute("/to 0 hi", 3);
-  EXPECT_TRUE(server.sent.empty());
-}
-
 TEST(ServerConsole, HexSendsRawBytes) {
   fake_server server{{4, 5}, {}, {}};
   server_console console("GBK", "\n", server.hooks());
@@ -99,14 +91,28 @@ TEST(ServerConsole, HexSendsRawBytes) {
   EXPECT_EQ(server.sent[2].wire, "\n");
 }
 
+// True when none of `lines`, `ids` connected, sends or kicks anything.
+bool sends_nothing(std::vector<std::uint64_t> ids, const std::string& wire,
+                   const std::vector<std::string>& lines) {
+  fake_server server{std::move(ids), {}, {}};
+  server_console console(wire, "\n", server.hooks());
+  for (const std::string& typed : lines)
+    console.execute(typed, 1);
+  return server.sent.empty() && server.kicked.empty();
+}
+
+TEST(ServerConsole, ToAnUnknownOrBadIdSendsNothing) {
+  EXPECT_TRUE(sends_nothing({1}, "UTF-8", {"/to 9 hi", "/to x hi", "/to 0 hi", "/to"}));
+  EXPECT_FALSE(sends_nothing({1}, "UTF-8", {"/to 1 hi"}));
+}
+
 TEST(ServerConsole, BadHexSendsNothing) {
-  fake_server server{{1}, {}, {}};
-  server_console console("GBK", "\n", server.hooks());
-  console.execute("/hex all 0", 1);
-  console.execute("/hex all zz", 2);
-  console.execute("/hex all", 3);
-  console.execute("/hex", 4);
-  EXPECT_TRUE(server.sent.empty());
+  EXPECT_TRUE(sends_nothing({1}, "GBK", {"/hex all 0", "/hex all zz", "/hex all", "/hex"}));
+}
+
+TEST(ServerConsole, UnmappableLineIsNotSent) {
+  EXPECT_TRUE(sends_nothing({1}, "ISO-8859-1", {"\xe4\xbd\xa0"}));  // 你
+  EXPECT_FALSE(sends_nothing({1}, "ISO-8859-1", {"\xc3\xa9"}));     // é
 }
 
 TEST(ServerConsole, KickTakesAnId) {
@@ -119,22 +125,8 @@ TEST(ServerConsole, KickTakesAnId) {
 }
 
 TEST(ServerConsole, UnknownCommandsAndNoClientsSendNothing) {
-  fake_server server{{}, {}, {}};
-  server_console console("GBK", "\n", server.hooks());
-  console.execute("hello", 1);  // nobody connected
-  server.ids = {1};
-  console.execute("/frobnicate", 2);
-  console.execute("/list", 3);
-  console.execute("/help", 4);
-  EXPECT_TRUE(server.sent.empty());
-  EXPECT_TRUE(server.kicked.empty());
-}
-
-TEST(ServerConsole, UnmappableLineIsNotSent) {
-  fake_server server{{1}, {}, {}};
-  server_console console("ISO-8859-1", "\n", server.hooks());
-  console.execute("\xe4\xbd\xa0", 1);  // 你
-  EXPECT_TRUE(server.sent.empty());
+  EXPECT_TRUE(sends_nothing({}, "GBK", {"hello"}));  // nobody connected
+  EXPECT_TRUE(sends_nothing({1}, "GBK", {"/frobnicate", "/list", "/help"}));
 }
 
 TEST(ServerConsole, EachConnectionsStreamStartsWithTheSignature) {
