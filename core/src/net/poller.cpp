@@ -54,18 +54,17 @@ struct poller::impl {
   bool acquire(native_handle_type handle, std::uint64_t tag, std::uint32_t& at) noexcept {
     try {
       if (free_slots.empty()) {
-        // Reserved first so that release() never needs memory.
+        // Room for every slot in the free list, so that release() never needs memory.
         free_slots.reserve(slots.size() + 1);
         slots.emplace_back();
-        at = static_cast<std::uint32_t>(slots.size() - 1);
-      } else {
-        at = free_slots.back();
-        free_slots.pop_back();
+        free_slots.push_back(static_cast<std::uint32_t>(slots.size() - 1));
       }
+      at = free_slots.back();
       index.emplace(handle, at);
     } catch (...) {
-      return false;
+      return false;  // the slot, if one was made, stays free
     }
+    free_slots.pop_back();
     slots[at].handle = handle;
     slots[at].tag = tag;
     return true;
