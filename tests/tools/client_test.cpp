@@ -10,6 +10,7 @@
 #include "client_session.hpp"
 #include "input_reader.hpp"
 #include "reply_printer.hpp"
+#include "xsock/encodings.hpp"
 
 namespace xsock::tools::client {
 namespace {
@@ -152,6 +153,11 @@ TEST(WireText, SignatureOfAStream) {
   EXPECT_EQ(stream_signature("UTF-8"), "");
   EXPECT_EQ(stream_signature("GBK"), "");
   EXPECT_EQ(stream_signature("UTF-16").size(), 2u);  // a byte order mark
+}
+
+TEST(WireText, SignatureOfAStatefulEncoding) {
+  // The trimmed ICU of the MinGW build has no ISO-2022-KR (UTF-16 above covers it).
+  if (!encoding_exists("ISO-2022-KR")) GTEST_SKIP() << "this build's ICU has no ISO-2022-KR";
   EXPECT_EQ(stream_signature("ISO-2022-KR"), "\x1b$)C");
 }
 

@@ -1,8 +1,8 @@
 // xsock-client: the tutorial's TCP client on xsock::event_loop. Sends each -m message,
 // or each line of standard input as it is read, in the wire encoding, and prints what
 // comes back as it arrives. One loop thread owns the connection; a reader thread reads
-// standard input (a terminal, a pipe, a Windows console: console.hpp's read_input),
-// converts each line and posts its wire bytes to the loop. At the end of input the
+// standard input (a terminal, a pipe, a Windows console: input_lines over console.hpp's
+// read_input), converts each line and posts its wire bytes to the loop. At the end of input the
 // client half-closes and prints replies until the server closes (at most --wait). When
 // the server closes first, the loop notices at once, whatever the reader is doing.
 //
@@ -40,6 +40,9 @@ void stop_running_loop() {
 
 // Set when the reader was left blocked in read(): main ends with _Exit.
 bool reader_abandoned = false;
+
+// Checks what only running can check (encodings, -m, --file), then runs the session on
+// the loop and the input reader on its thread until the end; returns the exit status.
 int run_client(const config& cfg) {
   const std::string wire = checked_encoding(cfg.encoding);
   const std::string local =
