@@ -364,6 +364,7 @@ class Bounds(unittest.TestCase):
         m = harness.LISTENING.search(first)
         self.assertTrue(m, first)
         watched = {}
+        seen = []
         lock = threading.Lock()
 
         def read():
@@ -371,19 +372,28 @@ class Bounds(unittest.TestCase):
                 with lock:
                     for text, event in watched.items():
                         if text in raw:
+                            seen.append(text)
                             event.set()
 
         threading.Thread(target=read, daemon=True).start()
 
-        def watch(text):
+        def watch(text, *others):
+            """Waits for a line with `text` or any of `others`; the wait returns which."""
+            texts = [t.encode() for t in (text,) + others]
             event = threading.Event()
             with lock:
-                watched[text.encode()] = event
+                for t in texts:
+                    watched[t] = event
 
             def wait(timeout=SOON):
-                self.assertTrue(event.wait(timeout), f"no {text!r} on stderr within {timeout} s")
+                self.assertTrue(event.wait(timeout),
+                                f"none of {texts!r} on stderr within {timeout} s")
                 with lock:
-                    del watched[text.encode()]
+                    for t in texts:
+                        del watched[t]
+                    found = [t for t in seen if t in texts]
+                    seen[:] = [t for t in seen if t not in texts]
+                return found[0].decode()
             return wait
 
         return proc, int(m.group(2)), watch
@@ -407,11 +417,15 @@ class Bounds(unittest.TestCase):
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         c.connect(("127.0.0.1", port))
         self.addCleanup(c.close)
-        listed = watch("connected since")
-        proc.stdin.write(b"/list\n")
-        proc.stdin.flush()
-        listed()
-        return c
+        # connect() returns once the kernel accepted the connection, maybe before the
+        # server did: ask again (a bounded number of times) until /list shows it.
+        for _ in range(200):
+            listed = watch("connected since", "no client is connected")
+            proc.stdin.write(b"/list\n")
+            proc.stdin.flush()
+            if listed() == "connected since":
+                return c
+        self.fail("the server never listed the connected client")
 
     def _peak_kib(self, proc):
         peak = harness._peak_rss_kib(proc.pid)
