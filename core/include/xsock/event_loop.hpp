@@ -73,8 +73,9 @@ struct loop_options {
   /// On `stop()`: how long queued output may still be sent before every connection
   /// is closed.
   time_limit stop_linger = std::chrono::seconds(1);
-  /// Happy Eyeballs (RFC 8305): while an outbound attempt is still pending, the next
-  /// address is tried after this long.
+  /// Happy Eyeballs (RFC 8305 "Connection Attempt Delay"): while an outbound attempt
+  /// is still pending, the next address is tried after this long (at once when one
+  /// fails). Zero tries every address at once; 250 ms is RFC 8305's recommendation.
   time_limit attempt_delay = std::chrono::milliseconds(250);
   /// TCP_NODELAY on every connection: output is already coalesced per loop turn.
   bool no_delay = true;
