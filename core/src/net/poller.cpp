@@ -1,5 +1,6 @@
 #include "xsock/poller.hpp"
 
+#include <cstdint>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -21,17 +22,34 @@ namespace xsock {
 // socket (a descriptor closed before its removal but kept alive by a dup, a completion
 // already queued) carries the old generation and is dropped instead of being handed
 // to the new socket. `index` (handle -> slot) serves add/modify/remove only.
+//
+// A slot is 16 bytes (an event loop holds one per connection, and the tools are
+// measured by their memory per idle connection): the handle is kept in 32 bits, which
+// loses nothing, since POSIX descriptors are ints and 64-bit Windows handles are
+// 32-bit significant (sign-extended, as Windows documents for interoperability);
+// `add` refuses a handle that would not come back whole. Free slots form a list
+// threaded through their `tag`, so releasing never allocates.
 struct poller::impl {
+  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+
   struct slot {
-    native_handle_type handle = invalid_handle;
-    std::uint64_t tag = 0;
+    std::uint64_t tag = no_slot;  // while free: the next free slot
+    std::int32_t handle = -1;     // -1: free
     // Bumped when the slot is released, so no token handed out before matches again.
     std::uint32_t generation = 0;
   };
+  static_assert(sizeof(slot) == 16, "a slot is 16 bytes");
+
+  static bool fits(native_handle_type handle) noexcept {
+    return widen(static_cast<std::int32_t>(handle)) == handle;
+  }
+  static native_handle_type widen(std::int32_t handle) noexcept {
+    return static_cast<native_handle_type>(static_cast<std::intptr_t>(handle));
+  }
 
   detail::poller_state* state = nullptr;
   std::vector<slot> slots;
-  std::vector<std::uint32_t> free_slots;
+  std::uint32_t free_head = no_slot;
   std::unordered_map<native_handle_type, std::uint32_t> index;
   // Reused between calls so a busy loop does not allocate every turn.
   std::vector<detail::poller_ready> ready;
@@ -45,35 +63,33 @@ struct poller::impl {
     const auto at = static_cast<std::uint32_t>(t);
     if (at >= slots.size()) return nullptr;
     const slot& s = slots[at];
-    if (s.generation != static_cast<std::uint32_t>(t >> 32) || s.handle == invalid_handle)
-      return nullptr;
+    if (s.generation != static_cast<std::uint32_t>(t >> 32) || s.handle == -1) return nullptr;
     return &s;
   }
 
   // Takes a free slot (or a new one) for `handle`; false when memory runs out.
   bool acquire(native_handle_type handle, std::uint64_t tag, std::uint32_t& at) noexcept {
     try {
-      if (free_slots.empty()) {
-        // Room for every slot in the free list, so that release() never needs memory.
-        free_slots.reserve(slots.size() + 1);
-        slots.emplace_back();
-        free_slots.push_back(static_cast<std::uint32_t>(slots.size() - 1));
+      if (free_head == no_slot) {
+        slots.emplace_back();  // free, its `tag` ends the list
+        free_head = static_cast<std::uint32_t>(slots.size() - 1);
       }
-      at = free_slots.back();
+      at = free_head;
       index.emplace(handle, at);
     } catch (...) {
       return false;  // the slot, if one was made, stays free
     }
-    free_slots.pop_back();
-    slots[at].handle = handle;
+    free_head = static_cast<std::uint32_t>(slots[at].tag);
+    slots[at].handle = static_cast<std::int32_t>(handle);
     slots[at].tag = tag;
     return true;
   }
 
   void release(std::uint32_t at) noexcept {
-    slots[at].handle = invalid_handle;
+    slots[at].handle = -1;
     ++slots[at].generation;
-    free_slots.push_back(at);  // capacity reserved by acquire()
+    slots[at].tag = free_head;
+    free_head = at;
   }
 };
 
@@ -164,7 +180,7 @@ void poller::add(native_handle_type handle, readiness interest, std::uint64_t ta
     ec = closed_poller();
     return;
   }
-  if (handle == invalid_handle) {
+  if (handle == invalid_handle || !impl::fits(handle)) {
     ec = detail::make_error(std::errc::bad_file_descriptor);
     return;
   }
@@ -260,7 +276,7 @@ std::size_t poller::wait(std::vector<event>& events, time_limit timeout,
     // now) is not the caller's business.
     const impl::slot* s = impl_->find(r.token);
     if (s == nullptr) continue;
-    events.push_back(event{s->handle, s->tag, from_backend(r.events)});
+    events.push_back(event{impl::widen(s->handle), s->tag, from_backend(r.events)});
   }
   return events.size();
 }
