@@ -19,8 +19,9 @@
 
 namespace xsock {
 
-/// Why a connection of an `event_loop` (or a `server`) ended.
-enum class close_reason {
+/// Why a connection of an `event_loop` (or a `server`) ended. One byte: the loop keeps
+/// one per connection.
+enum class close_reason : std::uint8_t {
   closed,        ///< the peer closed (end of stream) and pending output was sent
   reset,         ///< the peer reset the connection, or a send found it gone
   idle_timeout,  ///< nothing was received or sent for `loop_options::idle_timeout`

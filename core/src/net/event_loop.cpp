@@ -62,8 +62,9 @@ enum class send_side : std::uint8_t {
 };
 
 // Where a connection's data goes and comes from, beyond itself (see
-// loop_options::pause_reading_above). Allocated for the connections that have such
-// flows only (a proxy's, not an echo server's): an idle connection pays one pointer.
+// loop_options::pause_reading_above). Kept in the loop's `flow_table` for the
+// connections that have such flows only (a proxy's, not an echo server's): the others
+// pay one flag.
 struct flow_links {
   std::vector<id_type> into;  // sends made while delivering its data went there
   std::vector<id_type> from;  // connections whose data was sent to it
@@ -108,10 +109,10 @@ struct connection {
   std::string out;
   std::size_t out_pos = 0;
 
+  readiness interest = readiness::none;
   conn_state state = conn_state::open;
   send_side sending = send_side::open;
   close_reason reason = close_reason::closed;
-  readiness interest = readiness::none;
   bool registered = false;   // in the poller (interest not none)
   bool dirty = false;        // queued for end_turn
   bool user_paused = false;  // pause_reading(); the loop's flow pauses never touch it
@@ -122,8 +123,8 @@ struct connection {
   // the connections flowing into it are not read.
   bool congested = false;
   bool drain_wanted = false;  // a send was refused (no_buffer_space): on_drained follows
+  bool has_flows = false;     // it has an entry in flow_table
   std::error_code error;
-  std::unique_ptr<flow_links> flows;  // null until it has a flow to or from another
 
   // In idle_order (which holds its last activity) only when the loop has an idle
   // timeout.
@@ -258,6 +259,28 @@ struct event_loop::impl {
   // emplace_context's objects, for the ids that have one: a connection without a
   // context pays nothing.
   std::unordered_map<id_type, connection_context> contexts;
+  // Flows of the connections that have them (connection::has_flows), apart from the
+  // connection itself so that the others do not pay for a pointer.
+  std::unordered_map<id_type, flow_links> flow_table;
+
+  flow_links* flows_of(const connection& c) noexcept {
+    if (!c.has_flows) return nullptr;
+    const auto it = flow_table.find(c.id);
+    return it == flow_table.end() ? nullptr : &it->second;
+  }
+  const flow_links* flows_of(const connection& c) const noexcept {
+    return const_cast<impl*>(this)->flows_of(c);
+  }
+  flow_links& make_flows(connection& c) {
+    flow_links& f = flow_table[c.id];
+    c.has_flows = true;
+    return f;
+  }
+  void forget_flows(connection& c) noexcept {
+    if (!c.has_flows) return;
+    flow_table.erase(c.id);
+    c.has_flows = false;
+  }
 
   bool accept_paused_by_error = false;
   clock::time_point accept_retry_at{};
@@ -315,8 +338,9 @@ struct event_loop::impl {
   // grow it.
   bool flow_blocked(const connection& c) const noexcept {
     if (c.feeds_itself && c.congested) return true;
-    if (!c.flows) return false;
-    for (const id_type to : c.flows->into) {
+    const flow_links* f = flows_of(c);
+    if (f == nullptr) return false;
+    for (const id_type to : f->into) {
       if (const connection* d = find(to)) {
         if (d->congested) return true;
         continue;
@@ -331,24 +355,23 @@ struct event_loop::impl {
   void link(id_type from, id_type to) {
     connection* s = find(from);
     if (s == nullptr) return;
-    if (s->flows &&
-        std::find(s->flows->into.begin(), s->flows->into.end(), to) != s->flows->into.end())
+    if (const flow_links* f = flows_of(*s);
+        f != nullptr && std::find(f->into.begin(), f->into.end(), to) != f->into.end())
       return;
     std::vector<id_type>* back = nullptr;
     if (connection* d = find(to)) {
-      if (!d->flows) d->flows = std::make_unique<flow_links>();
-      back = &d->flows->from;
+      back = &make_flows(*d).from;
     } else {
       const auto e = early.find(to);
       if (e == early.end()) return;
       back = &e->second.from;
     }
-    if (!s->flows) s->flows = std::make_unique<flow_links>();
-    s->flows->into.push_back(to);
+    std::vector<id_type>& into = make_flows(*s).into;
+    into.push_back(to);
     try {
       back->push_back(from);
     } catch (...) {
-      s->flows->into.pop_back();
+      into.pop_back();
       throw;
     }
   }
@@ -362,28 +385,29 @@ struct event_loop::impl {
 
   // `c` is going away: it flows nowhere and nothing flows into it any more.
   void drop_flows(connection& c) noexcept {
-    if (!c.flows) return;
-    for (const id_type to : c.flows->into) {
+    flow_links* f = flows_of(c);
+    if (f == nullptr) return;
+    for (const id_type to : f->into) {
       if (connection* d = find(to)) {
-        if (d->flows) erase_id(d->flows->from, c.id);
+        if (flow_links* df = flows_of(*d)) erase_id(df->from, c.id);
       } else {
         const auto e = early.find(to);
         if (e != early.end()) erase_id(e->second.from, c.id);
       }
     }
-    for (const id_type f : c.flows->from) {
-      if (connection* s = find(f)) {
-        if (s->flows) erase_id(s->flows->into, c.id);
+    for (const id_type from : f->from) {
+      if (connection* s = find(from)) {
+        if (flow_links* sf = flows_of(*s)) erase_id(sf->into, c.id);
         mark_dirty(*s);
       }
     }
-    c.flows.reset();
+    forget_flows(c);
   }
 
   void note_congestion(connection& c) noexcept {
     if (c.congested || c.pending() <= options.pause_reading_above) return;
     c.congested = true;
-    if (c.flows) wake_feeders(c.flows->from);
+    if (const flow_links* f = flows_of(c)) wake_feeders(f->from);
   }
 
   // After a flush: a queue back down to the low-water mark lets its feeders read again
@@ -393,7 +417,7 @@ struct event_loop::impl {
     c.congested = false;
     c.drain_wanted = false;
     mark_dirty(c);  // its own reading (echo), and again if on_drained throws
-    if (c.flows) wake_feeders(c.flows->from);
+    if (const flow_links* f = flows_of(c)) wake_feeders(f->from);
     if (handlers.on_drained && !stop_requested.load()) handlers.on_drained(self, c.id);
   }
 
@@ -681,10 +705,7 @@ struct event_loop::impl {
     c.out = std::move(e.bytes);
     c.drain_wanted = e.drain_wanted;
     if (e.shut_send) c.sending = send_side::shut_down_when_drained;
-    if (!e.from.empty()) {
-      c.flows = std::make_unique<flow_links>();
-      c.flows->from = std::move(e.from);
-    }
+    if (!e.from.empty()) make_flows(c).from = std::move(e.from);
     note_congestion(c);
     mark_dirty(c);
   }
@@ -695,7 +716,7 @@ struct event_loop::impl {
     if (it == early.end()) return;
     for (const id_type f : it->second.from) {
       if (connection* s = find(f)) {
-        if (s->flows) erase_id(s->flows->into, id);
+        if (flow_links* sf = flows_of(*s)) erase_id(sf->into, id);
         mark_dirty(*s);
       }
     }
