@@ -265,6 +265,10 @@ TEST_P(poller_test, registration_errors) {
   EXPECT_THROW(p.remove(h), xsock::error);
   p.add(invalid_handle, readiness::readable, 3, ec);
   EXPECT_TRUE(ec);
+  // A slot keeps the handle in 32 bits: one that would not come back whole is refused,
+  // never registered under a different number.
+  p.add(native_handle_type{1} << 40 | h, readiness::readable, 4, ec);
+  EXPECT_EQ(ec, std::errc::bad_file_descriptor);
 }
 
 TEST_P(poller_test, end_of_stream_is_readable) {
