@@ -272,12 +272,13 @@ class event_loop {
   /// sent once it connects, before anything `on_done` sends; if the connect fails they
   /// are dropped and `on_done` reports the connect's error. Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output` (`on_drained`
-  /// follows once it has drained); with the connection's own error
-  /// (`connection_reset`...) when a reset or an error ended it this turn (its
-  /// `on_close` is still to come); with `not_connected` for an unknown connection,
-  /// one being closed or one whose sending side is shut down. Called from a
-  /// connection's `on_data`, it records that connection's data as flowing into `id`
-  /// (see `loop_options::pause_reading_above`).
+  /// follows once it has drained; bytes more than `max_output` by themselves never
+  /// fit, and on an empty queue no `on_drained` follows: send them in parts); with
+  /// the connection's own error (`connection_reset`...) when a reset or an error
+  /// ended it this turn (its `on_close` is still to come); with `not_connected` for an
+  /// unknown connection, one being closed or one whose sending side is shut down.
+  /// Called from a connection's `on_data`, it records that connection's data as
+  /// flowing into `id` (see `loop_options::pause_reading_above`).
   void send(id_type id, std::string_view bytes);
   bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
   ///@}
