@@ -47,6 +47,15 @@ enum class option {
   receive_buffer,  // SO_RCVBUF
   send_buffer,     // SO_SNDBUF
   v6_only,         // IPV6_V6ONLY
+  // Datagram sockets. The IP-level options come per family: core knows the socket's.
+  reuse_address,      // SO_REUSEADDR (datagram bind only; listeners use prepare_listener)
+  broadcast,          // SO_BROADCAST
+  ttl_v4,             // IP_TTL
+  hops_v6,            // IPV6_UNICAST_HOPS
+  multicast_ttl_v4,   // IP_MULTICAST_TTL
+  multicast_hops_v6,  // IPV6_MULTICAST_HOPS
+  multicast_loop_v4,  // IP_MULTICAST_LOOP
+  multicast_loop_v6,  // IPV6_MULTICAST_LOOP
 };
 
 // Events for wait_one: bit flags.
@@ -80,6 +89,35 @@ handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept;
 std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept;
 std::size_t receive(handle_t h, void* data, std::size_t size, std::error_code& ec) noexcept;
 void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept;
+
+// ---- datagrams (socket_ops.cpp) -------------------------------------------------
+// A UDP socket of the endpoint's family (blocking). On Windows SIO_UDP_CONNRESET and
+// SIO_UDP_NETRESET are turned off here, so an ICMP error for one peer never fails a
+// read of an unconnected socket. `connect` above sets a datagram socket's default
+// peer (it completes at once).
+handle_t open_datagram(const endpoint& like, std::error_code& ec) noexcept;
+// One datagram, whole or not at all: to `peer`, or to the connected peer when `peer`
+// is nullptr. Returns `size` on success (0 bytes is a datagram too). Too large:
+// EMSGSIZE / WSAEMSGSIZE. An ICMP port-unreachable reported on a connected socket is
+// ECONNREFUSED on every platform (Windows' WSAECONNRESET is reported as
+// WSAECONNREFUSED).
+std::size_t send_datagram(handle_t h, const void* data, std::size_t size, const endpoint* peer,
+                          std::error_code& ec) noexcept;
+// One datagram into `data` (at most `size` bytes; `size` may be 0). Returns the bytes
+// stored, sets `peer` and `truncated` (the datagram was larger: MSG_TRUNC on POSIX,
+// WSAEMSGSIZE on Windows, which is not an error here). ICMP errors as for
+// send_datagram.
+std::size_t receive_datagram(handle_t h, void* data, std::size_t size, endpoint& peer,
+                             bool& truncated, std::error_code& ec) noexcept;
+// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP (or DROP / LEAVE when !join). IPv4: the
+// interface by index when `interface_index` is not 0, otherwise by address
+// (`interface_address`, 0.0.0.0 for the system's choice). IPv6: by index.
+void multicast_membership(handle_t h, const endpoint& group, const endpoint& interface_address,
+                          std::uint32_t interface_index, bool join, std::error_code& ec) noexcept;
+// IP_MULTICAST_IF (by address, or by index when `interface_index` is not 0) or
+// IPV6_MULTICAST_IF (by index), as `v6` says.
+void set_multicast_interface(handle_t h, bool v6, const endpoint& interface_address,
+                             std::uint32_t interface_index, std::error_code& ec) noexcept;
 
 // Waits for `events` (wait_read | wait_write) on one handle for at most timeout_ms
 // (negative: no limit). Returns the ready events (wait_error included when the

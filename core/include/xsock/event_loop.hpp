@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "xsock/connection_context.hpp"
+#include "xsock/datagram_socket.hpp"
 #include "xsock/endpoint.hpp"
 #include "xsock/listener.hpp"
 #include "xsock/stream_socket.hpp"
@@ -80,17 +81,26 @@ struct loop_options {
   time_limit attempt_delay = std::chrono::milliseconds(250);
   /// TCP_NODELAY on every connection: output is already coalesced per loop turn.
   bool no_delay = true;
+  /// Datagram sockets: the receive buffer, the largest datagram delivered whole (a
+  /// larger one is delivered cut to this size with `truncated` set). 65,536 takes
+  /// any UDP datagram.
+  std::size_t max_datagram = 65536;
+  /// Datagram sockets: datagrams queued for sending at most (their bytes count
+  /// against `max_output` too); `send_to` refuses more with `no_buffer_space`.
+  std::size_t max_queued_datagrams = 4096;
 };
 
 /// Counters, for monitoring and tests.
 struct loop_stats {
-  std::uint64_t accepted = 0;        ///< connections accepted
-  std::uint64_t connected = 0;       ///< outbound connections established
-  std::uint64_t accept_errors = 0;   ///< failed accept calls (EMFILE, ...)
-  std::uint64_t accept_pauses = 0;   ///< times the listeners were paused by errors
-  std::uint64_t bytes_received = 0;  ///< over every connection
-  std::uint64_t bytes_sent = 0;      ///< over every connection
-  std::uint64_t turns = 0;           ///< loop iterations (each one waited on the poller)
+  std::uint64_t accepted = 0;            ///< connections accepted
+  std::uint64_t connected = 0;           ///< outbound connections established
+  std::uint64_t accept_errors = 0;       ///< failed accept calls (EMFILE, ...)
+  std::uint64_t accept_pauses = 0;       ///< times the listeners were paused by errors
+  std::uint64_t bytes_received = 0;      ///< over every connection
+  std::uint64_t bytes_sent = 0;          ///< over every connection
+  std::uint64_t turns = 0;               ///< loop iterations (each one waited on the poller)
+  std::uint64_t datagrams_received = 0;  ///< over every datagram socket
+  std::uint64_t datagrams_sent = 0;      ///< over every datagram socket
 };
 
 /// How an outbound `connect` ended.
@@ -181,6 +191,24 @@ class event_loop {
         on_accept_error;
   };
 
+  /// What happens on one datagram socket (given to `adopt`).
+  struct datagram_handlers {
+    /// A datagram arrived from `peer`. `bytes` may be empty (an empty datagram is a
+    /// datagram). `truncated`: it was larger than `loop_options::max_datagram` and
+    /// only that much is delivered.
+    std::function<void(event_loop& loop, id_type id, const endpoint& peer, std::string_view bytes,
+                       bool truncated)>
+        on_datagram;
+    /// A receive or a queued send failed: `connection_refused` for an ICMP port
+    /// unreachable on a connected socket, `message_size` for a datagram too large for
+    /// the path, ...; `peer` is the destination of the failed send (empty for a
+    /// receive). The socket stays open and served (a failed datagram is dropped; the
+    /// ones queued after it are still sent). Not set: errors are only counted away.
+    std::function<void(event_loop& loop, id_type id, const std::error_code& ec,
+                       const endpoint& peer)>
+        on_error;
+  };
+
   /// Creates the poller and the wake-up channel. Throws `xsock::error`.
   explicit event_loop(const loop_options& options = {}, callbacks handlers = {});
   ///@{
@@ -206,6 +234,17 @@ class event_loop {
   /// Adopts a connected socket (made non-blocking here) as a connection.
   id_type adopt(stream_socket&& socket);
   id_type adopt(stream_socket&& socket, std::error_code& ec);
+  ///@}
+
+  ///@{
+  /// Adopts an open datagram socket (bound, connected or neither; made non-blocking
+  /// here). Up to 64 datagrams are read from it per loop turn, so a flood cannot
+  /// starve the other sockets. `send_to` (and `send`, to a connected socket's peer)
+  /// queue datagrams, sent at the end of the turn; `close(id)` ends it (graceful:
+  /// queued datagrams are sent first); it has no `on_close`, no idle timer and no
+  /// flow pauses, and does not count in `connection_count`.
+  id_type adopt(datagram_socket&& socket, datagram_handlers handlers);
+  id_type adopt(datagram_socket&& socket, datagram_handlers handlers, std::error_code& ec);
   ///@}
 
   /// Starts a non-blocking connect; `on_done` reports how it ended (within
@@ -278,14 +317,28 @@ class event_loop {
   /// ended it this turn (its `on_close` is still to come); with `not_connected` for an
   /// unknown connection, one being closed or one whose sending side is shut down.
   /// Called from a connection's `on_data`, it records that connection's data as
-  /// flowing into `id` (see `loop_options::pause_reading_above`).
+  /// flowing into `id` (see `loop_options::pause_reading_above`). On a connected
+  /// datagram socket: one datagram to its peer, as `send_to`.
   void send(id_type id, std::string_view bytes);
   bool send(id_type id, std::string_view bytes, std::error_code& ec) noexcept;
   ///@}
 
+  ///@{
+  /// Queues one datagram to `peer` on a datagram socket; sent whole at the end of the
+  /// turn, in order (a send that fails then goes to `on_error`, the rest go on). Fails
+  /// at once (queues nothing) with `message_size` when it is larger than the family
+  /// allows (`max_datagram_v4` / `max_datagram_v6`), with `no_buffer_space` when the
+  /// queue holds `max_queued_datagrams` datagrams or `max_output` bytes, with
+  /// `not_connected` for an id that is not an open datagram socket.
+  void send_to(id_type id, const endpoint& peer, std::string_view bytes);
+  bool send_to(id_type id, const endpoint& peer, std::string_view bytes,
+               std::error_code& ec) noexcept;
+  ///@}
+
   /// Ends whatever `id` is: a connection (`close_mode::graceful` sends what is queued
   /// first, `abort` drops it; `on_close` reports `close_reason::local`), a listener
-  /// (stops accepting), a pending connect (cancelled: its `on_done` reports
+  /// (stops accepting), a datagram socket (`graceful`: after its queued datagrams are
+  /// sent; no callback), a pending connect (cancelled: its `on_done` reports
   /// `operation_canceled` on a later turn, not inside this call), a loop timer
   /// (cancelled). A connection's reading stops at once: no `on_data` for it after this
   /// call, even when its bytes are ready in the same turn. Unknown ids are
@@ -343,14 +396,17 @@ class event_loop {
   void cancel_timer(id_type id) noexcept;
   ///@}
 
-  /// Bytes queued for sending, on a connection or a pending connect (0 for unknown ids).
+  /// Bytes queued for sending, on a connection, a pending connect or a datagram socket
+  /// (0 for unknown ids).
   std::size_t output_size(id_type id) const noexcept;
-  /// The peer of a connection (empty endpoint for unknown ids).
+  /// The peer of a connection or of a connected datagram socket (empty endpoint for
+  /// unknown ids and unconnected datagram sockets).
   endpoint peer(id_type id) const noexcept;
   /// Connections open now (accepted and outbound, not pending connects).
   std::size_t connection_count() const noexcept;
   ///@{
-  /// A listener's address (port 0 resolved); empty endpoint for unknown ids.
+  /// A listener's or a datagram socket's address (port 0 resolved); empty endpoint for
+  /// unknown ids.
   endpoint local_endpoint(id_type listener) const noexcept;
   const loop_stats& stats() const noexcept;
   const loop_options& options() const noexcept;

@@ -1,6 +1,7 @@
 // Umbrella header: the whole xsock::net API (the text API is xsock/text.hpp).
 #pragma once
 
+#include "xsock/datagram_socket.hpp"
 #include "xsock/endpoint.hpp"
 #include "xsock/error.hpp"
 #include "xsock/line_framer.hpp"
