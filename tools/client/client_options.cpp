@@ -107,6 +107,18 @@ int parse_options(const std::vector<std::string>& args, config& cfg) {
   app.add_option("--local-encoding", cfg.local_encoding,
                  "Encoding of the terminal/pipes (default: the locale's; UTF-8 for C/POSIX)");
   app.add_flag("--list-encodings", cfg.list_encodings, "Print the encoding names and exit");
+  app.add_flag("--udp", cfg.udp,
+               "UDP: each -m, input line or --repeat round is one datagram; replies are shown a "
+               "datagram a line");
+  app.add_flag("--broadcast", cfg.broadcast,
+               "With --udp: allow a broadcast HOST (SO_BROADCAST); replies from any sender");
+  app.add_option("--multicast", cfg.multicast,
+                 "With --udp: send to the IPv4 multicast GROUP:PORT, leaving by the interface "
+                 "whose address is HOST")
+      ->type_name("GROUP");
+  app.add_option("--ttl", cfg.ttl, "With --udp: hop limit of the datagrams (1..255)")
+      ->type_name("N")
+      ->transform(decimal_integer(1, 255));
   app.set_version_flag("--version", version_line(program));
   app.footer(R"(Examples:
   xsock-client 127.0.0.1 7788 -m "你好，世界"            one message in GBK, like the tutorial
@@ -119,6 +131,11 @@ int parse_options(const std::vector<std::string>& args, config& cfg) {
   xsock-client --reconnect 127.0.0.1 9000                 wait for the server, reconnect
   xsock-client --reconnect=0.5 --backoff none HOST 9000   try every 0.5 s, no doubling
   xsock-client --file <(make-frames) 127.0.0.1 9000       a pipe's bytes, as they come
+
+UDP (--udp): every -m, input line or --repeat round is one datagram:
+  xsock-client --udp 127.0.0.1 9000 -m hello             one datagram, its replies shown
+  xsock-client --udp --broadcast 127.255.255.255 9000 -m hi   to every listener on loopback
+  xsock-client --udp --multicast 239.1.2.3 127.0.0.1 9000 -m hi   to a group, by loopback
 
 Exit status: 0 done (also when the server closed the connection), 1 connect/IO/conversion
 failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C/SIGTERM.)");
@@ -152,6 +169,27 @@ failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C
   if ((app.count("--repeat") > 0 || app.count("--interval") > 0) && cfg.messages.empty()) {
     print_error(program, "--repeat and --interval repeat -m messages: give -m (see --help)");
     return exit_usage;
+  }
+  const bool udp_only =
+      app.count("--broadcast") > 0 || app.count("--multicast") > 0 || app.count("--ttl") > 0;
+  if (udp_only && !cfg.udp) {
+    print_error(program, "--broadcast, --multicast and --ttl need --udp (see --help)");
+    return exit_usage;
+  }
+  if (cfg.udp) {
+    // A datagram socket has no connection to keep or stream to cut; --file would need a
+    // datagram size of its own.
+    for (const char* name : {"--reconnect", "--backoff", "--file", "--packets", "--timeout"}) {
+      if (app.count(name) == 0) continue;
+      print_error(program, std::string(name) +
+                               " does not apply to --udp (no connection; every datagram is "
+                               "shown whole, as one line)");
+      return exit_usage;
+    }
+    if (cfg.broadcast && !cfg.multicast.empty()) {
+      print_error(program, "--broadcast and --multicast cannot be used together (see --help)");
+      return exit_usage;
+    }
   }
   if (cfg.host.empty() || cfg.port < 0) {
     print_error(program, "HOST and PORT are required (see --help)");

@@ -53,6 +53,10 @@ struct config {
   framing how = framing::lf;  // from view
   std::string local_encoding;
   bool list_encodings = false;
+  bool udp = false;        // --udp: each message, line or round is a datagram
+  bool broadcast = false;  // --broadcast (UDP): SO_BROADCAST, HOST a broadcast address
+  std::string multicast;   // --multicast GROUP (UDP): sent to GROUP:PORT by HOST's interface
+  int ttl = 0;             // --ttl N (UDP): 1..255; 0: the system's default
 };
 
 /// Parses the command line (`args`, program name first, as console_arguments gives

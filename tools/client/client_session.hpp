@@ -88,8 +88,22 @@ class prompt {
   bool shown_ = false;
 };
 
+/// What the input reader hands its bytes to, on the loop thread: the TCP session, or
+/// the UDP one (udp_session.hpp).
+class input_sink {
+ public:
+  virtual ~input_sink() = default;
+  /// Wire bytes: a piece of the stream (TCP), or one datagram (UDP).
+  virtual void send(event_loop& loop, std::string_view bytes) = 0;
+  /// No more input.
+  virtual void input_ended() = 0;
+  /// A failure found while reading or converting the input: what was sent before it is
+  /// still delivered, then the client ends with exit 1.
+  virtual void input_failed(event_loop& loop, const std::string& message) = 0;
+};
+
 /// The connection's side of the client: everything here runs on the loop thread.
-class session {
+class session : public input_sink {
  public:
   /// `signature`: what every connection's stream starts with (see stream_signature).
   session(const config& cfg, const std::string& wire, const std::string& local,
@@ -102,12 +116,12 @@ class session {
   /// answering Ctrl+C; a failure names the host and every address tried.
   void connect(event_loop& loop);
   /// Queues wire bytes (a message, a line or a piece of one); kept until connected.
-  void send(event_loop& loop, std::string_view bytes);
+  void send(event_loop& loop, std::string_view bytes) override;
   /// No more input: once what is queued has gone out, half-close.
-  void input_ended() { input_ended_ = true; }
+  void input_ended() override { input_ended_ = true; }
   /// A failure found while reading or converting the input: what was sent before it is
   /// still delivered, then the client ends with exit 1.
-  void input_failed(event_loop& loop, const std::string& message);
+  void input_failed(event_loop& loop, const std::string& message) override;
   /// Ends the run (once): `message` on stderr unless empty. `graceful`: what is queued
   /// is sent first.
   void end(event_loop& loop, int code, std::string message, close_mode how);
@@ -171,6 +185,8 @@ struct shared_state {
   flow_control flow;
   prompt shown;
   std::unique_ptr<session> client;
+  std::unique_ptr<input_sink> datagram_client;  // --udp (udp_session), instead of `client`
+  input_sink* sink = nullptr;                   // whichever of the two the reader feeds
   std::unique_ptr<event_loop> loop;
   std::atomic<bool> reader_done{false};
 };

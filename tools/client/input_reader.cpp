@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "console.hpp"
+#include "datagram_view.hpp"
 #include "tool_support.hpp"
 #include "xsock/error.hpp"
 
@@ -120,13 +121,14 @@ std::string progress_bar(int percent, std::uintmax_t done, std::uintmax_t size) 
 template <typename Fn>
 void input_reader::post(Fn fn) {
   shared_state* state = state_.get();
-  state->loop->post([state, fn = std::move(fn)](event_loop& loop) { fn(*state->client, loop); });
+  state->loop->post([state, fn = std::move(fn)](event_loop& loop) { fn(*state->sink, loop); });
 }
 
 // `file`: --file's, opened already (its name is `file_name`); null: standard input.
 input_reader::input_reader(std::shared_ptr<shared_state> state, const std::string& wire,
                            const std::string& local, const std::string& eol, bool hex,
-                           std::shared_ptr<input_file> file, std::string file_name)
+                           std::shared_ptr<input_file> file, std::string file_name, bool datagrams,
+                           endpoint datagrams_to)
     : state_(std::move(state)),
       hex_(hex),
       file_(std::move(file)),
@@ -137,7 +139,10 @@ input_reader::input_reader(std::shared_ptr<shared_state> state, const std::strin
       input_(max_input_piece, local),
       from_local_(local, decode_policy::strict),
       to_wire_(primed_encoder(wire)),
-      interactive_(input_is_terminal()) {}
+      interactive_(input_is_terminal()),
+      datagrams_(datagrams),
+      datagrams_to_(datagrams_to),
+      datagram_limit_(datagrams ? datagram_limit(datagrams_to) : 0) {}
 
 void input_reader::run() {
   try {
@@ -168,7 +173,7 @@ void input_reader::read_all() {
     // line (a pipe of short lines), and none waits for more input.
     if (!flush_ready()) return;
     if (!more) {
-      post([](session& s, event_loop&) { s.input_ended(); });
+      post([](input_sink& s, event_loop&) { s.input_ended(); });
       return;
     }
     state_->shown.show();
@@ -202,7 +207,7 @@ void input_reader::read_file() {
     }
   }
   if (progress) write_error("\n");
-  post([](session& s, event_loop&) { s.input_ended(); });
+  post([](input_sink& s, event_loop&) { s.input_ended(); });
 }
 
 // --hex-input: a whole line of hex digits becomes its bytes (no line end added).
@@ -221,6 +226,15 @@ bool input_reader::take_hex(const line& piece) {
   std::string bytes;
   if (!parse_hex(hex_line_, bytes, error))
     return refuse("input line " + std::to_string(number_) + " is not hex: " + error, true);
+  if (datagrams_) {
+    // An empty line sends nothing, as over TCP.
+    if (bytes.size() > datagram_limit_)
+      return refuse("input line " + std::to_string(number_) + ": " +
+                        oversize_message(bytes.size(), datagrams_to_),
+                    true);
+    next_line();
+    return bytes.empty() || hand_over_datagram(bytes);
+  }
   ready_ += bytes;
   next_line();
   return ready_.size() < max_in_flight || flush_ready();
@@ -257,6 +271,18 @@ bool input_reader::take(const line& piece) {
   }
   line_chars_ += count_characters(text);
   line_bytes_ += text.size();
+  if (datagrams_) {
+    // A line is one datagram: handed over whole, never in pieces.
+    if (held_.size() > datagram_limit_)
+      return refuse("input line " + std::to_string(number_) + ": " +
+                        oversize_message(held_.size(), datagrams_to_),
+                    line_end);
+    if (!line_end) return true;
+    std::string datagram;
+    datagram.swap(held_);
+    next_line();
+    return hand_over_datagram(datagram);
+  }
   if (line_end) {
     ready_ += held_;
     next_line();
@@ -302,14 +328,22 @@ bool input_reader::hand_over(std::string& bytes, bool current_line) {
     const std::size_t n = std::min(max_in_flight, bytes.size() - at);
     if (!state_->flow.reserve(n)) return false;
     if (current_line) line_sent_ += n;
-    post([piece = bytes.substr(at, n)](session& s, event_loop& loop) { s.send(loop, piece); });
+    post([piece = bytes.substr(at, n)](input_sink& s, event_loop& loop) { s.send(loop, piece); });
   }
   bytes.clear();
   return true;
 }
 
+// --udp: `bytes` as one datagram (an empty one too: a valid datagram).
+bool input_reader::hand_over_datagram(std::string& bytes) {
+  if (!state_->flow.reserve(bytes.size())) return false;
+  post([datagram = std::move(bytes)](input_sink& s, event_loop& loop) { s.send(loop, datagram); });
+  bytes.clear();
+  return true;
+}
+
 void input_reader::fail(const std::string& message) {
-  post([message](session& s, event_loop& loop) { s.input_failed(loop, message); });
+  post([message](input_sink& s, event_loop& loop) { s.input_failed(loop, message); });
 }
 
 }  // namespace xsock::tools::client

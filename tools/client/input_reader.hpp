@@ -17,6 +17,7 @@
 #include "input_lines.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/encoder.hpp"
+#include "xsock/endpoint.hpp"
 #include "xsock/text_error.hpp"
 
 namespace xsock::tools::client {
@@ -57,9 +58,12 @@ std::string progress_bar(int percent, std::uintmax_t done, std::uintmax_t size);
 class input_reader {
  public:
   /// `file`: --file's, opened already (its name is `file_name`); null: standard input.
+  /// `datagrams_to`: --udp's destination; each line is then handed over alone, as one
+  /// datagram, and a line over its size limit is refused.
   input_reader(std::shared_ptr<shared_state> state, const std::string& wire,
                const std::string& local, const std::string& eol, bool hex,
-               std::shared_ptr<input_file> file, std::string file_name);
+               std::shared_ptr<input_file> file, std::string file_name, bool datagrams = false,
+               endpoint datagrams_to = endpoint());
   /// Reads to the end of the input (or a failure, or the end of the session).
   void run();
 
@@ -73,6 +77,7 @@ class input_reader {
   bool hand_over(std::string& bytes, bool current_line);
   bool flush_ready() { return hand_over(ready_, false); }
   void fail(const std::string& message);
+  bool hand_over_datagram(std::string& bytes);
   template <typename Fn>
   void post(Fn fn);
 
@@ -101,6 +106,9 @@ class input_reader {
   std::uint64_t stream_pos_ = 0;
   std::uint64_t line_start_ = 0;
   bool refusing_ = false;
+  const bool datagrams_;
+  const endpoint datagrams_to_;
+  const std::size_t datagram_limit_;
 };
 
 }  // namespace xsock::tools::client

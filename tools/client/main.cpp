@@ -25,6 +25,7 @@
 #include "input_file.hpp"
 #include "input_reader.hpp"
 #include "tool_support.hpp"
+#include "udp_session.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/error.hpp"
 #include "xsock/event_loop.hpp"
@@ -77,8 +78,28 @@ int run_client(const config& cfg) {
 
   auto state = std::make_shared<shared_state>();
   if (typing(cfg) && error_is_terminal()) state->shown.enable(output_is_terminal());
-  state->client =
-      std::make_unique<session>(cfg, wire, local, encoded, signature, state->flow, state->shown);
+  // --udp: where the datagrams go, known before anything is sent (its family sets the
+  // size limit every -m is checked against first).
+  endpoint datagrams_to;
+  udp_session* datagram_client = nullptr;
+  if (cfg.udp) {
+    datagrams_to = udp_destination(cfg);
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      const std::size_t size = encoded[i].size() + (encoded[i].empty() ? 0 : signature.size());
+      if (size > datagram_limit(datagrams_to))
+        throw std::runtime_error("message " + std::to_string(i + 1) +
+                                 " not sent: " + oversize_message(size, datagrams_to));
+    }
+    auto udp = std::make_unique<udp_session>(cfg, wire, local, encoded, signature, state->flow,
+                                             state->shown, datagrams_to);
+    datagram_client = udp.get();
+    state->sink = udp.get();
+    state->datagram_client = std::move(udp);
+  } else {
+    state->client =
+        std::make_unique<session>(cfg, wire, local, encoded, signature, state->flow, state->shown);
+    state->sink = state->client.get();
+  }
   loop_options options;
   // Replies are always read, however much input waits to be sent (the reader thread
   // already holds the input back).
@@ -88,15 +109,21 @@ int run_client(const config& cfg) {
   options.max_output = 2 * messages_size + std::size_t{4} * max_in_flight + signature.size();
   // The client decides itself when queued output has had its chance; Ctrl+C is at once.
   options.stop_linger = std::chrono::milliseconds(0);
-  state->loop = std::make_unique<event_loop>(options, state->client->callbacks());
+  if (datagram_client) options.max_output += encoded.size() * signature.size() + 2 * 65536;
+  state->loop = std::make_unique<event_loop>(
+      options, datagram_client ? datagram_client->callbacks() : state->client->callbacks());
   event_loop& loop = *state->loop;
-  session& client = *state->client;
-  client.connect(loop);
+  if (datagram_client)
+    datagram_client->start(loop, open_udp_socket(cfg, datagrams_to));
+  else
+    state->client->connect(loop);
 
   std::thread reader;
   if (cfg.messages.empty()) {
-    reader = std::thread([state, wire, local, eol, file, &cfg] {
-      input_reader(state, wire, local, eol, cfg.hex_input, file, cfg.file).run();
+    const bool datagrams = cfg.udp;
+    reader = std::thread([state, wire, local, eol, file, &cfg, datagrams, datagrams_to] {
+      input_reader(state, wire, local, eol, cfg.hex_input, file, cfg.file, datagrams, datagrams_to)
+          .run();
     });
   }
   // However this ends (an exception from the loop included), the reader is stopped or
@@ -124,12 +151,15 @@ int run_client(const config& cfg) {
   loop.run();
   state->shown.retire();  // what follows starts on a clean line
 
-  const int code = client.exit_code(loop);
-  if (!client.message().empty()) {
+  const int code =
+      datagram_client ? datagram_client->exit_code(loop) : state->client->exit_code(loop);
+  const std::string& message =
+      datagram_client ? datagram_client->message() : state->client->message();
+  if (!message.empty()) {
     if (code == exit_ok) {
-      print_error(program, client.message());
+      print_error(program, message);
     } else {
-      throw std::runtime_error(client.message());
+      throw std::runtime_error(message);
     }
   }
   return code;

@@ -161,7 +161,10 @@ void event_log::record(std::string_view event, std::uint64_t id, std::string_vie
   const auto now = std::chrono::system_clock::now();
   line_ = "{\"ts\":\"" + utc_time_text(now) + "\",\"event\":\"";
   line_ += event;
-  line_ += "\",\"id\":" + std::to_string(id) + ",\"peer\":";
+  line_ += '"';
+  // Connections are numbered from 1; a datagram socket's events (id 0) have no id.
+  if (id != 0) line_ += ",\"id\":" + std::to_string(id);
+  line_ += ",\"peer\":";
   append_json_string(line_, peer);
   if (with_bytes) {
     line_ += ",\"bytes\":" + std::to_string(bytes.size()) + ",\"hex\":\"";

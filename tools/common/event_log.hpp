@@ -35,7 +35,8 @@ class event_log {
   ~event_log();
 
   bool enabled() const noexcept { return writer_ != nullptr; }
-  /// `event`: connect, received, sent, disconnect. `bytes` are logged as hex when
+  /// `event`: connect, received, sent, disconnect. `id` 0 (datagrams: no connection)
+  /// writes no `"id"` field. `bytes` are logged as hex when
   /// `with_bytes`; `extra` is appended as is (`,"reason":"closed"`). A write that
   /// fails (a full disk) is said once on stderr and ends the logging; the tool goes on.
   void record(std::string_view event, std::uint64_t id, std::string_view peer,

@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "console.hpp"
+#include "datagram_view.hpp"
 #include "event_log.hpp"
 #include "server_console.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
+#include "udp_console.hpp"
+#include "xsock/datagram_socket.hpp"
 #include "xsock/encoder.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/error.hpp"
@@ -53,6 +56,8 @@ struct config {
   view_options view;
   framing how = framing::lf;  // from view
   bool list_encodings = false;
+  bool udp = false;       // --udp: one datagram socket, each datagram an event
+  std::string multicast;  // --multicast GROUP (UDP): joined on -b's interface
 };
 
 // What the tool keeps per connection: the text that starts each of its output lines
@@ -403,10 +408,12 @@ bool console_abandoned = false;
 // Set from the signal handler: SIGINT/SIGTERM may arrive before the server exists.
 std::atomic<bool> interrupted{false};
 std::atomic<server*> running{nullptr};
+std::atomic<event_loop*> running_loop{nullptr};  // --udp
 
 void stop_running_server() {
   interrupted.store(true);
   if (server* s = running.load()) s->stop();
+  if (event_loop* loop = running_loop.load()) loop->stop();
 }
 
 listener open_listener(const config& cfg) {
@@ -599,6 +606,195 @@ int serve(const config& cfg) {
   return exit_ok;
 }
 
+// --udp: a datagram socket on the address rules of the listener (-b, else dual-stack
+// `::` where the system has IPv6, else 0.0.0.0). With --multicast the socket binds the
+// wildcard address of the group's family on PORT (a socket bound to a unicast address
+// is not given datagrams sent to a group) and joins the group on the interface whose
+// address -b gives (the system's choice without -b).
+datagram_socket open_datagram_socket(const config& cfg) {
+  datagram_socket socket;
+  bind_options options;
+  endpoint where;
+  const bool bound = !cfg.bind.empty();
+  if (bound) {
+    std::error_code ec;
+    const std::string host = unbracketed_host(cfg.bind);
+    where = endpoint::from_address(host, cfg.port, ec);
+    if (ec) where = resolve(host, std::to_string(cfg.port)).front();
+  }
+  if (!cfg.multicast.empty()) {
+    std::error_code ec;
+    const endpoint group = endpoint::from_address(unbracketed_host(cfg.multicast), cfg.port, ec);
+    if (ec || group.is_v6())
+      throw usage_error("--multicast " + cfg.multicast +
+                        ": give a numeric IPv4 group address (224.0.0.0 to 239.255.255.255)");
+    if (bound && (!where.is_v4() || where.is_unspecified()))
+      throw usage_error("--multicast: -b must be the IPv4 address of the interface to join on");
+    options.reuse_address = true;  // several listeners of one group on one host
+    socket.bind(endpoint::any_v4(cfg.port), options);
+    socket.join_group(group, bound ? where : endpoint::any_v4());
+    return socket;
+  }
+  if (bound) {
+    options.v6_only = where.is_v6();
+    socket.bind(where, options);
+    return socket;
+  }
+  std::error_code ec;
+  options.v6_only = false;
+  socket.bind(endpoint::any_v6(cfg.port), options, ec);
+  if (!ec) return socket;
+  if (ec == std::errc::address_family_not_supported || ec == std::errc::address_not_available ||
+      ec == std::errc::protocol_not_supported) {
+    socket = datagram_socket();
+    socket.bind(endpoint::any_v4(cfg.port), options);
+    return socket;
+  }
+  socket.bind(endpoint::any_v6(cfg.port), options);  // reports the failure, the throwing way
+  return socket;
+}
+
+// xsock-server --udp: every datagram is an event of its own, decoded on its own (a
+// character cut at its end is shown as escapes), shown with its sender; the console
+// sends to the last sender or to /to ADDR:PORT. Output is written once per loop turn.
+int serve_udp(const config& cfg) {
+  on_interrupt(stop_running_server);
+  datagram_socket socket = open_datagram_socket(cfg);
+  const endpoint local = socket.local_endpoint();
+
+  datagram_format format;
+  format.json = cfg.format == "json";
+  format.hex = cfg.hex;
+  format.raw = cfg.raw;
+  format.timestamps = cfg.view.timestamps;
+  format.how = cfg.how;
+  datagram_decoder decoder(cfg.encoding);
+  // Text goes to the terminal in the locale's charset; JSON is always UTF-8.
+  std::unique_ptr<encoder> to_local;
+  {
+    const std::string local_name = local_encoding();
+    std::error_code ec;
+    if (!format.json && canonical_encoding_name(local_name, ec) != "UTF-8" && !ec)
+      to_local = std::make_unique<encoder>(local_name, encode_policy::replace);
+  }
+  std::string output;
+  std::string event;  // one event in UTF-8, before its conversion to the local charset
+  const auto emit = [&] {
+    std::error_code ec;
+    if (to_local) to_local->encode(event, output, ec);
+    if (!to_local || ec) output += event;
+    event.clear();
+  };
+  std::error_code output_error;
+  event_log log = cfg.view.log.empty() ? event_log() : event_log(cfg.view.log, program);
+  peer_list peers;
+
+  event_loop::callbacks cb;
+  cb.on_turn = [&](event_loop& loop) {
+    if (output_error || output.empty()) return;
+    write_output(output, output_error);
+    output.clear();
+    if (output.capacity() > 1024 * 1024) std::string().swap(output);
+    if (output_error) loop.stop();
+  };
+  loop_options options;
+  event_loop loop(options, std::move(cb));
+
+  event_loop::datagram_handlers handlers;
+  handlers.on_datagram = [&](event_loop& l, event_loop::id_type id, const endpoint& peer,
+                             std::string_view bytes, bool truncated) {
+    const auto now = std::chrono::system_clock::now();
+    peers.seen(peer, bytes.size(), now);
+    const std::string name = peer.to_string();
+    log.record("received", 0, name, bytes, true, truncated ? ",\"truncated\":true" : "");
+    if (cfg.echo) {
+      std::error_code ec;
+      if (l.send_to(id, peer, bytes, ec))
+        log.record("sent", 0, name, bytes, true);
+      else
+        print_error(program, "send to " + name + ": " + error_text(ec));
+    }
+    format_datagram(format, decoder, name, bytes, truncated, now, event);
+    emit();
+  };
+  handlers.on_error = [&](event_loop&, event_loop::id_type, const std::error_code& ec,
+                          const endpoint& peer) {
+    // A peer that is gone (ICMP port unreachable) or a datagram the path refused:
+    // said, and the server goes on.
+    if (peer == endpoint())
+      print_error(program, "receive on " + local.to_string() + ": " + error_text(ec));
+    else
+      print_error(program, "send to " + peer.to_string() + ": " + error_text(ec));
+  };
+  const event_loop::id_type id = loop.adopt(std::move(socket), std::move(handlers));
+
+  const bool v6_socket = local.is_v6();
+  udp_console console(cfg.encoding,
+                      cfg.eol == "crlf" ? "\r\n"
+                      : cfg.eol == "lf" ? "\n"
+                      : cfg.eol == "cr" ? "\r"
+                                        : "",
+                      peers,
+                      [&](const endpoint& to, std::string_view wire, std::string_view shown,
+                          bool hex, std::string& error) {
+                        // A dual-stack socket sends to IPv4 peers by their IPv4-mapped address.
+                        endpoint dest = to;
+                        if (v6_socket && to.is_v4()) dest = endpoint(to.v6_bytes(), to.port());
+                        if (!v6_socket && to.is_v4_mapped())
+                          dest = endpoint(to.v4_bytes(), to.port());
+                        std::error_code ec;
+                        if (!loop.send_to(id, dest, wire, ec)) {
+                          error = error_text(ec);
+                          return false;
+                        }
+                        const std::string name = to.to_string();
+                        log.record("sent", 0, name, wire, true);
+                        if (format.json) {
+                          event += "{\"event\":\"sent\"";
+                          if (format.timestamps)
+                            event += ",\"ts\":\"" +
+                                     utc_time_text(std::chrono::system_clock::now()) + '"';
+                          event += ",\"peer\":";
+                          append_json_string(event, name);
+                          if (hex) {
+                            event += ",\"hex\":\"" + to_hex(shown) + '"';
+                          } else {
+                            event += ",\"text\":";
+                            append_json_string(event, shown);
+                          }
+                          event += ",\"bytes\":" + std::to_string(wire.size()) + "}\n";
+                        } else {
+                          if (format.timestamps)
+                            event += local_time_text(std::chrono::system_clock::now()) + ' ';
+                          event += "[" + name + "] ";
+                          event += hex ? "> (hex) " + to_hex(shown) : "> ";
+                          if (!hex) escape_for_terminal(shown, event);
+                          event += '\n';
+                        }
+                        emit();
+                        return true;
+                      });
+  console_reader reader(
+      loop, [&](std::string_view line, std::uint64_t number) { console.execute(line, number); });
+  running_loop.store(&loop);
+  if (interrupted.load()) loop.stop();
+  // The shape of the TCP line (a test reads the port after the last ':').
+  write_error("listening on udp " + local.to_string() + "\n");
+  loop.run();
+  running_loop.store(nullptr);
+  reader.stop();
+  console_abandoned = reader.abandoned();
+  if (!output_error && !output.empty()) write_output(output, output_error);
+  if (output_error) {
+    std::string what = "write to standard output: " + error_text(output_error);
+    if (output_error == std::errc::timed_out && interrupted.load())
+      what += " after the stop request; the rest of the output was dropped";
+    print_error(program, what);
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
 int run(int argc, char** argv) {
   console_init();
   config cfg;
@@ -645,6 +841,11 @@ int run(int argc, char** argv) {
                    "Add the time to every event (text: local time; JSON: \"ts\", UTC)");
   app.add_flag("--raw", cfg.raw, "Print control characters unescaped");
   app.add_flag("-q,--quiet", cfg.quiet, "No connect/disconnect events");
+  app.add_flag("--udp", cfg.udp,
+               "UDP: one datagram socket; each datagram is an event shown with its sender");
+  app.add_option("--multicast", cfg.multicast,
+                 "With --udp: join the IPv4 multicast GROUP (on the interface of -b's address)")
+      ->type_name("GROUP");
   app.set_version_flag("--version", version_line(program));
   app.footer(R"(Output (stdout): a line per event; the line "listening on ADDR:PORT" goes to stderr.
   [127.0.0.1:50412] + connected
@@ -660,6 +861,11 @@ Examples:
 Standard input: each line typed goes to every client; /help lists the commands
 (/list, /to ID TEXT, /hex ID|all HEX, /kick ID; // sends a line starting with /).
 
+UDP (--udp): each datagram is an event, "[127.0.0.1:5000] text"; typed lines go to the
+last sender (/to ADDR:PORT TEXT, /hex ADDR:PORT|last HEX, /list: recent peers).
+  xsock-server --udp 9000              datagrams on port 9000, GBK
+  xsock-server --udp --echo 0          a free port, every datagram sent back
+
 Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usage error.)");
 
   const int parsed = parse_command_line(app, program, console_arguments(argc, argv));
@@ -667,6 +873,22 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
   if (cfg.list_encodings) return list_encodings_command();
   cfg.encoding = checked_encoding(cfg.encoding);
   cfg.how = cfg.view.how();
+  if (!cfg.multicast.empty() && !cfg.udp) {
+    print_error(program, "--multicast needs --udp (see --help)");
+    return exit_usage;
+  }
+  if (cfg.udp) {
+    // Options about connections or a byte stream: a datagram socket has neither.
+    for (const char* name : {"--once", "--max-clients", "--backlog", "--idle-timeout", "--max-line",
+                             "--flush-ms", "--packets"}) {
+      if (app.count(name) == 0) continue;
+      print_error(program, std::string(name) +
+                               " does not apply to --udp (no connections; every datagram is "
+                               "shown whole, as one event)");
+      return exit_usage;
+    }
+    return serve_udp(cfg);
+  }
   return serve(cfg);
 }
 
