@@ -146,6 +146,27 @@ failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C
   if (parsed >= 0) return parsed;
   if (cfg.list_encodings) return list_encodings_command();
   cfg.how = cfg.view.how();
+  const bool udp_only =
+      app.count("--broadcast") > 0 || app.count("--multicast") > 0 || app.count("--ttl") > 0;
+  if (udp_only && !cfg.udp) {
+    print_error(program, "--broadcast, --multicast and --ttl need --udp (see --help)");
+    return exit_usage;
+  }
+  if (cfg.udp) {
+    // A datagram socket has no connection to keep or stream to cut; --file would need a
+    // datagram size of its own.
+    for (const char* name : {"--reconnect", "--backoff", "--file", "--packets", "--timeout"}) {
+      if (app.count(name) == 0) continue;
+      print_error(program, std::string(name) +
+                               " does not apply to --udp (no connection; every datagram is "
+                               "shown whole, as one line)");
+      return exit_usage;
+    }
+    if (cfg.broadcast && !cfg.multicast.empty()) {
+      print_error(program, "--broadcast and --multicast cannot be used together (see --help)");
+      return exit_usage;
+    }
+  }
   if (app.count("--reconnect") > 0) {
     cfg.reconnect_ms = std::stoll(reconnect);
     if (cfg.reconnect_ms < min_reconnect_ms) {
@@ -169,27 +190,6 @@ failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C
   if ((app.count("--repeat") > 0 || app.count("--interval") > 0) && cfg.messages.empty()) {
     print_error(program, "--repeat and --interval repeat -m messages: give -m (see --help)");
     return exit_usage;
-  }
-  const bool udp_only =
-      app.count("--broadcast") > 0 || app.count("--multicast") > 0 || app.count("--ttl") > 0;
-  if (udp_only && !cfg.udp) {
-    print_error(program, "--broadcast, --multicast and --ttl need --udp (see --help)");
-    return exit_usage;
-  }
-  if (cfg.udp) {
-    // A datagram socket has no connection to keep or stream to cut; --file would need a
-    // datagram size of its own.
-    for (const char* name : {"--reconnect", "--backoff", "--file", "--packets", "--timeout"}) {
-      if (app.count(name) == 0) continue;
-      print_error(program, std::string(name) +
-                               " does not apply to --udp (no connection; every datagram is "
-                               "shown whole, as one line)");
-      return exit_usage;
-    }
-    if (cfg.broadcast && !cfg.multicast.empty()) {
-      print_error(program, "--broadcast and --multicast cannot be used together (see --help)");
-      return exit_usage;
-    }
   }
   if (cfg.host.empty() || cfg.port < 0) {
     print_error(program, "HOST and PORT are required (see --help)");
