@@ -537,6 +537,34 @@ TEST_P(event_loop_datagram_test, close_from_on_datagram_stops_delivery_at_once) 
   loop.run();
   EXPECT_EQ(delivered, 1);
 }
+
+// A send made in on_turn (after the turn's own flush) goes out on the next turn, not
+// after the next unrelated event: the loop does not wait with datagrams queued.
+TEST_P(event_loop_datagram_test, a_send_from_on_turn_is_not_left_waiting) {
+  event_loop::callbacks cb;
+  id_type from = 0;
+  endpoint to;
+  bool sent = false;
+  cb.on_turn = [&](event_loop& l) {
+    if (sent || from == 0) return;
+    sent = true;
+    l.send_to(from, to, "from on_turn");
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  datagram_socket target = bound();
+  to = target.local_endpoint();
+  std::string got;
+  event_loop::datagram_handlers h;
+  h.on_datagram = [&](event_loop& l, id_type, const endpoint&, std::string_view bytes, bool) {
+    got = std::string(bytes);
+    l.stop();
+  };
+  loop.adopt(std::move(target), h);
+  from = loop.adopt(bound(), {});
+  loop.run();
+  EXPECT_EQ(got, "from on_turn");
+}
 }  // namespace
 
 XSOCK_INSTANTIATE_FAMILIES(event_loop_datagram_test);
