@@ -201,9 +201,14 @@ std::size_t datagram_socket::send_to(const void* data, std::size_t size, const e
 std::size_t datagram_socket::send(const void* data, std::size_t size,
                                   std::error_code& ec) noexcept {
   const auto n = send_one(handle_, non_blocking_, data, size, nullptr, ec);
-  // POSIX says EDESTADDRREQ, Winsock WSAENOTCONN: one answer for "no peer".
-  if (ec == std::errc::destination_address_required)
-    ec = detail::make_error(std::errc::not_connected);
+  // Without a peer POSIX says EDESTADDRREQ, Windows WSAENOTCONN, Wine WSAEINVAL: one
+  // answer for all. Checked only after a failure, and only when no connect() here
+  // recorded a peer (an adopted handle may have one).
+  if (ec && is_open() && !has_peer_) {
+    std::error_code no_peer;
+    detail::peer_endpoint(handle_, no_peer);
+    if (no_peer) ec = detail::make_error(std::errc::not_connected);
+  }
   return n;
 }
 
