@@ -286,12 +286,10 @@ void datagram_channels::destroy(id_type id) noexcept {
 }
 
 void datagram_channels::begin_shutdown() {
-  for (auto& entry : channels_) {
-    channel& c = *entry.second;
-    if (c.status != state::closed) flush(c);
-    std::error_code ignored;
-    update_interest(c, ignored);
-  }
+  // Reading stops (wants_reading sees the stop flag) and every queue is flushed once.
+  for (auto& entry : channels_)
+    mark_dirty(*entry.second);
+  end_turn();
 }
 
 bool datagram_channels::has_output() const noexcept {
@@ -305,9 +303,7 @@ bool datagram_channels::has_output() const noexcept {
 bool datagram_channels::on_linger_event(id_type id) {
   channel* c = find(id);
   if (c == nullptr) return false;
-  if (c->status != state::closed) flush(*c);
-  std::error_code ignored;
-  update_interest(*c, ignored);
+  mark_dirty(*c);
   return true;
 }
 

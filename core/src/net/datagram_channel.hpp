@@ -85,8 +85,9 @@ class datagram_channels {
   void fire_timers(steady::time_point now);
   // The end of a pause, time_point::max() when none.
   steady::time_point next_deadline() const noexcept { return pauses_.next_deadline(); }
-  // Changed sockets not yet handled by end_turn (a callback threw in the middle).
-  bool has_work() const noexcept { return work_next_ < work_.size(); }
+  // Changed sockets not yet handled by end_turn: sends made after it (on_turn), or
+  // what a throwing callback left. The loop's next wait must not block.
+  bool has_work() const noexcept { return work_next_ < work_.size() || !dirty_.empty(); }
 
   // End of the loop turn: flushes the queues of this turn's changed sockets, updates
   // their poller interest, closes those that are done.
@@ -97,7 +98,7 @@ class datagram_channels {
   void begin_shutdown();
   // True while some socket still has a queue to send.
   bool has_output() const noexcept;
-  // A poller event during the linger: flushes only.
+  // A poller event during the linger: the socket is flushed by the next end_turn.
   bool on_linger_event(id_type id);
   // Closes every socket, dropping what is still queued. No callback.
   void close_all() noexcept;

@@ -988,6 +988,7 @@ struct event_loop::impl {
     }
     datagrams.begin_shutdown();
     for (;;) {
+      datagrams.end_turn();
       bool waiting = datagrams.has_output();
       for (auto& entry : connections) {
         const connection& c = entry.second;
