@@ -302,10 +302,13 @@ class ClientErrors(unittest.TestCase):
         peer = udp_socket()
         port = peer.getsockname()[1]
         # -m: checked before anything is sent (the first message is not sent either).
-        r = run_client("--udp", "127.0.0.1", port, "-m", "ok", "-m", "a" * 70000)
+        # UTF-32 makes 4 bytes of a character: a Windows command line holds at most
+        # 32,767 characters. 17,500 characters and the line end, and the byte order mark
+        # every datagram starts with: 70,008 bytes.
+        r = run_client("--udp", "-e", "UTF-32", "127.0.0.1", port, "-m", "ok", "-m", "a" * 17500)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.decode().strip(),
-                         "xsock-client: message 2 not sent: datagram of 70001 bytes is over the "
+                         "xsock-client: message 2 not sent: datagram of 70008 bytes is over the "
                          "limit of 65507 (IPv4)")
         self.assertTrue(nothing_more(peer))
         # A line of standard input: the lines before it are sent, then exit 1.
@@ -318,8 +321,8 @@ class ClientErrors(unittest.TestCase):
         self.assertEqual(peer.recvfrom(100)[0], b"before")
         self.assertTrue(nothing_more(peer))
         # At the limit it goes.
-        r = run_client("--udp", "127.0.0.1", port, "--eol", "none", "-m", "a" * 65507, "--wait",
-                       "0")
+        r = run_client("--udp", "127.0.0.1", port, "--eol", "none", "--wait", "0",
+                       input=b"a" * 65507)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(peer.recvfrom(70000)[0]), 65507)
 
@@ -328,13 +331,17 @@ class ClientErrors(unittest.TestCase):
             self.skipTest("no IPv6 loopback on this machine")
         peer = udp_socket(socket.AF_INET6, "::1")
         port = peer.getsockname()[1]
-        r = run_client("--udp", "::1", port, "--eol", "none", "-m", "a" * 65527, "--wait", "0")
+        # Through standard input: a Windows command line holds at most 32,767 characters.
+        r = run_client("--udp", "::1", port, "--eol", "none", "--wait", "0",
+                       input=b"a" * 65527)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(peer.recvfrom(70000)[0]), 65527)
-        r = run_client("--udp", "::1", port, "--eol", "none", "-m", "a" * 65528)
+        r = run_client("--udp", "::1", port, "--eol", "none", input=b"a" * 65528)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("datagram of 65528 bytes is over the limit of 65527 (IPv6)",
-                      r.stderr.decode())
+        self.assertEqual(r.stderr.decode().strip(),
+                         "xsock-client: input line 1: datagram of 65528 bytes is over the limit "
+                         "of 65527 (IPv6)")
+        self.assertTrue(nothing_more(peer))
 
     def test_closed_port_is_connection_refused(self):
         port = closed_udp_port()
