@@ -565,6 +565,56 @@ TEST_P(event_loop_datagram_test, a_send_from_on_turn_is_not_left_waiting) {
   loop.run();
   EXPECT_EQ(got, "from on_turn");
 }
+
+// A receive error that does not go away must not spin the loop: the socket is read
+// again only after a pause (100 ms), and the other sockets are served meanwhile. The
+// persistent error is made with a listening TCP socket handed to the loop as a
+// datagram socket: with a connection waiting in its backlog it is readable for ever,
+// and every receive on it fails (not_connected).
+TEST_P(event_loop_datagram_test, a_persistent_receive_error_pauses_that_socket_not_the_loop) {
+  // Declared before the loop, so destroyed after it: the loop closes the handle it was
+  // given, and the listener's own close of the same number then fails harmlessly
+  // (nothing opens a socket between the two).
+  listener l = make_listener();
+  stream_socket waiting;
+  waiting.connect(l.local_endpoint());
+  event_loop loop;
+  guard(loop);
+  int errors = 0;
+  std::error_code first;
+  event_loop::datagram_handlers h;
+  h.on_error = [&](event_loop&, id_type, const std::error_code& ec, const endpoint& peer) {
+    if (errors++ == 0) first = ec;
+    EXPECT_EQ(peer, endpoint{}) << "a receive error has no peer";
+  };
+  h.on_datagram = [](event_loop&, id_type, const endpoint&, std::string_view, bool) {
+    ADD_FAILURE() << "a datagram from a listening TCP socket";
+  };
+  loop.adopt(datagram_socket(l.native_handle()), h);
+  datagram_socket other = bound();
+  const endpoint other_to = other.local_endpoint();
+  int other_got = 0;
+  event_loop::datagram_handlers oh;
+  oh.on_datagram = [&](event_loop&, id_type, const endpoint&, std::string_view, bool) {
+    ++other_got;
+  };
+  loop.adopt(std::move(other), oh);
+  datagram_socket sender = bound();
+  sender.send_to("served", other_to);
+
+  const auto started = std::chrono::steady_clock::now();
+  loop.after(550ms, [](event_loop& lp) { lp.stop(); });
+  loop.run();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const auto pauses = static_cast<int>(elapsed / 100ms);
+  EXPECT_TRUE(first) << "no receive error";
+  EXPECT_NE(first, std::errc::connection_refused) << "not an ICMP report: " << first.message();
+  EXPECT_GE(errors, 1);
+  EXPECT_LE(errors, pauses + 1) << "read again before its pause was over (" << first.message()
+                                << ")";
+  EXPECT_LT(loop.stats().turns, 100u) << "the loop spun";
+  EXPECT_EQ(other_got, 1) << "the other socket was served meanwhile";
+}
 }  // namespace
 
 XSOCK_INSTANTIATE_FAMILIES(event_loop_datagram_test);
