@@ -20,6 +20,7 @@
 #include "xsock/datagram_socket.hpp"
 #include "xsock/error.hpp"
 #include "xsock/event_loop.hpp"
+#include "xsock/poller.hpp"
 
 namespace xsock {
 namespace {
@@ -313,22 +314,37 @@ struct refusal_log {
   std::vector<std::error_code> other;
 };
 
-// A connected socket on the loop sends to a closed loopback port: the ICMP port
+// Under Wine with the AFD poller.
+bool wine_afd() {
+  return test::running_under_wine() && std::string(poller::backend_name()) == "afd";
+}
+
+// A connected socket on the loop sends to a closed loopback port until the ICMP port
 // unreachable comes back as connection_refused, from a receive or from a later send
-// (Wine reports it only on a send), and the socket is still served afterwards, as is
-// another socket of the loop.
-TEST_P(event_loop_datagram_test, connection_refused_is_reported_and_the_sockets_keep_serving) {
+// (Wine reports it only on a send, or to the poller alone: SO_ERROR has it). Then
+// the dead port comes back to life. `expect_receive`: the refused socket must also
+// receive again (a datagram from the revived peer); otherwise it must send to it.
+// Either way another socket of the loop is served too.
+void refused_then_served(test::family f, bool expect_receive) {
   event_loop loop;
   guard(loop);
-  const endpoint dead = closed_port();
-  datagram_socket connected = bound();
+  bind_options options;
+  options.v6_only = f == test::family::v6;
+  datagram_socket d;
+  d.bind(test::loopback(f), options);
+  const endpoint dead = d.local_endpoint();
+  d.close();
+  datagram_socket connected;
+  connected.bind(test::loopback(f), options);
   connected.connect(dead);
-  datagram_socket other = bound();
+  datagram_socket other;
+  other.bind(test::loopback(f), options);
   const endpoint other_address = other.local_endpoint();
 
   refusal_log log;
   std::vector<std::string> on_connected;
   std::vector<std::string> on_other;
+  auto done = [&] { return !on_other.empty() && (!expect_receive || !on_connected.empty()); };
   event_loop::datagram_handlers h;
   h.on_error = [&](event_loop&, id_type, const std::error_code& ec, const endpoint& peer) {
     if (ec != std::errc::connection_refused) {
@@ -343,19 +359,18 @@ TEST_P(event_loop_datagram_test, connection_refused_is_reported_and_the_sockets_
   h.on_datagram = [&](event_loop& l, id_type, const endpoint& from, std::string_view bytes, bool) {
     EXPECT_EQ(from, dead);
     on_connected.emplace_back(bytes);
-    if (!on_other.empty()) l.stop();
+    if (done()) l.stop();
   };
   const id_type id = loop.adopt(std::move(connected), h);
   EXPECT_EQ(loop.peer(id), dead);
   event_loop::datagram_handlers oh;
   oh.on_datagram = [&](event_loop& l, id_type, const endpoint&, std::string_view bytes, bool) {
     on_other.emplace_back(bytes);
-    if (!on_connected.empty()) l.stop();
+    if (done()) l.stop();
   };
   loop.adopt(std::move(other), oh);
 
-  // A datagram every 20 ms until the refusal shows (bounded: 100 tries), then the
-  // dead port comes back to life and both sockets get a datagram from a live peer.
+  // A datagram every 20 ms until the refusal shows (bounded: 100 tries).
   datagram_socket revived;
   int tries = 0;
   std::function<void(event_loop&)> probe = [&](event_loop& l) {
@@ -368,8 +383,6 @@ TEST_P(event_loop_datagram_test, connection_refused_is_reported_and_the_sockets_
       return;
     }
     EXPECT_GT(log.on_receive + log.on_send, 0) << "no connection_refused after " << tries;
-    bind_options options;
-    options.v6_only = GetParam() == test::family::v6;
     std::error_code ec;
     revived.bind(dead, options, ec);
     if (ec) {
@@ -377,26 +390,55 @@ TEST_P(event_loop_datagram_test, connection_refused_is_reported_and_the_sockets_
       l.stop();
       return;
     }
-    revived.send_to("alive", l.local_endpoint(id));
+    if (expect_receive) {
+      revived.send_to("alive", l.local_endpoint(id));
+    } else {
+      l.send(id, "after", ec);
+      EXPECT_FALSE(ec) << "the refused socket still sends: " << ec.message();
+    }
     revived.send_to("also alive", other_address);
   };
   loop.after(0ms, probe);
   loop.run();
   EXPECT_TRUE(log.other.empty()) << log.other.front().message();
-  EXPECT_EQ(on_connected, (std::vector<std::string>{"alive"}));
   EXPECT_EQ(on_other, (std::vector<std::string>{"also alive"}));
-  EXPECT_EQ(loop.stats().datagrams_received, 2u);
+  if (expect_receive) {
+    EXPECT_EQ(on_connected, (std::vector<std::string>{"alive"}));
+  } else {
+    char buffer[64];
+    std::error_code ec;
+    const datagram_info got = revived.receive_from(buffer, sizeof buffer, 5s, ec);
+    EXPECT_FALSE(ec) << "the refused socket's datagram did not arrive: " << ec.message();
+    EXPECT_EQ(std::string(buffer, got.size), "after");
+  }
+  // Every probe was either sent or reported failed, never both: a failed send is not
+  // counted as sent.
+  const std::uint64_t probes_sent = expect_receive ? 0 : 1;
   EXPECT_EQ(loop.stats().datagrams_sent + static_cast<std::uint64_t>(log.on_send),
-            static_cast<std::uint64_t>(tries))
-      << "a failed send is not counted as sent";
+            static_cast<std::uint64_t>(tries) + probes_sent);
 }
 
-// The receive side alone: one datagram to a closed port, and the receive that follows
-// reports the refusal (epoll/poll/AFD report the pending error as readable).
+TEST_P(event_loop_datagram_test, connection_refused_is_reported_and_the_sockets_keep_serving) {
+  refused_then_served(GetParam(), false);
+}
+
+TEST_P(event_loop_datagram_test, a_refused_connected_socket_still_receives) {
+  if (wine_afd()) {
+    GTEST_SKIP() << "Wine: an ICMP error that arrives while an AFD poll is pending on a UDP "
+                    "socket leaves that poll stuck (it never completes, not even for later "
+                    "datagrams); WSAPoll and a fresh poll see them";
+  }
+  refused_then_served(GetParam(), true);
+}
+
+// The receive side alone: one datagram to a closed port, and the refusal is reported
+// with no peer, before any other send (epoll/poll/AFD report the pending error as
+// readable and the receive returns it).
 TEST_P(event_loop_datagram_test, connection_refused_is_reported_by_the_receive) {
   XSOCK_SKIP_ON_WINE(
-      "a connected UDP socket's ICMP port unreachable is reported only on a later send, "
-      "never on a receive");
+      "a connected UDP socket's ICMP port unreachable shows only after a later send (as "
+      "that send's error; with WSAPoll as an error readiness that SO_ERROR holds), never "
+      "after a single datagram");
   event_loop loop;
   guard(loop);
   const endpoint dead = closed_port();
@@ -564,6 +606,56 @@ TEST_P(event_loop_datagram_test, a_send_from_on_turn_is_not_left_waiting) {
   from = loop.adopt(bound(), {});
   loop.run();
   EXPECT_EQ(got, "from on_turn");
+}
+
+// A receive error that does not go away must not spin the loop: the socket is read
+// again only after a pause (100 ms), and the other sockets are served meanwhile. The
+// persistent error is made with a listening TCP socket handed to the loop as a
+// datagram socket: with a connection waiting in its backlog it is readable for ever,
+// and every receive on it fails (not_connected).
+TEST_P(event_loop_datagram_test, a_persistent_receive_error_pauses_that_socket_not_the_loop) {
+  // Declared before the loop, so destroyed after it: the loop closes the handle it was
+  // given, and the listener's own close of the same number then fails harmlessly
+  // (nothing opens a socket between the two).
+  listener l = make_listener();
+  stream_socket waiting;
+  waiting.connect(l.local_endpoint());
+  event_loop loop;
+  guard(loop);
+  int errors = 0;
+  std::error_code first;
+  event_loop::datagram_handlers h;
+  h.on_error = [&](event_loop&, id_type, const std::error_code& ec, const endpoint& peer) {
+    if (errors++ == 0) first = ec;
+    EXPECT_EQ(peer, endpoint{}) << "a receive error has no peer";
+  };
+  h.on_datagram = [](event_loop&, id_type, const endpoint&, std::string_view, bool) {
+    ADD_FAILURE() << "a datagram from a listening TCP socket";
+  };
+  loop.adopt(datagram_socket(l.native_handle()), h);
+  datagram_socket other = bound();
+  const endpoint other_to = other.local_endpoint();
+  int other_got = 0;
+  event_loop::datagram_handlers oh;
+  oh.on_datagram = [&](event_loop&, id_type, const endpoint&, std::string_view, bool) {
+    ++other_got;
+  };
+  loop.adopt(std::move(other), oh);
+  datagram_socket sender = bound();
+  sender.send_to("served", other_to);
+
+  const auto started = std::chrono::steady_clock::now();
+  loop.after(550ms, [](event_loop& lp) { lp.stop(); });
+  loop.run();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const auto pauses = static_cast<int>(elapsed / 100ms);
+  EXPECT_TRUE(first) << "no receive error";
+  EXPECT_NE(first, std::errc::connection_refused) << "not an ICMP report: " << first.message();
+  EXPECT_GE(errors, 1);
+  EXPECT_LE(errors, pauses + 1) << "read again before its pause was over (" << first.message()
+                                << ")";
+  EXPECT_LT(loop.stats().turns, 100u) << "the loop spun";
+  EXPECT_EQ(other_got, 1) << "the other socket was served meanwhile";
 }
 }  // namespace
 

@@ -66,8 +66,8 @@ void datagram_channels::update_interest(channel& c, std::error_code& ec) noexcep
   readiness want = readiness::none;
   if (wants_reading(c)) want |= readiness::readable;
   if (c.status != state::closed && !c.queue.empty()) want |= readiness::writable;
-  if (want == c.interest && c.registered == (want != readiness::none)) return;
   const native_handle_type h = c.socket.native_handle();
+  if (want == c.interest && c.registered == (want != readiness::none)) return;
   if (want == readiness::none) {
     if (c.registered) poller_.remove(h, ec);
     c.registered = false;
@@ -113,7 +113,7 @@ bool datagram_channels::on_event(id_type id, readiness ready) {
   if (any(ready & (readiness::writable | readiness::error)) && !c->queue.empty()) mark_dirty(*c);
   if (wants_reading(*c) && any(c->interest & readiness::readable) &&
       any(ready & (readiness::readable | readiness::error))) {
-    read_some(*c);
+    read_some(*c, ready);
   } else if (any(ready & readiness::error)) {
     // Not reading now (paused, draining): the pending error is taken here, so that it
     // is neither lost nor reported by every wait until reading resumes.
@@ -123,7 +123,7 @@ bool datagram_channels::on_event(id_type id, readiness ready) {
   return true;
 }
 
-void datagram_channels::read_some(channel& c) {
+void datagram_channels::read_some(channel& c, readiness ready) {
   for (int i = 0; i < datagrams_per_turn; ++i) {
     std::error_code ec;
     endpoint from;
@@ -131,18 +131,13 @@ void datagram_channels::read_some(channel& c) {
     const std::size_t n = receive_datagram(c.socket.native_handle(), buffer_.data(),
                                            options_.max_datagram, from, truncated, ec);
     if (ec) {
-      if (would_block(ec)) return;
-      if (!icmp_report(ec)) {
-        // Possibly persistent: reading this socket again at once could fail again at
-        // once, every turn. Paused; the other sockets are served meanwhile.
-        c.paused = true;
-        try {
-          c.pause = pauses_.schedule(steady::now() + receive_error_pause, c.id);
-        } catch (...) {
-          c.paused = false;  // no timer to end the pause: keep reading rather than stop
-        }
-        mark_dirty(c);
+      if (would_block(ec)) {
+        if (i == 0 && any(ready & readiness::error)) taken_error(c);
+        return;
       }
+      // Possibly persistent: reading this socket again at once could fail again at
+      // once, every turn.
+      if (!icmp_report(ec)) pause_reading(c);
       report(c, ec, endpoint{});
     } else {
       ++stats_.datagrams_received;
@@ -152,6 +147,31 @@ void datagram_channels::read_some(channel& c) {
     // A callback may have closed the socket, or stopped the loop.
     if (!wants_reading(c)) return;
   }
+}
+
+// Paused for receive_error_pause; the other sockets are served meanwhile.
+void datagram_channels::pause_reading(channel& c) noexcept {
+  c.paused = true;
+  try {
+    c.pause = pauses_.schedule(steady::now() + receive_error_pause, c.id);
+  } catch (...) {
+    c.paused = false;  // no timer to end the pause: keep reading rather than stop
+  }
+  mark_dirty(c);
+}
+
+// The poller reported an error that no receive explains. Some systems report an ICMP
+// error to the poller but not to recv (Wine's poll, WSAPoll included): SO_ERROR has
+// it. With nothing there either, the error readiness would come back at once, every
+// turn: reading pauses instead.
+void datagram_channels::taken_error(channel& c) {
+  const std::error_code ec = pending_error(c.socket.native_handle());
+  if (!ec) {
+    pause_reading(c);
+    return;
+  }
+  if (!icmp_report(ec)) pause_reading(c);
+  report(c, ec, endpoint{});
 }
 
 void datagram_channels::report(channel& c, const std::error_code& ec, const endpoint& peer) {

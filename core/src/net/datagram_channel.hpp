@@ -132,7 +132,9 @@ class datagram_channels {
   void mark_dirty(channel& c) noexcept;
   bool wants_reading(const channel& c) const noexcept;
   void update_interest(channel& c, std::error_code& ec) noexcept;
-  void read_some(channel& c);
+  void read_some(channel& c, readiness ready);
+  void taken_error(channel& c);
+  void pause_reading(channel& c) noexcept;
   void flush(channel& c);
   void report(channel& c, const std::error_code& ec, const endpoint& peer);
   void destroy(id_type id) noexcept;
