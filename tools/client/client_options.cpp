@@ -44,8 +44,10 @@ bool typing(const config& cfg) {
 }
 
 int parse_options(const std::vector<std::string>& args, config& cfg) {
-  CLI::App app("Sends text to a TCP server in its encoding and prints what comes back.",
-               std::string(program));
+  CLI::App app(
+      "Sends text to a TCP (or, with --udp, UDP) server in its encoding and prints what comes "
+      "back.",
+      std::string(program));
   app.add_option("HOST", cfg.host, "Server name or address (every resolved address is tried)");
   app.add_option("PORT", cfg.port, "Server port")->transform(decimal_integer(1, 65535));
   app.add_option("-m,--message", cfg.messages,

@@ -799,8 +799,8 @@ int run(int argc, char** argv) {
   console_init();
   config cfg;
   CLI::App app(
-      "Receives text from any number of TCP clients (one thread) and prints it, a "
-      "line per event.",
+      "Receives text from any number of TCP clients (or, with --udp, UDP peers) on one "
+      "thread and prints it, a line per event.",
       std::string(program));
   app.add_option("PORT", cfg.port, "Port to listen on; 0 picks a free one")
       ->default_val(7788)
