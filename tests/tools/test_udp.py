@@ -281,6 +281,21 @@ class ClientSending(unittest.TestCase):
         self.assertEqual([peer.recvfrom(100)[0] for _ in range(6)], [b"ping\n", b"pong\n"] * 3)
         self.assertTrue(nothing_more(peer))
 
+    def test_log_has_each_datagram_sent_without_an_id(self):
+        peer = udp_socket()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "client.jsonl")
+            r = run_client("--udp", "--log", path, "127.0.0.1", peer.getsockname()[1], "-m", "hi",
+                           "-m", "", "--eol", "none", "--wait", "0")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(path, encoding="utf-8") as f:
+                records = [json.loads(line) for line in f]
+        name = f"127.0.0.1:{peer.getsockname()[1]}"
+        self.assertEqual([(r["event"], r["peer"], r["hex"], r["bytes"]) for r in records],
+                         [("sent", name, "6869", 2), ("sent", name, "", 0)])
+        self.assertTrue(all("id" not in r for r in records))
+        self.assertEqual([peer.recvfrom(100)[0] for _ in range(2)], [b"hi", b""])
+
     def test_ttl_and_ipv6(self):
         peer = udp_socket()
         r = run_client("--udp", "--ttl", "1", "127.0.0.1", peer.getsockname()[1], "-m", "t",

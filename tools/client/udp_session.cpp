@@ -101,7 +101,6 @@ void udp_session::start(event_loop& loop, datagram_socket&& socket) {
     end(l, exit_failure, "send to " + where + ": " + error_text(ec));
   };
   id_ = loop.adopt(std::move(socket), std::move(handlers));
-  log_.record("connect", 0, target_);
   if (!messages_.empty()) round(loop);
 }
 
