@@ -5,7 +5,6 @@
 // like event_loop_test.cpp.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -656,6 +655,32 @@ TEST_P(event_loop_datagram_test, a_persistent_receive_error_pauses_that_socket_n
                                 << ")";
   EXPECT_LT(loop.stats().turns, 100u) << "the loop spun";
   EXPECT_EQ(other_got, 1) << "the other socket was served meanwhile";
+}
+
+// What the loop relies on from every poller backend (epoll, poll, AFD, WSAPoll): a
+// datagram socket is writable at once (AFD_POLL_SEND), readable once a datagram is
+// queued (AFD_POLL_RECEIVE), and not readable before.
+TEST_P(event_loop_datagram_test, the_poller_reports_datagram_sockets_readable_and_writable) {
+  datagram_socket s = bound();
+  s.set_non_blocking(true);
+  poller p;
+  p.add(s.native_handle(), readiness::writable, 7);
+  std::vector<poller::event> events;
+  ASSERT_EQ(p.wait(events, 5s), 1u);
+  EXPECT_EQ(events[0].tag, 7u);
+  EXPECT_TRUE(any(events[0].ready & readiness::writable));
+  EXPECT_FALSE(any(events[0].ready & readiness::readable));
+
+  p.modify(s.native_handle(), readiness::readable);
+  EXPECT_EQ(p.wait(events, 50ms), 0u) << "nothing queued: not readable";
+  datagram_socket sender = bound();
+  sender.send_to("ready", s.local_endpoint());
+  ASSERT_EQ(p.wait(events, 5s), 1u);
+  EXPECT_TRUE(any(events[0].ready & readiness::readable));
+  char buffer[16];
+  const datagram_info info = s.receive_from(buffer, sizeof buffer, 0ms);
+  EXPECT_EQ(std::string(buffer, info.size), "ready");
+  p.remove(s.native_handle());
 }
 }  // namespace
 
