@@ -94,7 +94,8 @@ void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept;
 // A UDP socket of the endpoint's family (blocking). On Windows SIO_UDP_CONNRESET and
 // SIO_UDP_NETRESET are turned off here, so an ICMP error for one peer never fails a
 // read of an unconnected socket. `connect` above sets a datagram socket's default
-// peer (it completes at once).
+// peer (it completes at once) and, on Windows, turns SIO_UDP_CONNRESET back on: the
+// connected peer's ICMP errors are reported.
 handle_t open_datagram(const endpoint& like, std::error_code& ec) noexcept;
 // One datagram, whole or not at all: to `peer`, or to the connected peer when `peer`
 // is nullptr. Returns `size` on success (0 bytes is a datagram too). Too large:

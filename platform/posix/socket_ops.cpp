@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,6 +204,174 @@ void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept {
   if (::shutdown(fd(h), how) != 0) ec = last_error();
 }
 
+// ---- datagrams ----------------------------------------------------------------------
+
+handle_t open_datagram(const endpoint& like, std::error_code& ec) noexcept {
+  ec.clear();
+  const int family = like.is_v4() ? AF_INET : AF_INET6;
+#if defined(SOCK_CLOEXEC)
+  const int s = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  const bool need_cloexec = false;
+#else
+  const int s = ::socket(family, SOCK_DGRAM, IPPROTO_UDP);
+  const bool need_cloexec = true;
+#endif
+  if (s < 0) {
+    ec = last_error();
+    return invalid_handle;
+  }
+  if (!prepare_new_socket(s, need_cloexec, ec)) {
+    ::close(s);
+    return invalid_handle;
+  }
+  return to_handle(s);
+}
+
+std::size_t send_datagram(handle_t h, const void* data, std::size_t size, const endpoint* peer,
+                          std::error_code& ec) noexcept {
+  ec.clear();
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (peer) len = to_sockaddr(*peer, ss);
+  // Larger than SSIZE_MAX is far beyond any datagram: the system says EMSGSIZE for it.
+  const std::size_t chunk = std::min<std::size_t>(size, SSIZE_MAX);
+  for (;;) {
+    const ssize_t n =
+        peer ? ::sendto(fd(h), data, chunk, send_flags, reinterpret_cast<const sockaddr*>(&ss), len)
+             : ::send(fd(h), data, chunk, send_flags);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    ec = last_error();
+    return 0;
+  }
+}
+
+std::size_t receive_datagram(handle_t h, void* data, std::size_t size, endpoint& peer,
+                             bool& truncated, std::error_code& ec) noexcept {
+  ec.clear();
+  truncated = false;
+  // recvmsg, not recvfrom: only msg_flags tells a datagram that filled the buffer
+  // exactly from one that was cut (MSG_TRUNC). A zero-length buffer takes the datagram
+  // all the same.
+  for (;;) {
+    sockaddr_storage ss;
+    std::memset(&ss, 0, sizeof ss);
+    iovec iov{};
+    iov.iov_base = data;
+    iov.iov_len = std::min<std::size_t>(size, SSIZE_MAX);
+    msghdr msg{};
+    msg.msg_name = &ss;
+    msg.msg_namelen = sizeof ss;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    const ssize_t n = ::recvmsg(fd(h), &msg, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ec = last_error();
+      return 0;
+    }
+    truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    if (msg.msg_namelen == 0 || !from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), peer)) {
+      peer = endpoint();
+    }
+    return static_cast<std::size_t>(n);
+  }
+}
+
+namespace {
+
+in_addr to_in_addr(const endpoint& ep) noexcept {
+  in_addr a{};
+  const auto b = ep.v4_bytes();
+  std::memcpy(&a, b.data(), b.size());
+  return a;
+}
+
+in6_addr to_in6_addr(const endpoint& ep) noexcept {
+  in6_addr a{};
+  const auto b = ep.v6_bytes();
+  std::memcpy(&a, b.data(), b.size());
+  return a;
+}
+
+}  // namespace
+
+void multicast_membership(handle_t h, const endpoint& group, const endpoint& interface_address,
+                          std::uint32_t interface_index, bool join, std::error_code& ec) noexcept {
+  ec.clear();
+  int rc = 0;
+  if (group.is_v4()) {
+    const int name = join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP;
+#if defined(__linux__)
+    // ip_mreqn names the interface by index or by address.
+    ip_mreqn m{};
+    m.imr_multiaddr = to_in_addr(group);
+    m.imr_address = to_in_addr(interface_address);
+    m.imr_ifindex = static_cast<int>(interface_index);
+    rc = ::setsockopt(fd(h), IPPROTO_IP, name, &m, sizeof m);
+#else
+    if (interface_index != 0) {
+#if defined(MCAST_JOIN_GROUP)
+      // The BSDs' ip_mreq takes an address only: the protocol-independent form
+      // takes the index.
+      group_req g{};
+      g.gr_interface = interface_index;
+      sockaddr_storage ss;
+      to_sockaddr(group, ss);
+      std::memcpy(&g.gr_group, &ss, sizeof ss);
+      rc = ::setsockopt(fd(h), IPPROTO_IP, join ? MCAST_JOIN_GROUP : MCAST_LEAVE_GROUP, &g,
+                        sizeof g);
+#else
+      ec = make_error(std::errc::operation_not_supported);
+      return;
+#endif
+    } else {
+      ip_mreq m{};
+      m.imr_multiaddr = to_in_addr(group);
+      m.imr_interface = to_in_addr(interface_address);
+      rc = ::setsockopt(fd(h), IPPROTO_IP, name, &m, sizeof m);
+    }
+#endif
+  } else {
+    ipv6_mreq m{};
+    m.ipv6mr_multiaddr = to_in6_addr(group);
+    m.ipv6mr_interface = interface_index;
+    rc = ::setsockopt(fd(h), IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof m);
+  }
+  if (rc != 0) ec = last_error();
+}
+
+void set_multicast_interface(handle_t h, bool v6, const endpoint& interface_address,
+                             std::uint32_t interface_index, std::error_code& ec) noexcept {
+  ec.clear();
+  int rc = 0;
+  if (v6) {
+    const unsigned int index = interface_index;
+    rc = ::setsockopt(fd(h), IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index);
+  } else {
+#if defined(__linux__)
+    ip_mreqn m{};
+    m.imr_address = to_in_addr(interface_address);
+    m.imr_ifindex = static_cast<int>(interface_index);
+    rc = ::setsockopt(fd(h), IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+#else
+    if (interface_index != 0) {
+#if defined(IP_MULTICAST_IFINDEX)
+      const unsigned int index = interface_index;
+      rc = ::setsockopt(fd(h), IPPROTO_IP, IP_MULTICAST_IFINDEX, &index, sizeof index);
+#else
+      ec = make_error(std::errc::operation_not_supported);
+      return;
+#endif
+    } else {
+      const in_addr a = to_in_addr(interface_address);
+      rc = ::setsockopt(fd(h), IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a);
+    }
+#endif
+  }
+  if (rc != 0) ec = last_error();
+}
+
 unsigned wait_one(handle_t h, unsigned events, int timeout_ms, std::error_code& ec) noexcept {
   ec.clear();
   using clock = std::chrono::steady_clock;
@@ -265,8 +434,35 @@ option_name lookup(option opt) noexcept {
       return {SOL_SOCKET, SO_SNDBUF};
     case option::v6_only:
       return {IPPROTO_IPV6, IPV6_V6ONLY};
+    case option::reuse_address:
+      return {SOL_SOCKET, SO_REUSEADDR};
+    case option::broadcast:
+      return {SOL_SOCKET, SO_BROADCAST};
+    case option::ttl_v4:
+      return {IPPROTO_IP, IP_TTL};
+    case option::hops_v6:
+      return {IPPROTO_IPV6, IPV6_UNICAST_HOPS};
+    case option::multicast_ttl_v4:
+      return {IPPROTO_IP, IP_MULTICAST_TTL};
+    case option::multicast_hops_v6:
+      return {IPPROTO_IPV6, IPV6_MULTICAST_HOPS};
+    case option::multicast_loop_v4:
+      return {IPPROTO_IP, IP_MULTICAST_LOOP};
+    case option::multicast_loop_v6:
+      return {IPPROTO_IPV6, IPV6_MULTICAST_LOOP};
   }
   return {SOL_SOCKET, SO_KEEPALIVE};
+}
+
+// The BSDs (macOS included) take IP_MULTICAST_TTL and IP_MULTICAST_LOOP as one
+// byte and refuse an int; Linux takes either.
+bool byte_sized(option opt) noexcept {
+#if defined(__linux__)
+  static_cast<void>(opt);
+  return false;
+#else
+  return opt == option::multicast_ttl_v4 || opt == option::multicast_loop_v4;
+#endif
 }
 
 }  // namespace
@@ -274,12 +470,26 @@ option_name lookup(option opt) noexcept {
 void set_option(handle_t h, option opt, int value, std::error_code& ec) noexcept {
   ec.clear();
   const auto o = lookup(opt);
+  if (byte_sized(opt)) {
+    const auto byte = static_cast<unsigned char>(value);
+    if (::setsockopt(fd(h), o.level, o.name, &byte, sizeof byte) != 0) ec = last_error();
+    return;
+  }
   if (::setsockopt(fd(h), o.level, o.name, &value, sizeof value) != 0) ec = last_error();
 }
 
 int get_option(handle_t h, option opt, std::error_code& ec) noexcept {
   ec.clear();
   const auto o = lookup(opt);
+  if (byte_sized(opt)) {
+    unsigned char byte = 0;
+    socklen_t len = sizeof byte;
+    if (::getsockopt(fd(h), o.level, o.name, &byte, &len) != 0) {
+      ec = last_error();
+      return 0;
+    }
+    return byte;
+  }
   int value = 0;
   socklen_t len = sizeof value;
   if (::getsockopt(fd(h), o.level, o.name, &value, &len) != 0) {

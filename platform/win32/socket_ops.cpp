@@ -3,6 +3,8 @@
 #include "winsock.hpp"
 // After winsock2.h: if_nametoindex (netioapi.h, linked from iphlpapi).
 #include <iphlpapi.h>
+// SIO_UDP_CONNRESET.
+#include <mswsock.h>
 
 #include <algorithm>
 #include <climits>
@@ -43,22 +45,53 @@ bool widen(std::string_view text, std::wstring& out) {
                                clamp_length(text.size()), &out[0], n) == n;
 }
 
+// Both socket kinds: non-inheritable from the start, so no window in which another
+// thread's CreateProcess could pass the socket on.
+SOCKET open_socket(int family, int type, int protocol) noexcept {
+  SOCKET s = ::WSASocketW(family, type, protocol, nullptr, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET && ::WSAGetLastError() == WSAEINVAL) {
+    // Windows 7 without SP1 does not know the flag.
+    s = ::WSASocketW(family, type, protocol, nullptr, 0, WSA_FLAG_OVERLAPPED);
+    if (s != INVALID_SOCKET) {
+      ::SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0);
+    }
+  }
+  return s;
+}
+
+#if !defined(SIO_UDP_NETRESET)
+#define SIO_UDP_NETRESET _WSAIOW(IOC_VENDOR, 15)
+#endif
+
+// Sets one of the UDP ICMP-reporting ioctls (SIO_UDP_CONNRESET, SIO_UDP_NETRESET).
+// A Winsock that does not know the ioctl (an old Wine) has nothing to turn off or on.
+bool udp_ioctl(SOCKET s, DWORD code, bool on, std::error_code& ec) noexcept {
+  BOOL value = on ? TRUE : FALSE;
+  DWORD returned = 0;
+  if (::WSAIoctl(s, code, &value, static_cast<DWORD>(sizeof value), nullptr, 0, &returned, nullptr,
+                 nullptr) == 0) {
+    return true;
+  }
+  const int err = ::WSAGetLastError();
+  if (err == WSAEINVAL || err == WSAEOPNOTSUPP || err == WSAENOPROTOOPT) return true;
+  ec.assign(err, socket_category());
+  return false;
+}
+
+void report_udp_errors_if_datagram(SOCKET s, std::error_code& ec) noexcept {
+  int type = 0;
+  int len = static_cast<int>(sizeof type);
+  if (::getsockopt(s, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &len) != 0) return;
+  if (type == SOCK_DGRAM) udp_ioctl(s, SIO_UDP_CONNRESET, true, ec);
+}
+
 }  // namespace
 
 handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
   ec.clear();
   const int family = like.is_v4() ? AF_INET : AF_INET6;
-  // Non-inheritable from the start: no window in which another thread's
-  // CreateProcess could pass it on.
-  SOCKET s = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
-                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-  if (s == INVALID_SOCKET && ::WSAGetLastError() == WSAEINVAL) {
-    // Windows 7 without SP1 does not know the flag.
-    s = ::WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
-    if (s != INVALID_SOCKET) {
-      ::SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0);
-    }
-  }
+  const SOCKET s = open_socket(family, SOCK_STREAM, IPPROTO_TCP);
   if (s == INVALID_SOCKET) {
     ec = last_error();
     return invalid_handle;
@@ -74,7 +107,13 @@ bool connect(handle_t h, const endpoint& peer, std::error_code& ec) noexcept {
   ec.clear();
   sockaddr_storage ss;
   const int len = to_sockaddr(peer, ss);
-  if (::connect(sock(h), reinterpret_cast<const sockaddr*>(&ss), len) == 0) return true;
+  if (::connect(sock(h), reinterpret_cast<const sockaddr*>(&ss), len) == 0) {
+    // A datagram socket's connect completes here (a non-blocking TCP connect never
+    // does): its peer's ICMP errors are wanted now, so turn reporting back on
+    // (open_datagram turned it off for the unconnected socket).
+    report_udp_errors_if_datagram(sock(h), ec);
+    return !ec;
+  }
   const int err = ::WSAGetLastError();
   // A non-blocking connect in progress: WSAEWOULDBLOCK (EINPROGRESS on POSIX).
   if (err == WSAEWOULDBLOCK || err == WSAEINPROGRESS) return false;
@@ -182,6 +221,144 @@ void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept {
   if (::shutdown(sock(h), how) != 0) ec = last_error();
 }
 
+// ---- datagrams ----------------------------------------------------------------------
+
+namespace {
+
+// An ICMP port unreachable on a UDP socket: Winsock says WSAECONNRESET, POSIX
+// ECONNREFUSED; the contract says connection_refused everywhere.
+int datagram_error(int err) noexcept {
+  return err == WSAECONNRESET ? WSAECONNREFUSED : err;
+}
+
+in_addr to_in_addr(const endpoint& ep) noexcept {
+  in_addr a{};
+  const auto b = ep.v4_bytes();
+  std::memcpy(&a, b.data(), b.size());
+  return a;
+}
+
+// IPv4 interface for IP_ADD_MEMBERSHIP / IP_MULTICAST_IF: by index in the 0.0.0.x
+// form Windows documents for both (the index in network byte order), else by
+// address.
+in_addr v4_interface(const endpoint& address, std::uint32_t index) noexcept {
+  if (index == 0) return to_in_addr(address);
+  in_addr a{};
+  a.s_addr = htonl(index);
+  return a;
+}
+
+}  // namespace
+
+handle_t open_datagram(const endpoint& like, std::error_code& ec) noexcept {
+  ec.clear();
+  const SOCKET s = open_socket(like.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+  if (s == INVALID_SOCKET) {
+    ec = last_error();
+    return invalid_handle;
+  }
+  // Without these, an ICMP error for one peer fails the next read of an unconnected
+  // socket with WSAECONNRESET / WSAENETRESET: a server's read loop would end because
+  // one client went away. SO_EXCLUSIVEADDRUSE: no other socket may take over the port
+  // (bind_options::reuse_address turns it off).
+  const DWORD exclusive = 1;
+  if (!udp_ioctl(s, SIO_UDP_CONNRESET, false, ec) || !udp_ioctl(s, SIO_UDP_NETRESET, false, ec) ||
+      ::setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&exclusive),
+                   static_cast<int>(sizeof exclusive)) != 0) {
+    if (!ec) ec = last_error();
+    ::closesocket(s);
+    return invalid_handle;
+  }
+  return to_handle(s);
+}
+
+std::size_t send_datagram(handle_t h, const void* data, std::size_t size, const endpoint* peer,
+                          std::error_code& ec) noexcept {
+  ec.clear();
+  // A datagram is never cut: beyond an int is beyond any datagram.
+  if (size > static_cast<std::size_t>(INT_MAX)) {
+    ec.assign(WSAEMSGSIZE, socket_category());
+    return 0;
+  }
+  const auto* bytes = static_cast<const char*>(data);
+  const int length = static_cast<int>(size);
+  int n = 0;
+  if (peer) {
+    sockaddr_storage ss;
+    const int len = to_sockaddr(*peer, ss);
+    n = ::sendto(sock(h), bytes, length, 0, reinterpret_cast<const sockaddr*>(&ss), len);
+  } else {
+    n = ::send(sock(h), bytes, length, 0);
+  }
+  if (n == SOCKET_ERROR) {
+    ec.assign(datagram_error(::WSAGetLastError()), socket_category());
+    return 0;
+  }
+  return static_cast<std::size_t>(n);
+}
+
+std::size_t receive_datagram(handle_t h, void* data, std::size_t size, endpoint& peer,
+                             bool& truncated, std::error_code& ec) noexcept {
+  ec.clear();
+  truncated = false;
+  char none = 0;
+  char* buffer = data ? static_cast<char*>(data) : &none;
+  const int length = clamp_length(size);
+  sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  int len = static_cast<int>(sizeof ss);
+  int n = ::recvfrom(sock(h), buffer, length, 0, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (n == SOCKET_ERROR) {
+    const int err = ::WSAGetLastError();
+    if (err != WSAEMSGSIZE) {
+      ec.assign(datagram_error(err), socket_category());
+      return 0;
+    }
+    // The datagram was larger: the buffer holds its first bytes, the rest is gone.
+    truncated = true;
+    n = length;
+  }
+  if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), peer)) peer = endpoint();
+  return static_cast<std::size_t>(n);
+}
+
+void multicast_membership(handle_t h, const endpoint& group, const endpoint& interface_address,
+                          std::uint32_t interface_index, bool join, std::error_code& ec) noexcept {
+  ec.clear();
+  int rc = 0;
+  if (group.is_v4()) {
+    ip_mreq m{};
+    m.imr_multiaddr = to_in_addr(group);
+    m.imr_interface = v4_interface(interface_address, interface_index);
+    rc = ::setsockopt(sock(h), IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                      reinterpret_cast<const char*>(&m), static_cast<int>(sizeof m));
+  } else {
+    ipv6_mreq m{};
+    const auto b = group.v6_bytes();
+    std::memcpy(&m.ipv6mr_multiaddr, b.data(), b.size());
+    m.ipv6mr_interface = interface_index;
+    rc = ::setsockopt(sock(h), IPPROTO_IPV6, join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP,
+                      reinterpret_cast<const char*>(&m), static_cast<int>(sizeof m));
+  }
+  if (rc != 0) ec = last_error();
+}
+
+void set_multicast_interface(handle_t h, bool v6, const endpoint& interface_address,
+                             std::uint32_t interface_index, std::error_code& ec) noexcept {
+  ec.clear();
+  int rc = 0;
+  if (v6) {
+    const DWORD index = interface_index;
+    rc = ::setsockopt(sock(h), IPPROTO_IPV6, IPV6_MULTICAST_IF,
+                      reinterpret_cast<const char*>(&index), static_cast<int>(sizeof index));
+  } else {
+    const in_addr a = v4_interface(interface_address, interface_index);
+    rc = ::setsockopt(sock(h), IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&a),
+                      static_cast<int>(sizeof a));
+  }
+  if (rc != 0) ec = last_error();
+}
+
 unsigned wait_one(handle_t h, unsigned events, int timeout_ms, std::error_code& ec) noexcept {
   ec.clear();
   // select(), not WSAPoll: a failed non-blocking connect shows only in select's
@@ -244,6 +421,22 @@ option_name lookup(option opt) noexcept {
       return {SOL_SOCKET, SO_SNDBUF, false};
     case option::v6_only:
       return {IPPROTO_IPV6, IPV6_V6ONLY, true};
+    case option::reuse_address:
+      return {SOL_SOCKET, SO_REUSEADDR, true};
+    case option::broadcast:
+      return {SOL_SOCKET, SO_BROADCAST, true};
+    case option::ttl_v4:
+      return {IPPROTO_IP, IP_TTL, false};
+    case option::hops_v6:
+      return {IPPROTO_IPV6, IPV6_UNICAST_HOPS, false};
+    case option::multicast_ttl_v4:
+      return {IPPROTO_IP, IP_MULTICAST_TTL, false};
+    case option::multicast_hops_v6:
+      return {IPPROTO_IPV6, IPV6_MULTICAST_HOPS, false};
+    case option::multicast_loop_v4:
+      return {IPPROTO_IP, IP_MULTICAST_LOOP, true};
+    case option::multicast_loop_v6:
+      return {IPPROTO_IPV6, IPV6_MULTICAST_LOOP, true};
   }
   return {SOL_SOCKET, SO_KEEPALIVE, true};
 }
@@ -253,6 +446,18 @@ option_name lookup(option opt) noexcept {
 void set_option(handle_t h, option opt, int value, std::error_code& ec) noexcept {
   ec.clear();
   const auto o = lookup(opt);
+  if (opt == option::reuse_address) {
+    // open_datagram set SO_EXCLUSIVEADDRUSE, which Windows will not combine with
+    // SO_REUSEADDR: sharing the port asked for is the one case to drop it.
+    const DWORD exclusive = value != 0 ? 0u : 1u;
+    if (::setsockopt(sock(h), SOL_SOCKET, SO_EXCLUSIVEADDRUSE,
+                     reinterpret_cast<const char*>(&exclusive),
+                     static_cast<int>(sizeof exclusive)) != 0 &&
+        value != 0) {
+      ec = last_error();
+      return;
+    }
+  }
   DWORD v = o.boolean ? (value != 0 ? 1u : 0u) : static_cast<DWORD>(value);
   if (::setsockopt(sock(h), o.level, o.name, reinterpret_cast<const char*>(&v),
                    static_cast<int>(sizeof v)) != 0) {

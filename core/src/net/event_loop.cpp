@@ -18,6 +18,7 @@
 #include "backend.hpp"
 #include "net/accept_policy.hpp"
 #include "net/connect_driver.hpp"
+#include "net/datagram_channel.hpp"
 #include "net/happy_eyeballs.hpp"
 #include "net/throw.hpp"
 #include "net/timer_queue.hpp"
@@ -195,7 +196,11 @@ const char* to_string(close_reason reason) noexcept {
 
 struct event_loop::impl {
   impl(event_loop& owner, const loop_options& opts, callbacks cb, std::error_code& ec)
-      : self(owner), loop_poller(ec), options(opts), handlers(std::move(cb)) {
+      : self(owner),
+        loop_poller(ec),
+        options(opts),
+        handlers(std::move(cb)),
+        datagrams(owner, loop_poller, options, stats, stop_requested) {
     if (ec) return;
     read_buffer.resize(std::max<std::size_t>(options.read_size, 1));
     box = std::make_shared<mailbox>();
@@ -218,6 +223,10 @@ struct event_loop::impl {
   loop_stats stats;
   std::atomic<bool> stop_requested{false};
   std::shared_ptr<mailbox> box;
+  // Datagram sockets (adopt(datagram_socket&&)): their ids come from the listeners'
+  // range; everything else about them is in net/datagram_channel.hpp. Declared after
+  // the poller, options and stats it uses, so destroyed before them.
+  detail::datagram_channels datagrams;
 
   id_type next_id = 1;
   // Listeners and loop timers: a range of their own, so connection ids count 1, 2, 3...
@@ -903,6 +912,7 @@ struct event_loop::impl {
       }
     }
     if (accept_paused_by_error && now >= accept_retry_at) update_listeners(now);
+    datagrams.fire_timers(now);
   }
 
   // Runs `batch` from `next` on; each task is moved out before it runs, so one that
@@ -936,11 +946,12 @@ struct event_loop::impl {
   time_limit next_timeout(clock::time_point now) const {
     // Work left for the next turn (reports, or what a throwing callback left behind).
     if (!reports.empty() || !running_reports.empty() || !running_posted.empty() ||
-        work_next < work.size())
+        work_next < work.size() || datagrams.has_work())
       return time_limit{};
     clock::time_point next = clock::time_point::max();
     next = std::min(next, connection_timers.next_deadline());
     next = std::min(next, loop_timers.next_deadline());
+    next = std::min(next, datagrams.next_deadline());
     if (!options.idle_timeout.unlimited() && !idle_order.empty()) {
       const idle_entry& oldest = idle_order.front();
       if (find(oldest.id) != nullptr)
@@ -975,8 +986,10 @@ struct event_loop::impl {
       if (!c.closed() && c.pending() > 0) flush(c, clock::now());
       update_interest(c);
     }
+    datagrams.begin_shutdown();
     for (;;) {
-      bool waiting = false;
+      datagrams.end_turn();
+      bool waiting = datagrams.has_output();
       for (auto& entry : connections) {
         const connection& c = entry.second;
         if (!c.closed() && c.pending() > 0) waiting = true;
@@ -986,6 +999,7 @@ struct event_loop::impl {
       loop_poller.wait(events, detail::remaining(deadline, now), ec);
       if (ec) break;
       for (const poller::event& ev : events) {
+        if (datagrams.on_linger_event(ev.tag)) continue;
         connection* c = find(ev.tag);
         if (c == nullptr || c->closed()) continue;
         flush(*c, clock::now());
@@ -997,6 +1011,8 @@ struct event_loop::impl {
       if (!c.closed()) c.close_now(close_reason::shutdown);
       close_and_report(c);
     }
+    // Without a callback: datagram sockets have no on_close.
+    datagrams.close_all();
     dirty.clear();
     work.clear();
     work_next = 0;
@@ -1070,6 +1086,22 @@ event_loop::id_type event_loop::adopt(stream_socket&& socket) {
   std::error_code ec;
   const id_type id = adopt(std::move(socket), ec);
   if (ec) detail::throw_error(ec, "adopt");
+  return id;
+}
+
+event_loop::id_type event_loop::adopt(datagram_socket&& socket, datagram_handlers handlers,
+                                      std::error_code& ec) {
+  const id_type id = impl_->next_aux_id;
+  impl_->datagrams.adopt(id, std::move(socket), std::move(handlers), ec);
+  if (ec) return 0;
+  ++impl_->next_aux_id;
+  return id;
+}
+
+event_loop::id_type event_loop::adopt(datagram_socket&& socket, datagram_handlers handlers) {
+  std::error_code ec;
+  const id_type id = adopt(std::move(socket), std::move(handlers), ec);
+  if (ec) detail::throw_error(ec, "adopt datagram socket");
   return id;
 }
 
@@ -1193,6 +1225,7 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   impl& m = *impl_;
   connection* c = m.find(id);
   if (c == nullptr && m.connects.count(id) != 0) return m.send_early(id, bytes, ec);
+  if (c == nullptr && m.datagrams.contains(id)) return m.datagrams.send_to(id, nullptr, bytes, ec);
   if (c == nullptr || !c->accepts_output()) {
     // Ended by a reset or an error this turn (on_close still to come): that error,
     // not a vague not_connected.
@@ -1226,6 +1259,17 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   return true;
 }
 
+void event_loop::send_to(id_type id, const endpoint& peer, std::string_view bytes) {
+  std::error_code ec;
+  send_to(id, peer, bytes, ec);
+  if (ec) detail::throw_error(ec, "send_to", peer);
+}
+
+bool event_loop::send_to(id_type id, const endpoint& peer, std::string_view bytes,
+                         std::error_code& ec) noexcept {
+  return impl_->datagrams.send_to(id, &peer, bytes, ec);
+}
+
 void event_loop::close(id_type id, close_mode how) noexcept {
   if (connection* c = impl_->find(id)) {
     if (c->closed()) return;
@@ -1242,6 +1286,7 @@ void event_loop::close(id_type id, close_mode how) noexcept {
     impl_->close_listener(id);
     return;
   }
+  if (impl_->datagrams.close(id, how)) return;
   if (impl_->connects.count(id) != 0) {
     try {
       impl_->cancel_connect(id);
@@ -1312,6 +1357,8 @@ void event_loop::cancel_timer(id_type id) noexcept {
 
 std::size_t event_loop::output_size(id_type id) const noexcept {
   if (const connection* c = impl_->find(id)) return c->pending();
+  std::size_t queued = 0;
+  if (impl_->datagrams.output_size(id, queued)) return queued;
   const auto e = impl_->early.find(id);
   return e == impl_->early.end() ? 0 : e->second.bytes.size();
 }
@@ -1346,8 +1393,10 @@ void event_loop::reset_context(id_type id) noexcept {
 }
 
 endpoint event_loop::peer(id_type id) const noexcept {
-  const connection* c = impl_->find(id);
-  return c == nullptr ? endpoint{} : c->peer;
+  if (const connection* c = impl_->find(id)) return c->peer;
+  endpoint connected;
+  impl_->datagrams.peer(id, connected);
+  return connected;
 }
 
 std::size_t event_loop::connection_count() const noexcept {
@@ -1356,7 +1405,11 @@ std::size_t event_loop::connection_count() const noexcept {
 
 endpoint event_loop::local_endpoint(id_type listener) const noexcept {
   const auto it = impl_->listeners.find(listener);
-  if (it == impl_->listeners.end()) return endpoint{};
+  if (it == impl_->listeners.end()) {
+    endpoint bound;
+    impl_->datagrams.local_endpoint(listener, bound);
+    return bound;
+  }
   std::error_code ec;
   return it->second->socket.local_endpoint(ec);
 }
@@ -1417,6 +1470,7 @@ void event_loop::run(std::error_code& ec) {
         if (l->second->watched) m.accept_some(*l->second, now);
         continue;
       }
+      if (m.datagrams.on_event(ev.tag, ev.ready)) continue;
       const auto k = m.connects.find(ev.tag);
       if (k != m.connects.end() && k->second->engine)
         m.on_connect_ready(*k->second, ev.handle, now);
@@ -1426,6 +1480,7 @@ void event_loop::run(std::error_code& ec) {
     m.drive_connects(clock::now());
     m.fire_timers(clock::now());
     m.end_turn(clock::now());
+    m.datagrams.end_turn();
     if (m.handlers.on_turn) m.handlers.on_turn(*this);
   }
   std::error_code ignored;
