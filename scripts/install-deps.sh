@@ -2,7 +2,9 @@
 # Installs, with apt-get, whatever a Debian/Ubuntu machine lacks to build and test
 # xsock. Idempotent: installs nothing when everything is there.
 #   scripts/install-deps.sh           build + test dependencies
-#   scripts/install-deps.sh --bench   also Google Benchmark
+#   scripts/install-deps.sh --bench   also Google Benchmark, socat, and the libraries the
+#                                     ping-pong benchmark compares with (libuv, Asio,
+#                                     libevent, POCO)
 #   scripts/install-deps.sh --fuzz    also clang and its libFuzzer runtime
 #   scripts/install-deps.sh --libcxx  also clang, libc++ and GoogleTest's sources (the
 #                                     clang-libcxx preset builds GoogleTest with libc++)
@@ -17,7 +19,7 @@ set -euo pipefail
 packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev file)
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(libbenchmark-dev) ;;
+    --bench) packages+=(libbenchmark-dev socat libuv1-dev libasio-dev libevent-dev libpoco-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --libcxx) packages+=(clang libc++-dev libc++abi-dev googletest) ;;
     --docs) packages+=(doxygen) ;;
