@@ -94,6 +94,8 @@ class Server:
                     self.port = int(m.group(2))
                     return
 
+    state = ""
+
     def stop(self):
         """SIGTERM, then SIGKILL after STOP_LIMIT; returns False when it had to kill."""
         clean = True
@@ -102,11 +104,23 @@ class Server:
             try:
                 self.proc.wait(timeout=STOP_LIMIT)
             except subprocess.TimeoutExpired:
+                self.state = process_state(self.proc.pid)
                 self.proc.kill()
                 self.proc.wait()
                 clean = False
         self.proc.stderr.close()
         return clean
+
+
+def process_state(pid):
+    """The State line and wait channel of a process, for a report on a hung one."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            state = next((l.split(":", 1)[1].strip() for l in f if l.startswith("State:")), "?")
+        with open(f"/proc/{pid}/wchan") as f:
+            return f"state {state}, waiting in {f.read().strip() or '-'}"
+    except OSError:
+        return "state unknown"
 
 
 def pinning():
@@ -146,7 +160,8 @@ def measure(name, server_argv, client_argv, args, size, sessions):
     alive = srv.proc.poll() is None
     code = srv.proc.returncode
     if not srv.stop():
-        fail(f"{name}: server did not exit within {STOP_LIMIT:.0f} s of SIGTERM (killed)")
+        fail(f"{name}, {size} B x {sessions}: server did not exit within {STOP_LIMIT:.0f} s "
+             f"of SIGTERM ({srv.state}; killed)")
     if not alive:
         fail(f"{name}, {size} B x {sessions}: the server died during the run (status {code})")
     if done.returncode != 0:
