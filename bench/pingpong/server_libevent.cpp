@@ -1,7 +1,10 @@
 // The ping-pong echo server on libevent, as libevent's samples do it: an
 // evconnlistener, a bufferevent per connection, and a read callback that moves the
 // input buffer to the output buffer (evbuffer_add_buffer, no copy). The most one read
-// takes is raised from libevent's 16 KiB to the 64 KiB every server here reads.
+// takes is raised from the bufferevent's 16 KiB to the 64 KiB every server here reads,
+// but libevent 2.1's evbuffer_read still reads at most 4,096 bytes per call
+// (EVBUFFER_MAX_READ; 2.2 adds evbuffer_set_max_read), and the output is written on
+// the next loop turn, after enabling EV_WRITE: both part of libevent as it is used.
 // Stops on SIGTERM/SIGINT (evsignal).
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
