@@ -579,6 +579,18 @@ int main(int argc, char** argv) {
       methods.push_back(
           {"candidates: xsock connect({127.0.0.1, ::1}) (HE)", nullptr, target::candidates});
 
+    // An untimed warm-up of each library (page faults, first allocations, the kernel's
+    // socket caches), so that the first measured run is not the odd one out.
+    {
+      settings warm = s;
+      warm.count = std::min(s.count, 500);
+      accept_server server(have_v6, server_cpu, false);
+      (void)xsock_run(target::plain, server.port(), warm);
+#ifdef XSOCK_HAVE_LIBUV
+      (void)libuv_run(target::plain, server.port(), warm);
+#endif
+    }
+
     std::printf("\n  %-58s %10s %10s\n", "method", "conn/s", "vs libuv");
     bool all_clean = true;
     double libuv_plain = 0;
