@@ -593,7 +593,9 @@ int main(int argc, char** argv) {
 
     std::printf("\n  %-58s %10s %10s\n", "method", "conn/s", "vs libuv");
     bool all_clean = true;
+#ifdef XSOCK_HAVE_LIBUV
     double libuv_plain = 0;
+#endif
     for (const method& m : methods) {
       measure result;
       for (int run = 0; run < s.runs; ++run) {
