@@ -263,7 +263,7 @@ run_result xsock_run(target what, std::uint16_t port, const settings& s) {
       ++r.ok;
       l.close(id);
     }
-    if (started < s.count) {
+    if (started < s.count && !r.timed_out) {
       start_one(l);
     } else if (finished == s.count) {
       end = clock_type::now();
@@ -331,7 +331,7 @@ void uv_finish(uv_bench* b, int status) {
   } else {
     ++b->r.ok;
   }
-  if (b->started < b->count) {
+  if (b->started < b->count && !b->r.timed_out) {
     uv_start_one(b);
   } else if (b->finished == b->count && !b->r.timed_out) {
     b->end = clock_type::now();
@@ -374,8 +374,10 @@ void uv_resolved(uv_getaddrinfo_t* request, int status, addrinfo* found) {
   auto* q = static_cast<uv_lookup*>(request->data);
   uv_bench* b = q->bench;
   delete q;
-  if (status != 0) {
-    uv_finish(b, status);
+  if (status != 0 || b->r.timed_out) {
+    // After a time-out nothing new starts: a connect now might hang with the server.
+    if (status == 0) uv_freeaddrinfo(found);
+    uv_finish(b, status != 0 ? status : UV_ECANCELED);
     return;
   }
   uv_connect_to(b, found->ai_addr);  // the first address: libuv has no Happy Eyeballs
