@@ -90,6 +90,17 @@ class decoder {
   ///@}
   /// True when the ICU-derived lookup table does the work.
   bool uses_fast_path() const noexcept;
+  ///@{
+  /// Whether the text the last `decode` or `finish` call appended is plain, so that a
+  /// caller may skip looking for what to escape: for `last_text_plain`, no control
+  /// character but tab, no DEL and no code point `is_escaped_code_point` names (what
+  /// `escape_for_terminal` changes); for `last_text_json_plain`, none of those, no tab,
+  /// `"` or `\` either (what JSON string escaping changes). Found while decoding, at no
+  /// cost per character, on the lookup table's path; ICU's path does not look and says
+  /// false.
+  bool last_text_plain() const noexcept;
+  bool last_text_json_plain() const noexcept;
+  ///@}
   /// The last error reported by a strict `decode`/`finish`.
   const text_error_info& last_error() const noexcept;
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "ascii_scan.hpp"
 #include "fast_table.hpp"
 #include "text_support.hpp"
 
@@ -56,6 +57,9 @@ struct decoder::impl {
   std::uint64_t fed = 0;    // stream offset of the next byte not yet taken by the engine
   // Fast path: a lead byte cut off at the end of the previous input (-1: none).
   int pending_lead = -1;
+  // The escape marks (fast_cell::escaped) of what the last decode() or finish()
+  // appended.
+  unsigned marks = 0;
   decode_policy policy = decode_policy::replace;
   std::unique_ptr<decoder_rare> rare;
 
@@ -103,6 +107,8 @@ void decoder::impl::fail(std::uint64_t offset, std::string_view bad, const char*
 }
 
 bool decoder::impl::run_icu(const char* begin, const char* end, bool flush, std::string& out) {
+  // ICU's path does not look at what it produces.
+  marks = 3;
   decoder_rare& r = *rare;
   const auto& cnv = r.cnv;
   auto& utf16 = r.utf16;
@@ -155,66 +161,96 @@ namespace {
 // stays in cache; appending the result costs less than growing `out` to the worst case.
 constexpr std::size_t slice_bytes = 16384;
 // Worst case: 3 output bytes per input byte, one pair running one byte past the slice,
-// and cells copied as 4-byte words.
-constexpr std::size_t scratch_bytes = 3 * (slice_bytes + 1) + 8;
+// cells copied as 4-byte words and ASCII as 16-byte blocks.
+constexpr std::size_t scratch_bytes = 3 * (slice_bytes + 1) + 16;
 
 struct slice_result {
   const unsigned char* p;
   char* o;
   const fast_cell* bad;  // strict: the invalid cell at `p`
+  unsigned marks;        // fast_cell::escaped of the output, ORed
 };
 
-// The hot loop. Stops at `slice_end`, or before a lead byte that is the last byte of the
-// input (the caller keeps it), or (Strict) at an invalid sequence.
+// The hot loop. Stops at `slice_end` (or one byte past it, inside a pair), or before a
+// lead byte that is the last byte of the input (the caller keeps it), or (Strict) at an
+// invalid sequence.
 template <bool Strict, bool Ascii>
 slice_result decode_slice(const detail::fast_table& t, const unsigned char* p,
                           const unsigned char* slice_end, const unsigned char* last, char* o,
                           invalid_counts& invalid) {
-  while (p < slice_end) {
+  // Below `stop` the byte after `p` is readable: a pair needs no bounds check.
+  const unsigned char* const stop = slice_end < last ? slice_end : last - 1;
+  unsigned marks = 0;
+  while (p < stop) {
     const unsigned b = *p;
-    if constexpr (Ascii) {
-      if (b < 0x80) {
-        *o++ = static_cast<char>(b);
-        ++p;
-        // Realistic text has runs of ASCII between double-byte characters.
-        while (slice_end - p >= 8) {
-          std::uint64_t word;
-          std::memcpy(&word, p, 8);
-          if (word & 0x8080808080808080ull) break;
-          std::memcpy(o, p, 8);
-          o += 8;
-          p += 8;
-        }
-        continue;
-      }
-    }
+    // Pairs first: in the text this decoder exists for, most bytes are in pairs.
     if (const fast_cell* row = t.rows[b]) {
-      if (last - p < 2) break;
       const fast_cell& c = row[p[1]];
-      if (c.kind == fast_entry::invalid) {
-        if constexpr (Strict) return {p, o, &c};
-        ++invalid.sequences;
-        invalid.bytes += c.consumed;
-        p -= 2 - c.consumed;
-      }
       std::memcpy(o, &c.out, sizeof c.out);
+      if (c.kind != fast_entry::character) {
+        if (c.kind == fast_entry::invalid) {
+          if constexpr (Strict) return {p, o, &c, marks};
+          ++invalid.sequences;
+          invalid.bytes += c.consumed;
+          p -= 2 - c.consumed;
+        }
+        marks |= c.escaped;
+      }
       o += c.out.utf8_len;
       // Not `p += c.consumed`: advancing by a constant keeps the table load off the
       // loop's critical path (the rare invalid case corrects itself above).
       p += 2;
       continue;
     }
+    if constexpr (Ascii) {
+      // Runs of ASCII, often short (a space, a digit, punctuation), between
+      // double-byte characters: 16 bytes are copied and the run's length (1-16) taken,
+      // so a run costs one step whatever its length.
+      // A byte that some escaping changes (a control character, `"`) takes the
+      // table's way, which marks it.
+      if (b < 0x80 && stop - p >= 16) {
+        unsigned n = detail::plain_prefix(p);
+        if (n != 0) {
+          for (;;) {
+            std::memcpy(o, p, 16);
+            o += n;
+            p += n;
+            if (n < 16 || stop - p < 16) break;
+            n = detail::plain_prefix(p);
+          }
+          continue;
+        }
+      }
+    }
     const fast_cell& c = t.single[b];
-    if (c.kind == fast_entry::invalid) {
-      if constexpr (Strict) return {p, o, &c};
-      ++invalid.sequences;
-      ++invalid.bytes;
+    if (c.kind != fast_entry::character) {
+      if (c.kind == fast_entry::invalid) {
+        if constexpr (Strict) return {p, o, &c, marks};
+        ++invalid.sequences;
+        ++invalid.bytes;
+      }
+      marks |= c.escaped;
     }
     std::memcpy(o, &c.out, sizeof c.out);
     o += c.out.utf8_len;
     ++p;
   }
-  return {p, o, nullptr};
+  // The input's last byte, alone: kept by the caller when it starts a pair.
+  if (p < slice_end && !t.rows[*p]) {
+    const fast_cell& c = t.single[*p];
+    if (c.kind != fast_entry::character) {
+      if (c.kind == fast_entry::invalid) {
+        if constexpr (Strict) return {p, o, &c, marks};
+        ++invalid.sequences;
+        ++invalid.bytes;
+      }
+      marks |= c.escaped;
+    }
+    std::memcpy(o, &c.out, sizeof c.out);
+    o += c.out.utf8_len;
+    ++p;
+  }
+  return {p, o, nullptr, marks};
 }
 
 }  // namespace
@@ -231,9 +267,10 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
   if (!scratch) scratch = std::make_unique<char[]>(scratch_bytes);
   char* const buf = scratch.get();
 
-  auto put = [&out, buf](const fast_cell& c) {
+  auto put = [this, &out, buf](const fast_cell& c) {
     std::memcpy(buf, &c.out, sizeof c.out);
     out.append(buf, c.out.utf8_len);
+    marks |= c.escaped;
   };
   // A strict error: text so far is in `out`, the input after the bad bytes is kept.
   auto error = [&](std::uint64_t offset, std::string_view bad, const unsigned char* resume) {
@@ -271,6 +308,7 @@ bool decoder::impl::run_fast(const char* begin, const char* end, bool flush, std
             : (t.ascii_identity ? decode_slice<false, true>(t, p, slice_end, last, buf, invalid)
                                 : decode_slice<false, false>(t, p, slice_end, last, buf, invalid));
     out.append(buf, static_cast<std::size_t>(r.o - buf));
+    marks |= r.marks;
     p = r.p;
     if (r.bad) {
       const std::size_t n = t.rows[*p] ? r.bad->consumed : 1;
@@ -301,6 +339,7 @@ bool decoder::impl::run(const char* begin, const char* end, bool flush, std::str
 }
 
 bool decoder::impl::process(std::string_view bytes, bool flush, std::string& out) {
+  marks = 0;
   if (rare && !rare->carry.empty()) {
     std::string input = std::move(rare->carry);
     rare->carry.clear();
@@ -454,6 +493,12 @@ decode_policy decoder::policy() const noexcept {
 }
 bool decoder::uses_fast_path() const noexcept {
   return impl_->info->table != nullptr;
+}
+bool decoder::last_text_plain() const noexcept {
+  return (impl_->marks & 1) == 0;
+}
+bool decoder::last_text_json_plain() const noexcept {
+  return impl_->marks == 0;
 }
 const text_error_info& decoder::last_error() const noexcept {
   static const text_error_info none;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "text_support.hpp"
+#include "xsock/terminal_escape.hpp"
 
 namespace xsock::detail {
 namespace {
@@ -42,6 +43,14 @@ probe_result probe(UConverter* cnv, const char* bytes, int n) {
     r.invalid_length = U_SUCCESS(s) ? len : -1;
   }
   return r;
+}
+
+// What escaping changes the character `text` holds: 1 terminal escaping (and so JSON
+// escaping too), 2 JSON escaping only (tab, `"`, `\\`), 0 neither.
+std::uint8_t escape_marks(const std::u16string& text) {
+  const char32_t cp = text.empty() ? 0 : text[0];
+  if (is_escaped_code_point(cp)) return 3;
+  return cp == '\t' || cp == '"' || cp == '\\' ? 2 : 0;
 }
 
 // One BMP character as at most 3 UTF-8 bytes; false for anything else.
@@ -91,6 +100,9 @@ std::unique_ptr<fast_table> build(const char* icu_name) {
       if (b < 0x80) table->ascii_identity = false;
     }
     cell.consumed = 1;
+    cell.escaped = escape_marks(U_SUCCESS(strict.status) ? strict.text : replaced.text);
+    if (cell.kind == fast_entry::character && cell.escaped)
+      cell.kind = fast_entry::escaped_character;
   }
   table->pairs.resize(rows * 256);
   for (int lead = 0; lead < 256; ++lead) {
@@ -104,8 +116,9 @@ std::unique_ptr<fast_table> build(const char* icu_name) {
       const probe_result strict = probe(stop.get(), seq, 2);
       if (U_SUCCESS(strict.status)) {
         if (!to_entry(strict.text, cell.out)) return nullptr;
-        cell.kind = fast_entry::character;
         cell.consumed = 2;
+        cell.escaped = escape_marks(strict.text);
+        cell.kind = cell.escaped ? fast_entry::escaped_character : fast_entry::character;
         continue;
       }
       if (strict.status == U_TRUNCATED_CHAR_FOUND || strict.invalid_length < 1 ||
@@ -115,6 +128,7 @@ std::unique_ptr<fast_table> build(const char* icu_name) {
       const probe_result replaced = probe(sub.get(), seq, 2);
       cell.kind = fast_entry::invalid;
       cell.consumed = static_cast<std::uint8_t>(strict.invalid_length);
+      cell.escaped = escape_marks(replaced.text);
       if (cell.consumed == 2) {
         if (!to_entry(replaced.text, cell.out)) return nullptr;
       } else {

@@ -12,7 +12,10 @@ namespace xsock::detail {
 /// One table cell: the UTF-8 output (up to 3 bytes, so a cell is 4 bytes and can be
 /// copied as a word) and what the input bytes are.
 struct fast_entry {
-  enum kind : std::uint8_t { character = 0, lead = 1, invalid = 2 };
+  // escaped_character: a character whose `escaped` is set, so that the decoder's hot
+  // loop meets it on the branch it takes for invalid cells anyway, and a plain
+  // character costs no more than one compare.
+  enum kind : std::uint8_t { character = 0, lead = 1, invalid = 2, escaped_character = 3 };
   unsigned char utf8[3];
   std::uint8_t utf8_len;  // 0..3
   // Packed separately from utf8 so the hot path copies exactly 4 bytes.
@@ -23,7 +26,11 @@ struct fast_cell {
   std::uint8_t kind;      // fast_entry::kind
   std::uint8_t consumed;  // bytes this cell stands for (an invalid pair may be 1: the
                           // second byte is then decoded on its own, as ICU does)
-  std::uint8_t pad[2];
+  // Which escaping changes the output: bit 0 terminal escaping (a control character
+  // other than tab, DEL, or a code point is_escaped_code_point names), bit 1 JSON
+  // escaping (those, tab, `"` and `\\`). ORed into the decoder's marks.
+  std::uint8_t escaped;
+  std::uint8_t pad;
 };
 
 /// What ICU does with every byte and every lead+byte pair of one converter. For a lead
