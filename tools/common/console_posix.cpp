@@ -72,15 +72,36 @@ bool wait_writable(int fd, std::error_code& ec) {
   }
 }
 
+// What standard output and error are, found once per descriptor: a server writes
+// every turn, and two system calls per write (fstat, poll) cost as much as the write.
+enum class sink_kind : unsigned char { unknown, file, stream, other };
+
+sink_kind kind_of(int fd) {
+  static sink_kind kinds[3] = {};
+  sink_kind& kind = kinds[fd];
+  if (kind == sink_kind::unknown) {
+    struct stat st {};
+    const bool known = ::fstat(fd, &st) == 0;
+    // A device that is not a terminal (/dev/null) takes bytes as a file does.
+    const bool file = known && (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && ::isatty(fd) != 1));
+    kind = file                                                      ? sink_kind::file
+           : known && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ? sink_kind::stream
+                                                                     : sink_kind::other;
+  }
+  return kind;
+}
+
 bool write_all(int fd, std::string_view bytes, std::error_code& ec) {
   ec.clear();
   // After poll says a pipe or socket is writable, a write of at most PIPE_BUF bytes
-  // does not block; a larger one may, until the reader drains it.
-  struct stat st {};
-  const bool stream = ::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-  const std::size_t chunk = stream ? PIPE_BUF : 64 * 1024;
+  // does not block; a larger one may, until the reader drains it. A regular file never
+  // makes a writer wait for a reader: it is written whole, without asking poll.
+  const sink_kind kind = kind_of(fd);
+  const std::size_t chunk = kind == sink_kind::stream ? PIPE_BUF
+                            : kind == sink_kind::file ? bytes.size()
+                                                      : 64 * 1024;
   while (!bytes.empty()) {
-    if (!wait_writable(fd, ec)) return false;
+    if (kind != sink_kind::file && !wait_writable(fd, ec)) return false;
     const ssize_t n = ::write(fd, bytes.data(), std::min(bytes.size(), chunk));
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;

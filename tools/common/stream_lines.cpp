@@ -61,6 +61,8 @@ stream_lines::stream_lines(const std::string& encoding, std::size_t max_line, bo
       max_line_(static_cast<std::uint32_t>(std::min<std::size_t>(max_line, UINT32_MAX))),
       bytes_only_(bytes_only),
       at_start_(true),
+      last_plain_(false),
+      last_json_plain_(false),
       after_cr_(false),
       little_endian_(false),
       order_from_bom_(false),
@@ -330,12 +332,20 @@ void stream_lines::append_text(std::string_view piece, bool partial, std::string
   if (bytes_only_) {
     invalid = 0;
     out.append(piece.data(), piece.size());
+    last_plain_ = false;
+    last_json_plain_ = false;
     return;
   }
   const std::size_t from = out.size();
   const std::uint64_t before = text_.invalid_count();
   text_.decode(piece, out);
-  if (!partial) text_.finish(out);
+  last_plain_ = text_.last_text_plain();
+  last_json_plain_ = text_.last_text_json_plain();
+  if (!partial) {
+    text_.finish(out);
+    last_plain_ = last_plain_ && text_.last_text_plain();
+    last_json_plain_ = last_json_plain_ && text_.last_text_json_plain();
+  }
   if (at_start_ && (out.size() > from || !partial)) {
     if (out.compare(from, 3, "\xEF\xBB\xBF") == 0) out.erase(from, 3);
     at_start_ = false;

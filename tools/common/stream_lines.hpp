@@ -94,6 +94,13 @@ class stream_lines {
   /// `text` appended to `out`: the piece's wire bytes (`partial`: it does not end a
   /// line) decoded straight into the caller's buffer.
   void append_text(std::string_view piece, bool partial, std::string& out, std::uint64_t& invalid);
+  ///@{
+  /// Whether the text the last `append_text` appended is plain (the decoder's
+  /// `last_text_plain` and `last_text_json_plain`): terminal (JSON) escaping would
+  /// leave it as it is.
+  bool last_text_plain() const noexcept { return last_plain_; }
+  bool last_text_json_plain() const noexcept { return last_json_plain_; }
+  ///@}
   /// After `text`/`append_text` of a partial piece: its last bytes that start a
   /// character not complete yet (the decoder keeps them for the next piece), for
   /// --packets to show them at once (for encodings decoded before framing: the last
@@ -177,6 +184,8 @@ class stream_lines {
   std::uint32_t max_line_;
   bool bytes_only_ : 1;
   bool at_start_ : 1;  // no text of the stream seen yet
+  bool last_plain_ : 1;
+  bool last_json_plain_ : 1;
   // cut(): lf, crlf: a \r is held back (not in held_) until the next unit says whether
   // it ends the line; any: the last unit cut was a \r that ended a line.
   bool after_cr_ : 1;

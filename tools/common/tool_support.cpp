@@ -4,8 +4,13 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
-#if defined(__SSE2__)
+// SSE2: GCC and Clang say __SSE2__; MSVC does not, and says _M_X64 or _M_IX86_FP.
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#define XSOCK_TOOLS_SSE2 1
 #include <emmintrin.h>
+#endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
 #endif
 
 #include "console.hpp"
@@ -315,11 +320,24 @@ std::size_t decode_at(const unsigned char* p, const unsigned char* end, char32_t
   return n;
 }
 
+#if defined(XSOCK_TOOLS_SSE2)
+// The index of the lowest set bit of `mask`, which is not 0.
+unsigned lowest_bit(unsigned mask) {
+#if defined(_MSC_VER) && !defined(__clang__)
+  unsigned long index = 0;
+  _BitScanForward(&index, mask);
+  return static_cast<unsigned>(index);
+#else
+  return static_cast<unsigned>(__builtin_ctz(mask));
+#endif
+}
+#endif
+
 // The first byte in `[p, end)` that may start something to escape, or `end`.
 template <escape_target Target>
 const unsigned char* next_candidate(const unsigned char* p, const unsigned char* end) {
   const auto& special = Target == escape_target::json ? json_special : terminal_special;
-#if defined(__SSE2__)
+#if defined(XSOCK_TOOLS_SSE2)
   // Sixteen bytes at a time: in most text none of them is a candidate.
   const auto splat = [](int b) { return _mm_set1_epi8(static_cast<char>(b)); };
   while (end - p >= 16) {
@@ -333,7 +351,7 @@ const unsigned char* next_candidate(const unsigned char* p, const unsigned char*
     for (const int b : {0x7F, 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
       hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, splat(b)));
     const int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    if (mask != 0) return p + lowest_bit(static_cast<unsigned>(mask));
     p += 16;
   }
 #endif
