@@ -9,7 +9,8 @@ decoding) and the load generator. Measures, side by side in one run (medians):
 
   ingest  MB/s of GBK text (the tutorial, Chinese and ASCII, ~116-byte lines) sent
           over one connection through `xsock-server --once --quiet` (text and JSON
-          output, to /dev/null and to a file) vs the discard baseline;
+          output, to /dev/null and to a file) vs the discard baseline, and text to a
+          file vs `socat | iconv -f GBK -t UTF-8 > file` (skipped without socat);
   echo    messages/s, 256 connections x 64-byte lines, `xsock-server --echo --quiet`
           (decoding and printing every line, to /dev/null) vs the echo baseline;
   hold    server RSS per idle connection at 10,000 connections that each exchanged
@@ -28,6 +29,7 @@ import platform
 import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import statistics
@@ -127,6 +129,39 @@ def ingest_once(argv, data, stdout):
     srv.stop()
     if code != 0:
         fail(f"{argv[0]} exited with {code}")
+    return len(data) / elapsed / 1e6
+
+
+def pipeline_once(data, out_path):
+    """`socat | iconv -f GBK -t UTF-8 > file`, the shell's way to the same job: socat
+    reads the accepted connection (handed over as a descriptor, so no port is chosen
+    for it) and writes to iconv. MB/s from the first byte sent to iconv's exit."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsock:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(1)
+        client = socket.create_connection(lsock.getsockname(), timeout=STEP_LIMIT)
+        conn, _ = lsock.accept()
+    with client, open(out_path, "wb") as out:
+        socat = subprocess.Popen(["socat", "-u", f"FD:{conn.fileno()}", "STDOUT"],
+                                 stdout=subprocess.PIPE, pass_fds=[conn.fileno()])
+        iconv = subprocess.Popen(["iconv", "-f", "GBK", "-t", "UTF-8"], stdin=socat.stdout,
+                                 stdout=out)
+        socat.stdout.close()
+        conn.close()
+        start = time.perf_counter()
+        view = memoryview(data)
+        for i in range(0, len(data), 1 << 20):
+            client.sendall(view[i:i + (1 << 20)])
+        client.shutdown(socket.SHUT_WR)
+        try:
+            codes = (iconv.wait(timeout=STEP_LIMIT), socat.wait(timeout=STEP_LIMIT))
+        except subprocess.TimeoutExpired:
+            iconv.kill()
+            socat.kill()
+            fail(f"socat | iconv did not finish within {STEP_LIMIT} s")
+        elapsed = time.perf_counter() - start
+    if codes != (0, 0):
+        fail(f"socat | iconv exited with {codes}")
     return len(data) / elapsed / 1e6
 
 
@@ -295,6 +330,20 @@ def ingest(runs, discard, server, data, line_count, report):
                                                       subprocess.DEVNULL))
     common = [server, "0", "--bind", "127.0.0.1", "--once", "--quiet"]
     with tempfile.TemporaryDirectory() as tmp:
+        # The shell's pipeline, and the server doing the same job (text to a file),
+        # alternated so that neither always runs on a warmer machine.
+        if shutil.which("socat") and shutil.which("iconv"):
+            path = os.path.join(tmp, "out")
+            pipe_rates, server_rates = [], []
+            for _ in range(runs):
+                pipe_rates.append(pipeline_once(data, path))
+                with open(path, "wb") as out:
+                    server_rates.append(ingest_once(common, data, out))
+            os.unlink(path)
+            report("ingest GBK to a file vs socat | iconv", "MB/s",
+                   statistics.median(server_rates), statistics.median(pipe_rates), ">= 8x")
+        else:
+            print("ingest vs socat | iconv: skipped (socat or iconv is not installed)")
         for fmt in ("text", "json"):
             for target in ("/dev/null", "file"):
                 def one():

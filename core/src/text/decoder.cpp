@@ -444,7 +444,15 @@ void decoder::finish(std::string& out) {
 }
 
 void decoder::finish(std::string& out, std::error_code& ec) {
-  if (impl_->process({}, true, out)) {
+  impl& m = *impl_;
+  // The table keeps nothing between characters but a lead byte: a line-by-line caller
+  // finishes after every line, mostly with nothing to do.
+  if (m.info->table && m.pending_lead < 0 && (!m.rare || m.rare->carry.empty())) {
+    m.marks = 0;
+    ec.clear();
+    return;
+  }
+  if (m.process({}, true, out)) {
     ec.clear();
   } else {
     ec = last_error().code;
