@@ -311,13 +311,14 @@ class event_loop {
   /// Sends bytes on a connection: with nothing queued they are written at once, as far
   /// as the kernel takes them; the rest (or all, behind output already queued) is
   /// queued and sent in order over as many turns as the peer's reading takes
-  /// (`output_size` reports it). Each such send is one system call: join small pieces
-  /// that belong together. A write that finds the connection reset or failed runs no
-  /// callback inside `send`: it returns true, later sends fail with that error and
-  /// `on_close` reports it at the end of the turn, as for queued output. On a pending connect's id
-  /// they are queued too (counted against `max_output`, reported by `output_size`) and
-  /// sent once it connects, before anything `on_done` sends; if the connect fails they
-  /// are dropped and `on_done` reports the connect's error. Fails (queues nothing)
+  /// (`output_size` reports it). A send on an empty queue is a system call of its own:
+  /// join small pieces that belong together. A write that finds the connection reset
+  /// or failed runs no callback inside `send`: it returns true, later sends fail with
+  /// that error and `on_close` reports it at the end of the turn, as for queued
+  /// output. On a pending connect's id they are queued too (counted against
+  /// `max_output`, reported by `output_size`) and sent once it connects, before
+  /// anything `on_done` sends; if the connect fails they are dropped and `on_done`
+  /// reports the connect's error. Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output` (`on_drained`
   /// follows once it has drained; bytes more than `max_output` by themselves never
   /// fit, and on an empty queue no `on_drained` follows: send them in parts); with
