@@ -193,21 +193,35 @@ TEST_P(event_loop_flow_test, an_echo_is_paused_by_its_own_queue) {
 // queue that never crossed.
 TEST_P(event_loop_flow_test, on_drained_is_called_once_per_crossing) {
   const loop_options defaults;
-  const std::string big(defaults.pause_reading_above + 1000, 'x');
+  const std::string chunk(64 * 1024, 'x');
   id_type sender = 0;
+  std::size_t sent = 0;
   std::size_t received = 0;
+  bool sending_done = false;
   std::vector<std::size_t> drained_at;  // bytes received by then
   std::error_code refused;
+  // A send with nothing queued is written at once: the queue grows only once the
+  // kernel's buffers are full (the reader is on this loop, not reading meanwhile).
+  const auto cross = [&](event_loop& loop, id_type id) {
+    for (int i = 0; i < 4096 && loop.output_size(id) <= defaults.pause_reading_above; ++i) {
+      loop.send(id, chunk);
+      sent += chunk.size();
+    }
+    EXPECT_GT(loop.output_size(id), defaults.pause_reading_above);
+  };
   event_loop::callbacks cb;
   cb.on_data = [&](event_loop& loop, id_type, std::string_view bytes) {
     received += bytes.size();
-    if (received == 10 + 2 * big.size()) loop.stop();
+    if (sending_done && received == sent) loop.stop();
   };
   cb.on_drained = [&](event_loop& loop, id_type id) {
     EXPECT_EQ(id, sender);
     drained_at.push_back(received);
     // The second crossing, made from here (outside any on_data).
-    if (drained_at.size() == 1) loop.send(id, big);
+    if (drained_at.size() == 1) {
+      cross(loop, id);
+      sending_done = true;
+    }
   };
   event_loop loop({}, cb);
   guard(loop);
@@ -216,7 +230,8 @@ TEST_P(event_loop_flow_test, on_drained_is_called_once_per_crossing) {
                         [&](event_loop& l, id_type id, const connect_result& r) {
                           ASSERT_FALSE(r.error) << r.message;
                           l.send(id, "0123456789");  // small: no crossing
-                          l.send(id, big);           // crosses
+                          sent += 10;
+                          cross(l, id);
                           // Refused (over max_output): still one call for this crossing.
                           EXPECT_FALSE(l.send(id, std::string(defaults.max_output, 'y'), refused));
                         });

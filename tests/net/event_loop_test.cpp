@@ -774,6 +774,177 @@ TEST_P(event_loop_test, a_send_after_a_reset_in_the_same_turn_reports_the_reset)
   EXPECT_EQ(send_error, std::errc::connection_reset) << error_text(send_error);
 }
 
+// The output path: a send with nothing queued is written at once (no later event
+// needed), the rest is queued in order and reported by output_size.
+TEST_P(event_loop_test, a_send_with_nothing_queued_is_written_at_once) {
+  event_loop loop({}, {});
+  guard(loop);
+  listener l = make_listener();
+  test::socket_pair p = test::connect_pair(l);
+  const id_type id = loop.adopt(std::move(p.server));
+  std::string got;
+  std::size_t queued = 1;
+  std::uint64_t sent = 0;
+  loop.after(std::chrono::milliseconds(0), [&](event_loop& lp) {
+    lp.send(id, "ping");
+    queued = lp.output_size(id);
+    sent = lp.stats().bytes_sent;
+    // In the kernel already: no turn of the loop in between.
+    char buf[16];
+    if (p.client.wait(readiness::readable, 5s)) {
+      std::error_code ec;
+      const std::size_t n = p.client.receive(buf, sizeof buf, ec);
+      if (!ec) got.assign(buf, n);
+    }
+    lp.stop();
+  });
+  loop.run();
+  EXPECT_EQ(queued, 0u);
+  EXPECT_EQ(sent, 4u);
+  EXPECT_EQ(got, "ping");
+}
+
+TEST_P(event_loop_test, a_send_larger_than_the_kernel_takes_queues_the_rest_in_order) {
+  constexpr std::size_t big = 32u * 1024 * 1024;
+  std::string payload(big, '\0');
+  for (std::size_t i = 0; i < big; ++i)
+    payload[i] = static_cast<char>(i % 251);
+  const std::string tail = "the end";
+  loop_options options;
+  options.max_output = 2 * big;
+  std::vector<close_reason> reasons;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop& lp, id_type, close_reason r, const std::error_code&) {
+    reasons.push_back(r);
+    lp.stop();
+  };
+  event_loop loop(options, cb);
+  guard(loop);
+  listener l = make_listener();
+  test::socket_pair p = test::connect_pair(l);
+  const id_type id = loop.adopt(std::move(p.server));
+  std::size_t queued_after_big = 0;
+  std::size_t queued_after_tail = 0;
+  std::uint64_t sent_directly = 0;
+  std::string received;
+  std::thread reader;
+  loop.after(std::chrono::milliseconds(0), [&](event_loop& lp) {
+    lp.send(id, payload);
+    queued_after_big = lp.output_size(id);
+    sent_directly = lp.stats().bytes_sent;
+    // Behind the queue, not written past it.
+    lp.send(id, tail);
+    queued_after_tail = lp.output_size(id);
+    lp.close(id);  // graceful: once everything is sent
+    // The peer starts reading only now: what went out so far went out inside send.
+    reader = std::thread([&] {
+      char buf[64 * 1024];
+      for (;;) {
+        std::error_code ec;
+        const std::size_t n = p.client.receive(buf, sizeof buf, 10s, ec);
+        if (ec || n == 0) break;
+        received.append(buf, n);
+      }
+    });
+  });
+  loop.run();
+  if (reader.joinable()) reader.join();
+  EXPECT_GT(sent_directly, 0u);
+  EXPECT_GT(queued_after_big, 0u) << "the kernel took all " << big << " bytes at once";
+  EXPECT_EQ(sent_directly + queued_after_big, big);
+  EXPECT_EQ(queued_after_tail, queued_after_big + tail.size());
+  EXPECT_EQ(loop.stats().bytes_sent, big + tail.size());
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_EQ(reasons[0], close_reason::local);
+  ASSERT_EQ(received.size(), big + tail.size());
+  EXPECT_TRUE(received.compare(0, big, payload) == 0) << "the bytes arrived out of order";
+  EXPECT_EQ(received.substr(big), tail);
+}
+
+// A direct write that finds the peer gone runs no callback inside send: the error is
+// the connection's (later sends report it) and on_close comes at the end of the turn.
+TEST_P(event_loop_test, a_direct_write_to_a_reset_peer_reports_it_at_the_end_of_the_turn) {
+  bool in_send = false;
+  bool callback_inside_send = false;
+  close_reason reason = close_reason::closed;
+  std::error_code close_error;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop& lp, id_type, close_reason r, const std::error_code& ec) {
+    if (in_send) callback_inside_send = true;
+    reason = r;
+    close_error = ec;
+    lp.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  listener l = make_listener();
+  test::socket_pair p = test::connect_pair(l);
+  p.client.set_linger(true, 0);
+  p.client.close();  // a reset
+  ASSERT_TRUE(p.server.wait(readiness::readable, 5s));
+  const id_type id = loop.adopt(std::move(p.server));
+  loop.pause_reading(id);  // the loop must not read the reset first: the send meets it
+  bool first_ok = false;
+  std::error_code second_error;
+  loop.after(std::chrono::milliseconds(0), [&](event_loop& lp) {
+    std::error_code ec;
+    in_send = true;
+    first_ok = lp.send(id, "late", ec);
+    in_send = false;
+    EXPECT_FALSE(ec) << error_text(ec);
+    lp.send(id, "later", second_error);
+  });
+  loop.run();
+  EXPECT_TRUE(first_ok);
+  EXPECT_FALSE(callback_inside_send);
+  EXPECT_EQ(reason, close_reason::reset);
+  EXPECT_TRUE(close_error) << "on_close has no error";
+  EXPECT_EQ(second_error, close_error) << error_text(second_error);
+  EXPECT_EQ(loop.stats().bytes_sent, 0u);
+}
+
+// A send in on_turn whose remainder is queued does not wait for another event.
+TEST_P(event_loop_test, a_remainder_queued_from_on_turn_goes_out_without_another_event) {
+  constexpr std::size_t big = 32u * 1024 * 1024;
+  const std::string payload(big, 'x');
+  loop_options options;
+  options.max_output = big;
+  id_type id = 0;
+  bool sent = false;
+  std::size_t queued = 0;
+  std::thread reader;
+  std::size_t received = 0;
+  test::socket_pair p;
+  event_loop::callbacks cb;
+  cb.on_turn = [&](event_loop& lp) {
+    if (sent) return;
+    sent = true;
+    lp.send(id, payload);
+    queued = lp.output_size(id);
+    lp.close(id);
+    reader = std::thread([&] {
+      char buf[64 * 1024];
+      for (;;) {
+        std::error_code ec;
+        const std::size_t n = p.client.receive(buf, sizeof buf, 10s, ec);
+        if (ec || n == 0) break;
+        received += n;
+      }
+    });
+  };
+  cb.on_close = [&](event_loop& lp, id_type, close_reason, const std::error_code&) { lp.stop(); };
+  event_loop loop(options, cb);
+  guard(loop);
+  listener l = make_listener();
+  p = test::connect_pair(l);
+  id = loop.adopt(std::move(p.server));
+  loop.pause_reading(id);  // no read events: only the write interest can wake the loop
+  loop.run();
+  if (reader.joinable()) reader.join();
+  EXPECT_GT(queued, 0u);
+  EXPECT_EQ(received, big);
+}
+
 XSOCK_INSTANTIATE_FAMILIES(event_loop_test);
 
 }  // namespace

@@ -137,8 +137,11 @@ struct connect_result {
 /// at the end of the turn. A callback must not destroy the loop (checked: the program
 /// aborts with a message).
 ///
-/// Output is queued by `send` and written at the end of the loop turn (several sends
-/// in one turn cost one system call); a connect's id takes output before it connects.
+/// `send` on a connection with nothing queued writes at once (a non-blocking write, as
+/// libuv's `uv_try_write`); what the kernel does not take is queued, in order, and
+/// written as the peer reads (a send made while output is queued joins the queue, and
+/// queued sends of one turn go out in one system call). A connect's id takes output
+/// before it connects.
 /// Backpressure follows the data: a queue above `pause_reading_above` pauses the
 /// connections whose data flows into it, not the connection itself (a proxy relays
 /// both directions at once). End of stream is not hang-up: with
@@ -305,11 +308,17 @@ class event_loop {
   bool stopping() const noexcept;
 
   ///@{
-  /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
-  /// them, over as many turns as the peer's reading takes). On a pending connect's id
-  /// they are queued too (counted against `max_output`, reported by `output_size`) and
-  /// sent once it connects, before anything `on_done` sends; if the connect fails they
-  /// are dropped and `on_done` reports the connect's error. Fails (queues nothing)
+  /// Sends bytes on a connection: with nothing queued they are written at once, as far
+  /// as the kernel takes them; the rest (or all, behind output already queued) is
+  /// queued and sent in order over as many turns as the peer's reading takes
+  /// (`output_size` reports it). A send on an empty queue is a system call of its own:
+  /// join small pieces that belong together. A write that finds the connection reset
+  /// or failed runs no callback inside `send`: it returns true, later sends fail with
+  /// that error and `on_close` reports it at the end of the turn, as for queued
+  /// output. On a pending connect's id they are queued too (counted against
+  /// `max_output`, reported by `output_size`) and sent once it connects, before
+  /// anything `on_done` sends; if the connect fails they are dropped and `on_done`
+  /// reports the connect's error. Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output` (`on_drained`
   /// follows once it has drained; bytes more than `max_output` by themselves never
   /// fit, and on an empty queue no `on_drained` follows: send them in parts); with

@@ -35,9 +35,9 @@ using server_stats = loop_stats;
 /// callback must not block. An exception thrown by a callback leaves `run()`; the
 /// connections stay open until the server is destroyed.
 ///
-/// Output to a connection is queued by `send` and written at the end of the loop
-/// turn (several sends in one turn cost one system call). `stop()` may be called from
-/// any thread or a signal handler.
+/// `send` to a connection with nothing queued writes at once; what the kernel does
+/// not take is queued and written, in order, as the peer reads. `stop()` may be called
+/// from any thread or a signal handler.
 ///
 /// End of stream is not hang-up: when a peer shuts down its sending side, a server
 /// with `on_end_of_stream` keeps the connection open for replies until the embedder
@@ -107,8 +107,9 @@ class server {
   void stop_accepting() noexcept;
 
   ///@{
-  /// Queues bytes for a connection; they are sent at the end of the loop turn (all of
-  /// them, over as many turns as the peer's reading takes). Fails (queues nothing)
+  /// Sends bytes on a connection: written at once when nothing is queued, as far as
+  /// the kernel takes them; the rest is queued and sent in order over as many turns as
+  /// the peer's reading takes (`event_loop::send`). Fails (queues nothing)
   /// with `no_buffer_space` when the queue would exceed `max_output`, with
   /// `not_connected` for an unknown connection or one being closed. Returns false on
   /// failure (error_code form) or throws `xsock::error`.
