@@ -26,6 +26,12 @@ using handle_t = native_handle_type;
 // Makes the socket library usable (WSAStartup, reference-counted, on Windows;
 // nothing on POSIX). Called by core before the first socket is created.
 void ensure_initialized(std::error_code& ec) noexcept;
+// Runs `handler` in the child process after every fork() (pthread_atfork; a no-op on
+// Windows, which has no fork). For process-wide state that names threads the child
+// does not have. The handler runs while the child has one thread but other threads'
+// locks may be held for good: it may only make plain stores. Returns false when the
+// system refused (no memory); the caller may try again later.
+bool at_fork_child(void (*handler)()) noexcept;
 
 // ---- error.cpp -----------------------------------------------------------------
 // The error of the last failed socket call (errno / WSAGetLastError()).

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -978,6 +979,65 @@ TEST(happy_eyeballs, a_loop_destroyed_with_lookups_pending_does_not_wait_for_the
   loop.run();
   EXPECT_FALSE(seen.error) << seen.message;
 }
+
+#if !defined(_WIN32)
+// In the child of a fork(), the lookup pool starts workers of its own: the parent's,
+// counted by the pool, are not there. The child reports by exit status (its gtest
+// state is a copy nobody reads) and stops itself after 10 s.
+TEST(happy_eyeballs, a_forked_child_resolves_names_on_its_own_loop) {
+  {
+    // "localhost" comes from the hosts file: no network traffic.
+    listener live;
+    live.listen(endpoint::loopback_v4(0));
+    const std::uint16_t port = live.local_endpoint().port();
+    event_loop loop;
+    guard(loop);
+    loop.listen(std::move(live), {});
+    connect_result seen;
+    loop.connect("localhost", port, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+      seen = r;
+      l.stop();
+    });
+    loop.run();
+    ASSERT_FALSE(seen.error) << seen.message;  // the pool now has an idle worker
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int status = 1;
+    try {
+      listener live;
+      live.listen(endpoint::loopback_v4(0));
+      const std::uint16_t port = live.local_endpoint().port();
+      event_loop loop;
+      loop.listen(std::move(live), {});
+      loop.after(watchdog, [](event_loop& l) { l.stop(); });
+      loop.connect("localhost", port, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+        if (!r.error && r.peer.port() == port) status = 0;
+        l.stop();
+      });
+      loop.run();
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  // The child ends itself; the kill is for a child stuck beyond that.
+  int status = 0;
+  pid_t got = 0;
+  const auto give_up = clock_type::now() + 2 * watchdog;
+  while ((got = ::waitpid(child, &status, WNOHANG)) == 0 && clock_type::now() < give_up)
+    std::this_thread::sleep_for(10ms);
+  if (got == 0) {
+    ::kill(child, SIGKILL);
+    got = ::waitpid(child, &status, 0);
+    ADD_FAILURE() << "the child did not stop itself";
+  }
+  ASSERT_EQ(got, child);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's lookup did not complete";
+}
+#endif
 
 XSOCK_INSTANTIATE_FAMILIES(event_loop_test);
 

@@ -137,6 +137,11 @@ struct connect_result {
 /// at the end of the turn. A callback must not destroy the loop (checked: the program
 /// aborts with a message).
 ///
+/// fork(): a loop copied into the child of a fork() is not usable there (neither run
+/// nor destroyed: its poller and locks are the parent's); the child makes its own
+/// loops, whose name lookups work as in any process. Lookups the parent's loops had
+/// pending are dropped in the child.
+///
 /// Output is queued by `send` and written at the end of the loop turn (several sends
 /// in one turn cost one system call); a connect's id takes output before it connects.
 /// Backpressure follows the data: a queue above `pause_reading_above` pauses the

@@ -183,6 +183,9 @@ struct mailbox {
 // lookup; its result goes through the loop's mailbox, which the loop empties when it
 // dies, and is then dropped. The pool itself is never destroyed (workers may still be
 // waiting on it while static objects are destroyed at exit).
+// After fork() the child has none of the workers the pool counts: a handler run in the
+// child resets the pool to no workers and an empty queue (the parent's queued lookups
+// are abandoned, never touched: their loops are copies the child cannot use anyway).
 class resolver_pool {
  public:
   // The task that hands a lookup's outcome to the loop (made by event_loop::connect,
@@ -206,15 +209,22 @@ class resolver_pool {
   // started (the job is not queued then).
   void submit(job j) {
     std::unique_lock<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(j));
-    if (queue_.size() > idle_ && threads_ < max_threads) {
+    if (forked_) {
+      // The queue may have been mid-change in another thread at the fork: leaked as
+      // it is, not read or destroyed.
+      queue_ = new std::deque<job>;
+      forked_ = false;
+    }
+    queue_->push_back(std::move(j));
+    if (queue_->size() > idle_ && threads_ < max_threads) {
+      if (!fork_handler_) fork_handler_ = detail::at_fork_child(&after_fork_in_child);
       try {
         std::thread([this] { work(); }).detach();
         ++threads_;
         ++idle_;  // counted idle until it takes a job
       } catch (...) {
         if (threads_ == 0) {
-          queue_.pop_back();
+          queue_->pop_back();
           throw;
         }
         // The running workers get to it.
@@ -232,13 +242,13 @@ class resolver_pool {
   void work() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      if (!ready_.wait_for(lock, idle_exit, [this] { return !queue_.empty(); })) {
+      if (!ready_.wait_for(lock, idle_exit, [this] { return !queue_->empty(); })) {
         --idle_;
         --threads_;
         return;
       }
-      job j = std::move(queue_.front());
-      queue_.pop_front();
+      job j = std::move(queue_->front());
+      queue_->pop_front();
       --idle_;
       lock.unlock();
       run(j);
@@ -269,11 +279,26 @@ class resolver_pool {
     }
   }
 
+  // In the child of a fork(), which has only the forking thread (not one of ours, so
+  // no pool code runs). Another thread may have held the lock or been waiting at the
+  // fork: both are made anew in place (no unlock, no destructor, no allocation);
+  // submit replaces the queue later, outside this handler.
+  static void after_fork_in_child() noexcept {
+    resolver_pool& pool = instance();
+    new (&pool.mutex_) std::mutex;
+    new (&pool.ready_) std::condition_variable;
+    pool.threads_ = 0;
+    pool.idle_ = 0;
+    pool.forked_ = true;
+  }
+
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<job> queue_;
+  std::deque<job>* queue_ = new std::deque<job>;  // a pointer: see submit after a fork
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;  // workers waiting for a job (or about to)
+  bool forked_ = false;   // in a fork's child, queue_ not yet replaced
+  bool fork_handler_ = false;
 };
 
 }  // namespace
