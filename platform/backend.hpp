@@ -26,6 +26,12 @@ using handle_t = native_handle_type;
 // Makes the socket library usable (WSAStartup, reference-counted, on Windows;
 // nothing on POSIX). Called by core before the first socket is created.
 void ensure_initialized(std::error_code& ec) noexcept;
+// Runs `handler` in the child process after every fork() (pthread_atfork; a no-op on
+// Windows, which has no fork). For process-wide state that names threads the child
+// does not have. The handler runs while the child has one thread but other threads'
+// locks may be held for good: it may only make plain stores. Returns false when the
+// system refused (no memory); the caller may try again later.
+bool at_fork_child(void (*handler)()) noexcept;
 
 // ---- error.cpp -----------------------------------------------------------------
 // The error of the last failed socket call (errno / WSAGetLastError()).
@@ -65,6 +71,9 @@ inline constexpr unsigned wait_error = 4;  // error or hang-up reported by the s
 
 // A TCP socket of the endpoint's family.
 handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept;
+// The same, non-blocking from the start: set in the socket() call itself where the
+// system allows (SOCK_NONBLOCK), so a connect costs no fcntl.
+handle_t open_stream_non_blocking(const endpoint& like, std::error_code& ec) noexcept;
 void close_handle(handle_t h) noexcept;
 
 // Starts or completes a connect. Returns true when connected; false with no error
@@ -73,6 +82,11 @@ void close_handle(handle_t h) noexcept;
 bool connect(handle_t h, const endpoint& peer, std::error_code& ec) noexcept;
 // SO_ERROR: the outcome of a non-blocking connect.
 std::error_code pending_error(handle_t h) noexcept;
+// The outcome of a non-blocking connect once its socket was reported ready (writable
+// or error): true when connected; false with no error when the connect is still in
+// progress (a spurious wake-up, which some systems give); false with `ec` when it
+// failed. As cheap as the system allows (Linux: SO_ERROR alone).
+bool connect_finished(handle_t h, std::error_code& ec) noexcept;
 
 // Listener set-up: address reuse policy (SO_REUSEADDR on POSIX when `reuse`;
 // SO_EXCLUSIVEADDRUSE always on Windows), then bind and listen.
@@ -84,6 +98,9 @@ void listen(handle_t h, int backlog, std::error_code& ec) noexcept;
 // aborted while queued included): core's classify_accept_error
 // (core/src/net/accept_policy.hpp) alone decides what a failure means.
 handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept;
+// The same, the new socket non-blocking (accept4 with SOCK_NONBLOCK where there is
+// one): for the event loop, which would otherwise make it non-blocking at once.
+handle_t accept_non_blocking(handle_t h, endpoint& peer, std::error_code& ec) noexcept;
 
 // One send/recv call (lengths clamped to what the system takes).
 std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept;

@@ -1,4 +1,6 @@
 // POSIX sockets need no library start-up.
+#include <pthread.h>
+
 #include <atomic>
 
 #include "backend.hpp"
@@ -8,6 +10,10 @@ namespace xsock::detail {
 
 void ensure_initialized(std::error_code& ec) noexcept {
   ec.clear();
+}
+
+bool at_fork_child(void (*handler)()) noexcept {
+  return ::pthread_atfork(nullptr, nullptr, handler) == 0;
 }
 
 }  // namespace xsock::detail

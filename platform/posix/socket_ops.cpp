@@ -63,15 +63,27 @@ int poll_events(unsigned events) noexcept {
 
 }  // namespace
 
-handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
+namespace {
+
+// A socket of `type` (SOCK_STREAM, SOCK_DGRAM), close-on-exec and, when asked,
+// non-blocking: both in the socket() call itself where the system has the flags
+// (Linux, the BSDs), one fcntl each otherwise (macOS).
+handle_t open_socket(int family, int type, int protocol, bool non_blocking,
+                     std::error_code& ec) noexcept {
   ec.clear();
-  const int family = like.is_v4() ? AF_INET : AF_INET6;
-#if defined(SOCK_CLOEXEC)
-  const int s = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  const int s =
+      ::socket(family, type | SOCK_CLOEXEC | (non_blocking ? SOCK_NONBLOCK : 0), protocol);
   const bool need_cloexec = false;
+  const bool need_non_blocking = false;
+#elif defined(SOCK_CLOEXEC)
+  const int s = ::socket(family, type | SOCK_CLOEXEC, protocol);
+  const bool need_cloexec = false;
+  const bool need_non_blocking = non_blocking;
 #else
-  const int s = ::socket(family, SOCK_STREAM, IPPROTO_TCP);
+  const int s = ::socket(family, type, protocol);
   const bool need_cloexec = true;
+  const bool need_non_blocking = non_blocking;
 #endif
   if (s < 0) {
     ec = last_error();
@@ -81,7 +93,23 @@ handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
     ::close(s);
     return invalid_handle;
   }
+  // A new socket is blocking: O_NONBLOCK is the only status flag to set, no F_GETFL.
+  if (need_non_blocking && ::fcntl(s, F_SETFL, O_NONBLOCK) != 0) {
+    ec = last_error();
+    ::close(s);
+    return invalid_handle;
+  }
   return to_handle(s);
+}
+
+}  // namespace
+
+handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
+  return open_socket(like.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, IPPROTO_TCP, false, ec);
+}
+
+handle_t open_stream_non_blocking(const endpoint& like, std::error_code& ec) noexcept {
+  return open_socket(like.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, IPPROTO_TCP, true, ec);
 }
 
 void close_handle(handle_t h) noexcept {
@@ -121,6 +149,25 @@ std::error_code pending_error(handle_t h) noexcept {
   return {err, socket_category()};
 }
 
+bool connect_finished(handle_t h, std::error_code& ec) noexcept {
+  ec = pending_error(h);
+  if (ec) return false;
+#if defined(__linux__)
+  // Linux reports a connecting TCP socket writable only once the handshake is over
+  // (tcp_poll gives no POLLOUT in SYN_SENT): no error means connected.
+  return true;
+#else
+  // Other systems may report writable early (a spurious wake-up): only a peer address
+  // proves the connection.
+  peer_endpoint(h, ec);
+  if (ec == std::errc::not_connected) {
+    ec.clear();
+    return false;
+  }
+  return !ec;
+#endif
+}
+
 void prepare_listener(handle_t h, bool reuse, std::error_code& ec) noexcept {
   ec.clear();
   if (!reuse) return;
@@ -140,17 +187,27 @@ void listen(handle_t h, int backlog, std::error_code& ec) noexcept {
   if (::listen(fd(h), backlog) != 0) ec = last_error();
 }
 
-handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+namespace {
+
+handle_t accept_socket(handle_t h, bool non_blocking, endpoint& peer,
+                       std::error_code& ec) noexcept {
   ec.clear();
   sockaddr_storage ss;
   for (;;) {
     socklen_t len = sizeof ss;
-#if defined(__linux__)
-    const int s = ::accept4(fd(h), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    // accept4 sets both flags on the new socket and never inherits the listener's
+    // O_NONBLOCK: no fcntl afterwards.
+    const int s = ::accept4(fd(h), reinterpret_cast<sockaddr*>(&ss), &len,
+                            SOCK_CLOEXEC | (non_blocking ? SOCK_NONBLOCK : 0));
     const bool need_cloexec = false;
+    const bool fix_blocking = false;
 #else
     const int s = ::accept(fd(h), reinterpret_cast<sockaddr*>(&ss), &len);
     const bool need_cloexec = true;
+    // The BSDs' accept() hands out sockets that inherit the listener's O_NONBLOCK
+    // (always set, see listener.cpp): set what the caller asked for either way.
+    const bool fix_blocking = true;
 #endif
     if (s < 0) {
       const int err = errno;
@@ -159,17 +216,35 @@ handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
       ec = {err, socket_category()};
       return invalid_handle;
     }
-    // BSDs hand out accepted sockets that inherit O_NONBLOCK; the contract says
-    // accepted sockets are blocking, and the SIGPIPE option is per socket.
+    // The SIGPIPE option is per socket.
     if (!prepare_new_socket(s, need_cloexec, ec)) {
       ::close(s);
       return invalid_handle;
     }
-    const int flags = ::fcntl(s, F_GETFL, 0);
-    if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(s, F_SETFL, flags & ~O_NONBLOCK);
+    if (fix_blocking) {
+      const int flags = ::fcntl(s, F_GETFL, 0);
+      const int wanted = flags < 0      ? flags
+                         : non_blocking ? (flags | O_NONBLOCK)
+                                        : (flags & ~O_NONBLOCK);
+      if (wanted != flags && ::fcntl(s, F_SETFL, wanted) != 0) {
+        ec = last_error();
+        ::close(s);
+        return invalid_handle;
+      }
+    }
     if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), peer)) peer = endpoint();
     return to_handle(s);
   }
+}
+
+}  // namespace
+
+handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+  return accept_socket(h, false, peer, ec);
+}
+
+handle_t accept_non_blocking(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+  return accept_socket(h, true, peer, ec);
 }
 
 std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept {
@@ -207,24 +282,7 @@ void shutdown(handle_t h, shutdown_type what, std::error_code& ec) noexcept {
 // ---- datagrams ----------------------------------------------------------------------
 
 handle_t open_datagram(const endpoint& like, std::error_code& ec) noexcept {
-  ec.clear();
-  const int family = like.is_v4() ? AF_INET : AF_INET6;
-#if defined(SOCK_CLOEXEC)
-  const int s = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  const bool need_cloexec = false;
-#else
-  const int s = ::socket(family, SOCK_DGRAM, IPPROTO_UDP);
-  const bool need_cloexec = true;
-#endif
-  if (s < 0) {
-    ec = last_error();
-    return invalid_handle;
-  }
-  if (!prepare_new_socket(s, need_cloexec, ec)) {
-    ::close(s);
-    return invalid_handle;
-  }
-  return to_handle(s);
+  return open_socket(like.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM, IPPROTO_UDP, false, ec);
 }
 
 std::size_t send_datagram(handle_t h, const void* data, std::size_t size, const endpoint* peer,

@@ -57,6 +57,11 @@ void ensure_initialized(std::error_code& ec) noexcept {
   auto_started.store(true, std::memory_order_release);
 }
 
+// No fork on Windows: nothing ever needs the handler.
+bool at_fork_child(void (*)()) noexcept {
+  return true;
+}
+
 }  // namespace detail
 
 startup::startup(std::error_code& ec) noexcept {

@@ -99,6 +99,17 @@ handle_t open_stream(const endpoint& like, std::error_code& ec) noexcept {
   return to_handle(s);
 }
 
+handle_t open_stream_non_blocking(const endpoint& like, std::error_code& ec) noexcept {
+  const handle_t h = open_stream(like, ec);
+  if (ec) return invalid_handle;
+  set_blocking_mode(sock(h), true, ec);
+  if (ec) {
+    ::closesocket(sock(h));
+    return invalid_handle;
+  }
+  return h;
+}
+
 void close_handle(handle_t h) noexcept {
   ::closesocket(sock(h));
 }
@@ -131,6 +142,19 @@ std::error_code pending_error(handle_t h) noexcept {
   return {err, socket_category()};  // a WSA code
 }
 
+bool connect_finished(handle_t h, std::error_code& ec) noexcept {
+  ec = pending_error(h);
+  if (ec) return false;
+  // Writable without an error can still be a connect that has not finished (a
+  // spurious wake-up): only a peer address proves it.
+  peer_endpoint(h, ec);
+  if (ec == std::errc::not_connected) {
+    ec.clear();
+    return false;
+  }
+  return !ec;
+}
+
 void prepare_listener(handle_t h, bool /*reuse*/, std::error_code& ec) noexcept {
   ec.clear();
   // Never SO_REUSEADDR on Windows: it lets another socket bind the same port. A
@@ -154,7 +178,10 @@ void listen(handle_t h, int backlog, std::error_code& ec) noexcept {
   if (::listen(sock(h), backlog) != 0) ec = last_error();
 }
 
-handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+namespace {
+
+handle_t accept_socket(handle_t h, bool non_blocking, endpoint& peer,
+                       std::error_code& ec) noexcept {
   ec.clear();
   sockaddr_storage ss;
   for (;;) {
@@ -167,10 +194,10 @@ handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
       ec.assign(err, socket_category());
       return invalid_handle;
     }
-    // The accepted socket inherits the listener's non-blocking mode; the contract
-    // hands out blocking, non-inheritable sockets.
+    // The accepted socket inherits the listener's non-blocking mode (always on, see
+    // listener.cpp): accept() hands out blocking, non-inheritable sockets.
     ::SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0);
-    set_blocking_mode(s, false, ec);
+    if (!non_blocking) set_blocking_mode(s, false, ec);
     if (ec) {
       ::closesocket(s);
       return invalid_handle;
@@ -178,6 +205,16 @@ handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
     if (!from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), peer)) peer = endpoint();
     return to_handle(s);
   }
+}
+
+}  // namespace
+
+handle_t accept(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+  return accept_socket(h, false, peer, ec);
+}
+
+handle_t accept_non_blocking(handle_t h, endpoint& peer, std::error_code& ec) noexcept {
+  return accept_socket(h, true, peer, ec);
 }
 
 std::size_t send(handle_t h, const void* data, std::size_t size, std::error_code& ec) noexcept {

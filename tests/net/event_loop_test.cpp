@@ -15,6 +15,14 @@
 #include <thread>
 #include <vector>
 
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #include "support.hpp"
 #include "xsock/error.hpp"
 #include "xsock/resolve.hpp"
@@ -944,6 +952,264 @@ TEST_P(event_loop_test, a_remainder_queued_from_on_turn_goes_out_without_another
   EXPECT_GT(queued, 0u);
   EXPECT_EQ(received, big);
 }
+
+
+// A connect's peer is the address it connected to (the loop knows it, no system call
+// asks), and the accepted side's peer is what on_accept was given.
+TEST_P(event_loop_test, a_connection_s_peer_is_the_address_connected_to) {
+  event_loop::callbacks cb;
+  id_type inbound = 0;
+  endpoint inbound_peer;
+  id_type outbound = 0;
+  bool connected = false;
+  bool checked = false;
+  endpoint where;
+  // Once both ends are up (run() closes every connection when it returns).
+  cb.on_turn = [&](event_loop& loop) {
+    if (checked || inbound == 0 || !connected) return;
+    checked = true;
+    EXPECT_EQ(loop.peer(outbound), where);
+    EXPECT_EQ(loop.peer(inbound), inbound_peer);
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), [&](event_loop&, id_type id, const endpoint& p) {
+    inbound = id;
+    inbound_peer = p;
+  });
+  where = loop.local_endpoint(lid);
+  outbound = loop.connect(where, 5s, [&](event_loop& l, id_type id, const connect_result& r) {
+    ASSERT_FALSE(r.error) << r.message;
+    EXPECT_EQ(r.peer, where);
+    EXPECT_EQ(l.peer(id), where);
+    connected = true;
+  });
+  loop.run();
+  EXPECT_TRUE(checked);
+  EXPECT_TRUE(inbound_peer.is_loopback());
+  EXPECT_NE(inbound_peer.port(), 0);
+}
+
+#if !defined(_WIN32)
+// The loop creates its sockets non-blocking and close-on-exec in one call where it can
+// (SOCK_NONBLOCK, accept4): whichever way, both flags must be there.
+struct socket_ports {
+  int fd = -1;
+  std::uint16_t local = 0;
+  std::uint16_t peer = 0;  // 0: not connected (a listener)
+};
+
+std::uint16_t port_of(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+  return 0;
+}
+
+// The process's open TCP/IP sockets, by descriptor.
+std::vector<socket_ports> open_sockets() {
+  std::vector<socket_ports> out;
+  for (int fd = 3; fd < 4096; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    socket_ports s;
+    s.fd = fd;
+    s.local = port_of(ss);
+    if (s.local == 0) continue;
+    len = sizeof ss;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) s.peer = port_of(ss);
+    out.push_back(s);
+  }
+  return out;
+}
+
+void expect_non_blocking_and_close_on_exec(int fd, const char* which) {
+  const int fd_flags = ::fcntl(fd, F_GETFD);
+  const int fl_flags = ::fcntl(fd, F_GETFL);
+  EXPECT_NE(fd_flags & FD_CLOEXEC, 0) << which << " socket is inherited by child processes";
+  EXPECT_NE(fl_flags & O_NONBLOCK, 0) << which << " socket is blocking";
+}
+
+TEST_P(event_loop_test, accepted_and_connected_sockets_are_non_blocking_and_close_on_exec) {
+  event_loop::callbacks cb;
+  id_type inbound = 0;
+  bool connected = false;
+  endpoint where;
+  bool checked = false;
+  cb.on_turn = [&](event_loop& loop) {
+    if (checked || inbound == 0 || !connected) return;
+    checked = true;
+    int outbound_count = 0;
+    int inbound_count = 0;
+    for (const socket_ports& s : open_sockets()) {
+      if (s.peer == where.port()) {
+        ++outbound_count;
+        expect_non_blocking_and_close_on_exec(s.fd, "the connected");
+      } else if (s.local == where.port() && s.peer != 0) {
+        ++inbound_count;
+        expect_non_blocking_and_close_on_exec(s.fd, "the accepted");
+      }
+    }
+    EXPECT_EQ(outbound_count, 1);
+    EXPECT_EQ(inbound_count, 1);
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid =
+      loop.listen(make_listener(), [&](event_loop&, id_type id, const endpoint&) { inbound = id; });
+  where = loop.local_endpoint(lid);
+  loop.connect(where, 5s, [&](event_loop&, id_type, const connect_result& r) {
+    ASSERT_FALSE(r.error) << r.message;
+    connected = true;
+  });
+  loop.run();
+  EXPECT_TRUE(checked);
+}
+
+// The blocking API's sockets stay blocking (only the loop's are made non-blocking at
+// creation), and close-on-exec too.
+TEST_P(event_loop_test, blocking_sockets_stay_blocking_and_close_on_exec) {
+  listener l = make_listener();
+  test::socket_pair p = test::connect_pair(l);
+  for (const stream_socket* s : {&p.client, &p.server}) {
+    const int fd = static_cast<int>(s->native_handle());
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+    EXPECT_EQ(::fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+  }
+}
+#endif
+
+// Lookups share a few resolver threads (no thread per lookup): many in flight at once
+// all complete, and one closed while its lookup is pending ends cancelled without
+// holding up the others.
+TEST(happy_eyeballs, many_lookups_in_flight_complete_and_a_closed_one_is_cancelled) {
+  // "localhost" comes from the hosts file: no network traffic.
+  listener live;
+  live.listen(endpoint::loopback_v4(0));
+  const std::uint16_t port = live.local_endpoint().port();
+  event_loop loop;
+  guard(loop);
+  loop.listen(std::move(live), {});
+  constexpr int count = 40;
+  int done = 0;
+  int ok = 0;
+  int cancelled = 0;
+  id_type closed_id = 0;
+  id_type cancelled_id = 0;
+  const auto on_done = [&](event_loop& l, id_type id, const connect_result& r) {
+    ++done;
+    if (!r.error) {
+      ++ok;
+      EXPECT_TRUE(r.peer.is_loopback());
+      EXPECT_EQ(r.peer.port(), port);
+      EXPECT_EQ(l.peer(id), r.peer);
+      l.close(id);
+    } else if (r.error == std::errc::operation_canceled) {
+      ++cancelled;
+      cancelled_id = id;
+    } else {
+      ADD_FAILURE() << r.message;
+    }
+    if (done == count) l.stop();
+  };
+  std::vector<id_type> ids;
+  for (int i = 0; i < count; ++i)
+    ids.push_back(loop.connect("localhost", port, 5s, on_done));
+  closed_id = ids[count / 2];
+  loop.close(closed_id);
+  loop.run();
+  EXPECT_EQ(done, count);
+  EXPECT_EQ(ok, count - 1);
+  EXPECT_EQ(cancelled, 1);
+  EXPECT_EQ(cancelled_id, closed_id);
+}
+
+// A loop destroyed with lookups still pending does not wait for them; their answers
+// are dropped, and the next loop's lookups work.
+TEST(happy_eyeballs, a_loop_destroyed_with_lookups_pending_does_not_wait_for_them) {
+  for (int round = 0; round < 3; ++round) {
+    event_loop loop;
+    for (int i = 0; i < 20; ++i)
+      loop.connect("localhost", 1, 5s, [](event_loop&, id_type, const connect_result&) {
+        ADD_FAILURE() << "a connect of a destroyed loop was reported";
+      });
+  }
+  listener live;
+  live.listen(endpoint::loopback_v4(0));
+  const std::uint16_t port = live.local_endpoint().port();
+  event_loop loop;
+  guard(loop);
+  loop.listen(std::move(live), {});
+  connect_result seen;
+  loop.connect("localhost", port, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+    seen = r;
+    l.stop();
+  });
+  loop.run();
+  EXPECT_FALSE(seen.error) << seen.message;
+}
+
+#if !defined(_WIN32)
+// In the child of a fork(), the lookup pool starts workers of its own: the parent's,
+// counted by the pool, are not there. The child reports by exit status (its gtest
+// state is a copy nobody reads) and stops itself after 10 s.
+TEST(happy_eyeballs, a_forked_child_resolves_names_on_its_own_loop) {
+  {
+    // "localhost" comes from the hosts file: no network traffic.
+    listener live;
+    live.listen(endpoint::loopback_v4(0));
+    const std::uint16_t port = live.local_endpoint().port();
+    event_loop loop;
+    guard(loop);
+    loop.listen(std::move(live), {});
+    connect_result seen;
+    loop.connect("localhost", port, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+      seen = r;
+      l.stop();
+    });
+    loop.run();
+    ASSERT_FALSE(seen.error) << seen.message;  // the pool now has an idle worker
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int status = 1;
+    try {
+      listener live;
+      live.listen(endpoint::loopback_v4(0));
+      const std::uint16_t port = live.local_endpoint().port();
+      event_loop loop;
+      loop.listen(std::move(live), {});
+      loop.after(watchdog, [](event_loop& l) { l.stop(); });
+      loop.connect("localhost", port, 5s, [&](event_loop& l, id_type, const connect_result& r) {
+        if (!r.error && r.peer.port() == port) status = 0;
+        l.stop();
+      });
+      loop.run();
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  // The child ends itself; the kill is for a child stuck beyond that.
+  int status = 0;
+  pid_t got = 0;
+  const auto give_up = clock_type::now() + 2 * watchdog;
+  while ((got = ::waitpid(child, &status, WNOHANG)) == 0 && clock_type::now() < give_up)
+    std::this_thread::sleep_for(10ms);
+  if (got == 0) {
+    ::kill(child, SIGKILL);
+    got = ::waitpid(child, &status, 0);
+    ADD_FAILURE() << "the child did not stop itself";
+  }
+  ASSERT_EQ(got, child);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's lookup did not complete";
+}
+#endif
 
 XSOCK_INSTANTIATE_FAMILIES(event_loop_test);
 

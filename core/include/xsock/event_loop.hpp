@@ -137,6 +137,11 @@ struct connect_result {
 /// at the end of the turn. A callback must not destroy the loop (checked: the program
 /// aborts with a message).
 ///
+/// fork(): a loop copied into the child of a fork() is not usable there (neither run
+/// nor destroyed: its poller and locks are the parent's); the child makes its own
+/// loops, whose name lookups work as in any process. Lookups the parent's loops had
+/// pending are dropped in the child.
+///
 /// `send` on a connection with nothing queued writes at once (a non-blocking write, as
 /// libuv's `uv_try_write`); what the kernel does not take is queued, in order, and
 /// written as the peer reads (a send made while output is queued joins the queue, and

@@ -33,12 +33,13 @@ void connect_driver::start_due(steady::time_point now) noexcept {
 void connect_driver::on_ready(handle_t h, steady::time_point now) noexcept {
   changed_.clear();
   engine_.check(h, now, changed_);
+  if (engine_.won()) winner_watched_ = true;
   // The engine closed these already: the poller forgets them (epoll does so itself,
   // poll and the Windows pollers would keep a dead handle).
   unwatch(changed_);
 }
 
-happy_eyeballs::attempt connect_driver::take_winner() noexcept {
+happy_eyeballs::attempt connect_driver::take_winner(bool keep_watched, bool* watched) noexcept {
   // Out of the poller before the engine closes them.
   for (const auto& a : engine_.pending()) {
     std::error_code ignored;
@@ -46,8 +47,12 @@ happy_eyeballs::attempt connect_driver::take_winner() noexcept {
   }
   changed_.clear();
   happy_eyeballs::attempt winner = engine_.take_winner(changed_);
-  std::error_code ignored;
-  watcher_.remove(winner.handle, ignored);
+  const bool keep = keep_watched && winner_watched_;
+  if (!keep) {
+    std::error_code ignored;
+    watcher_.remove(winner.handle, ignored);
+  }
+  if (watched) *watched = keep;
   return winner;
 }
 

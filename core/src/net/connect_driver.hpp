@@ -48,9 +48,13 @@ class connect_driver {
   steady::time_point next_attempt_at() const noexcept { return engine_.next_attempt_at(); }
   std::size_t candidate_count() const noexcept { return engine_.candidate_count(); }
 
-  // The connected socket (non-blocking), no longer watched; the other attempts are
-  // forgotten and closed.
-  happy_eyeballs::attempt take_winner() noexcept;
+  // The connected socket (non-blocking); the other attempts are forgotten and closed.
+  // `keep_watched`: the winner stays in the poller, registered for writability with
+  // the driver's tag, so that its new owner changes the interest with one modify
+  // instead of a remove and an add; otherwise the poller forgets it. `*watched` (when
+  // given) says whether it is still in the poller: a connect that completed at once
+  // never was.
+  happy_eyeballs::attempt take_winner(bool keep_watched = false, bool* watched = nullptr) noexcept;
   // Gives up (time limit, cancel): pending attempts are forgotten, closed and listed
   // as "timed out".
   void abandon() noexcept;
@@ -67,6 +71,9 @@ class connect_driver {
   poller& watcher_;
   std::uint64_t tag_;
   std::vector<handle_t> changed_;  // scratch: handles the engine opened or closed
+  // The winner won on a poller event, so it is registered (one that connected at once
+  // in start_due never was).
+  bool winner_watched_ = false;
 };
 
 // A blocking connect's race: drives a connect_driver with a poller of its own until

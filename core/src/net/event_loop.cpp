@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <list>
 #include <map>
 #include <mutex>
@@ -172,6 +174,131 @@ struct outbound_connect {
 struct mailbox {
   std::mutex mutex;
   event_loop* loop = nullptr;
+};
+
+// Name lookups for every loop of the process run on a few shared worker threads,
+// started when lookups are waiting and no worker is free, and ended after a while
+// without work: a thread per lookup cost more than a getaddrinfo of "localhost".
+// Workers are detached, never joined: a loop (or the process) never waits for a slow
+// lookup; its result goes through the loop's mailbox, which the loop empties when it
+// dies, and is then dropped. The pool itself is never destroyed (workers may still be
+// waiting on it while static objects are destroyed at exit).
+// After fork() the child has none of the workers the pool counts: a handler run in the
+// child resets the pool to no workers and an empty queue (the parent's queued lookups
+// are abandoned, never touched: their loops are copies the child cannot use anyway).
+class resolver_pool {
+ public:
+  // The task that hands a lookup's outcome to the loop (made by event_loop::connect,
+  // which may name the loop's internals).
+  using reply_fn = event_loop::task (*)(id_type, std::vector<endpoint>, std::error_code);
+
+  struct job {
+    std::shared_ptr<mailbox> box;
+    reply_fn reply = nullptr;
+    id_type id = 0;
+    std::string host;
+    std::uint16_t port = 0;
+  };
+
+  static resolver_pool& instance() {
+    static resolver_pool* const pool = new resolver_pool;
+    return *pool;
+  }
+
+  // Queues a lookup. Throws std::system_error when no worker exists and none can be
+  // started (the job is not queued then).
+  void submit(job j) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (forked_) {
+      // The queue may have been mid-change in another thread at the fork: leaked as
+      // it is, not read or destroyed.
+      queue_ = new std::deque<job>;
+      forked_ = false;
+    }
+    queue_->push_back(std::move(j));
+    if (queue_->size() > idle_ && threads_ < max_threads) {
+      if (!fork_handler_) fork_handler_ = detail::at_fork_child(&after_fork_in_child);
+      try {
+        std::thread([this] { work(); }).detach();
+        ++threads_;
+        ++idle_;  // counted idle until it takes a job
+      } catch (...) {
+        if (threads_ == 0) {
+          queue_->pop_back();
+          throw;
+        }
+        // The running workers get to it.
+      }
+    }
+    lock.unlock();
+    ready_.notify_one();
+  }
+
+ private:
+  // Enough for lookups to overlap; one slow lookup does not hold up the others.
+  static constexpr std::size_t max_threads = 4;
+  static constexpr std::chrono::seconds idle_exit{10};
+
+  void work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      if (!ready_.wait_for(lock, idle_exit, [this] { return !queue_->empty(); })) {
+        --idle_;
+        --threads_;
+        return;
+      }
+      job j = std::move(queue_->front());
+      queue_->pop_front();
+      --idle_;
+      lock.unlock();
+      run(j);
+      j = job{};  // the mailbox reference goes outside the pool's lock
+      lock.lock();
+      ++idle_;
+    }
+  }
+
+  static void run(const job& j) noexcept {
+    {
+      // The loop is gone: nobody wants the answer.
+      std::lock_guard<std::mutex> guard(j.box->mutex);
+      if (j.box->loop == nullptr) return;
+    }
+    std::error_code ec;
+    std::vector<endpoint> found;
+    try {
+      found = resolve(j.host, std::to_string(j.port), ec);
+    } catch (const std::bad_alloc&) {
+      ec = detail::make_error(std::errc::not_enough_memory);
+    }
+    std::lock_guard<std::mutex> guard(j.box->mutex);
+    if (j.box->loop == nullptr) return;
+    try {
+      j.box->loop->post(j.reply(j.id, std::move(found), ec));
+    } catch (...) {
+    }
+  }
+
+  // In the child of a fork(), which has only the forking thread (not one of ours, so
+  // no pool code runs). Another thread may have held the lock or been waiting at the
+  // fork: both are made anew in place (no unlock, no destructor, no allocation);
+  // submit replaces the queue later, outside this handler.
+  static void after_fork_in_child() noexcept {
+    resolver_pool& pool = instance();
+    new (&pool.mutex_) std::mutex;
+    new (&pool.ready_) std::condition_variable;
+    pool.threads_ = 0;
+    pool.idle_ = 0;
+    pool.forked_ = true;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<job>* queue_ = new std::deque<job>;  // a pointer: see submit after a fork
+  std::size_t threads_ = 0;
+  std::size_t idle_ = 0;  // workers waiting for a job (or about to)
+  bool forked_ = false;   // in a fork's child, queue_ not yet replaced
+  bool fork_handler_ = false;
 };
 
 }  // namespace
@@ -460,8 +587,12 @@ struct event_loop::impl {
   }
 
   // Takes a connected socket in. The caller reports it (on_accept, on_done).
+  // `non_blocking`: the loop made the socket itself, non-blocking already (no system
+  // call to set it again). `watched_for_write`: it is in the poller with the tag `id`
+  // for writability (a connect's winner), so the interest changes with one modify.
   connection& add_connection(id_type id, stream_socket&& socket, const endpoint& peer,
-                             clock::time_point now) {
+                             clock::time_point now, bool non_blocking = false,
+                             bool watched_for_write = false) {
     connection& ref =
         connections
             .emplace(std::piecewise_construct, std::forward_as_tuple(id), std::forward_as_tuple())
@@ -469,13 +600,19 @@ struct event_loop::impl {
     ref.id = id;
     ref.socket = std::move(socket);
     ref.peer = peer;
+    if (watched_for_write) {
+      ref.registered = true;
+      ref.interest = readiness::writable;
+    }
     std::error_code ec;
-    ref.socket.set_non_blocking(true, ec);
+    if (!non_blocking) ref.socket.set_non_blocking(true, ec);
     if (!ec && options.no_delay) ref.socket.set_no_delay(true, ec);
     if (idle_tracked()) {
       try {
         idle_order.push_back(idle_entry{id, now});
       } catch (...) {
+        std::error_code ignored;
+        if (watched_for_write) loop_poller.remove(ref.socket.native_handle(), ignored);
         connections.erase(id);
         throw;
       }
@@ -671,7 +808,11 @@ struct event_loop::impl {
       if (it == listeners.end()) return;
       listen_entry& current = *it->second;
       std::error_code ec;
-      listener::accepted a = current.socket.accept(ec);
+      // Straight from the backend, not listener::accept: the socket comes non-blocking
+      // (accept4 on Linux), with no system call to make it so afterwards.
+      endpoint peer;
+      const detail::handle_t h =
+          detail::accept_non_blocking(current.socket.native_handle(), peer, ec);
       if (ec) {
         const detail::accept_outcome outcome = detail::classify_accept_error(ec);
         if (outcome == detail::accept_outcome::no_connection) break;
@@ -688,11 +829,11 @@ struct event_loop::impl {
         return;
       }
       const id_type id = next_id++;
-      add_connection(id, std::move(a.socket), a.peer, now);
+      add_connection(id, stream_socket(h), peer, now, true);
       ++stats.accepted;
       // Copied: the handler may close its own listener.
       const accept_handler on_accept = current.on_accept;
-      if (on_accept) on_accept(self, id, a.peer);
+      if (on_accept) on_accept(self, id, peer);
     }
     update_listeners(now);
   }
@@ -752,13 +893,15 @@ struct event_loop::impl {
 
   // Reports the end of a connect and forgets it. `result.error` empty: `winner` is
   // the new connection.
-  void complete(id_type id, connect_result result, stream_socket winner, clock::time_point now) {
+  // `watched`: the winner is still in the poller, registered for writability.
+  void complete(id_type id, connect_result result, stream_socket winner, clock::time_point now,
+                bool watched = false) {
     const auto it = connects.find(id);
     if (it == connects.end()) return;
     std::unique_ptr<outbound_connect> e = std::move(it->second);
     connects.erase(it);
     if (!result.error) {
-      take_early(add_connection(id, std::move(winner), result.peer, now));
+      take_early(add_connection(id, std::move(winner), result.peer, now, true, watched));
       ++stats.connected;
     } else {
       drop_early(id);
@@ -810,10 +953,11 @@ struct event_loop::impl {
     if (!e.engine) return;
     e.engine->start_due(now);
     if (e.engine->won()) {
-      const detail::happy_eyeballs::attempt a = e.engine->take_winner();
+      bool watched = false;
+      const detail::happy_eyeballs::attempt a = e.engine->take_winner(true, &watched);
       connect_result result;
       result.peer = a.where;
-      complete(e.id, std::move(result), stream_socket(a.handle), now);
+      complete(e.id, std::move(result), stream_socket(a.handle), now, watched);
       return;
     }
     if (e.engine->exhausted()) fail_connect(e, e.engine->failure(), now);
@@ -1159,26 +1303,15 @@ event_loop::id_type event_loop::connect(std::string_view host, std::uint16_t por
     return impl_->start_connect({numeric}, std::move(label), timeout, std::move(on_done));
 
   const id_type id = impl_->start_connect({}, std::move(label), timeout, std::move(on_done));
-  std::shared_ptr<mailbox> box = impl_->box;
-  std::string host_copy(bare);
   try {
-    std::thread([box, id, host_copy, port] {
-      std::error_code ec;
-      std::vector<endpoint> found;
-      try {
-        found = resolve(host_copy, std::to_string(port), ec);
-      } catch (const std::bad_alloc&) {
-        ec = detail::make_error(std::errc::not_enough_memory);
-      }
-      std::lock_guard<std::mutex> lock(box->mutex);
-      if (box->loop == nullptr) return;
-      try {
-        box->loop->post([id, found = std::move(found), ec](event_loop& loop) mutable {
-          loop.impl_->resolved(id, std::move(found), ec);
-        });
-      } catch (...) {
-      }
-    }).detach();
+    const resolver_pool::reply_fn reply = [](id_type for_id, std::vector<endpoint> found,
+                                             std::error_code ec) -> task {
+      return [for_id, found = std::move(found), ec](event_loop& loop) mutable {
+        loop.impl_->resolved(for_id, std::move(found), ec);
+      };
+    };
+    resolver_pool::instance().submit(
+        resolver_pool::job{impl_->box, reply, id, std::string(bare), port});
   } catch (const std::system_error& e) {
     // No thread to be had: report it like a failed lookup, on the next turn.
     const std::error_code ec = e.code();

@@ -35,8 +35,7 @@ void happy_eyeballs::start_due(steady::time_point now, std::vector<handle_t>& op
     const endpoint where = order_[next_++];
     std::error_code ec;
     ensure_initialized(ec);
-    handle_t h = ec ? invalid_handle : open_stream(where, ec);
-    if (!ec) set_non_blocking(h, true, ec);
+    handle_t h = ec ? invalid_handle : open_stream_non_blocking(where, ec);
     bool connected = false;
     if (!ec) connected = connect(h, where, ec);
     if (ec) {
@@ -83,19 +82,10 @@ void happy_eyeballs::check(handle_t h, steady::time_point now,
                            std::vector<handle_t>& closed) noexcept {
   for (std::size_t i = 0; i < pending_.size(); ++i) {
     if (pending_[i].handle != h) continue;
-    const std::error_code ec = pending_error(h);
-    if (ec) {
-      fail(i, ec, now, closed);
-      return;
-    }
-    // Writable without an error can still be a connect that has not finished on some
-    // systems (a spurious wake-up): only a peer address proves it.
-    std::error_code peer_ec;
-    peer_endpoint(h, peer_ec);
-    if (peer_ec) {
-      if (peer_ec == std::errc::not_connected) return;  // still in progress
-      fail(i, peer_ec, now, closed);
-      return;
+    std::error_code ec;
+    if (!connect_finished(h, ec)) {
+      if (ec) fail(i, ec, now, closed);
+      return;  // no error: still in progress (a spurious wake-up)
     }
     winner_ = pending_[i];
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));

@@ -16,7 +16,10 @@ const char* open_listener(const endpoint& where, const listen_options& options,
                           detail::handle_t& out, std::error_code& ec) noexcept {
   detail::ensure_initialized(ec);
   if (ec) return "listen";
-  const auto h = detail::open_stream(where, ec);
+  // The handle stays non-blocking at the OS level: a connection that is reset between
+  // readiness and accept() must not block a caller that asked for a timeout. Made so
+  // by socket() itself where the system allows.
+  const auto h = detail::open_stream_non_blocking(where, ec);
   if (ec) return "socket";
   const char* step = nullptr;
   if (where.is_v6()) {
@@ -33,12 +36,6 @@ const char* open_listener(const endpoint& where, const listen_options& options,
   }
   if (!step) {
     detail::listen(h, options.backlog, ec);
-    if (ec) step = "listen";
-  }
-  // The handle stays non-blocking at the OS level: a connection that is reset between
-  // readiness and accept() must not block a caller that asked for a timeout.
-  if (!step) {
-    detail::set_non_blocking(h, true, ec);
     if (ec) step = "listen";
   }
   if (step) {
