@@ -953,7 +953,6 @@ TEST_P(event_loop_test, a_remainder_queued_from_on_turn_goes_out_without_another
   EXPECT_EQ(received, big);
 }
 
-
 // A connect's peer is the address it connected to (the loop knows it, no system call
 // asks), and the accepted side's peer is what on_accept was given.
 TEST_P(event_loop_test, a_connection_s_peer_is_the_address_connected_to) {
