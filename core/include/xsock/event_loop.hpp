@@ -15,6 +15,7 @@
 #include "xsock/datagram_socket.hpp"
 #include "xsock/endpoint.hpp"
 #include "xsock/listener.hpp"
+#include "xsock/stream_layer.hpp"
 #include "xsock/stream_socket.hpp"
 #include "xsock/time_limit.hpp"
 
@@ -85,6 +86,11 @@ struct loop_options {
   /// larger one is delivered cut to this size with `truncated` set). 65,536 takes
   /// any UDP datagram.
   std::size_t max_datagram = 65536;
+  /// Connections with a `stream_layer` (TLS) accepted or adopted: the handshake must be
+  /// over within this long, or the connection ends with `timed_out` (a peer that
+  /// connects and stalls holds nothing for long). An outbound connect's `timeout`
+  /// covers its handshake instead.
+  time_limit handshake_timeout = std::chrono::seconds(10);
   /// Datagram sockets: datagrams queued for sending at most (their bytes count
   /// against `max_output` too); `send_to` refuses more with `no_buffer_space`.
   std::size_t max_queued_datagrams = 4096;
@@ -239,9 +245,28 @@ class event_loop {
   ///@}
 
   ///@{
+  /// As above, each accepted connection going through the layer `layers` makes for it
+  /// (TLS: `tls_context::layer_factory()`). `on_accept` is called when the TCP
+  /// connection is accepted; bytes sent before the handshake is over are kept and sent
+  /// after it; `on_data` sees decrypted bytes; the peer's close_notify is its end of
+  /// stream. A handshake that fails, or is not over within
+  /// `loop_options::handshake_timeout`, ends the connection: `on_close` with
+  /// `close_reason::error` and the layer's error (`timed_out`). A transport that ends
+  /// without close_notify ends it with `tls_errc::truncated`. A graceful `close` and
+  /// `shutdown_send` send close_notify first. A null factory means no layer.
+  id_type listen(listener&& socket, accept_handler on_accept, stream_layer_factory layers);
+  id_type listen(listener&& socket, accept_handler on_accept, stream_layer_factory layers,
+                 std::error_code& ec);
+  ///@}
+
+  ///@{
   /// Adopts a connected socket (made non-blocking here) as a connection.
   id_type adopt(stream_socket&& socket);
   id_type adopt(stream_socket&& socket, std::error_code& ec);
+  /// As above, through `layer` (its handshake starts now, within
+  /// `loop_options::handshake_timeout`; see `listen` with layers). Null: no layer.
+  id_type adopt(stream_socket&& socket, std::unique_ptr<stream_layer> layer);
+  id_type adopt(stream_socket&& socket, std::unique_ptr<stream_layer> layer, std::error_code& ec);
   ///@}
 
   ///@{
@@ -265,18 +290,26 @@ class event_loop {
   /// (reported during the shutdown, or by the next `run()` after `restart()` when it
   /// was started by a shutdown report itself). Never blocks, never throws but
   /// `std::bad_alloc`.
-  id_type connect(const endpoint& peer, time_limit timeout, connect_handler on_done);
+  ///
+  /// With a `layer` (TLS: `tls_context::make_layer(host, port)`), the connection
+  /// makes its handshake once connected, and `on_done` comes when the handshake is
+  /// over (`timeout` covers both): on failure `result.error` is the layer's error and
+  /// `result.message` reads "tls handshake 127.0.0.1:8443: certificate verify failed:
+  /// self-signed certificate" (no `on_close` follows). Bytes sent before are sent after
+  /// the handshake.
+  id_type connect(const endpoint& peer, time_limit timeout, connect_handler on_done,
+                  std::unique_ptr<stream_layer> layer = nullptr);
   /// Happy Eyeballs (RFC 8305) to the first of `candidates` that answers: addresses
   /// interleaved by family (the first address's family first), a new attempt every
   /// `attempt_delay` while earlier ones are pending (at once when one fails), the
   /// first to connect wins and the others are closed; `timeout` is the total budget.
   id_type connect(const std::vector<endpoint>& candidates, time_limit timeout,
-                  connect_handler on_done);
+                  connect_handler on_done, std::unique_ptr<stream_layer> layer = nullptr);
   /// Resolves `host` on another thread (getaddrinfo blocks), then as above. A numeric
   /// host (`::1`, `[::1]`, `127.0.0.1`) is not resolved. On failure the message names
   /// the host and every address tried.
   id_type connect(std::string_view host, std::uint16_t port, time_limit timeout,
-                  connect_handler on_done);
+                  connect_handler on_done, std::unique_ptr<stream_layer> layer = nullptr);
 
   /// Calls `fn` once on the loop thread after `delay` (zero: this turn's end or the
   /// next). Returns its id; `cancel(id)` or `close(id)` cancels it.

@@ -83,6 +83,12 @@ class server {
   /// As above; reports the failure through `ec` instead. May throw only
   /// `std::bad_alloc`.
   server(listener&& socket, const server_options& options, callbacks handlers, std::error_code& ec);
+  /// As above, each connection through the layer `layers` makes (TLS:
+  /// `tls_context::layer_factory()`; see `event_loop::listen` with layers).
+  server(listener&& socket, const server_options& options, callbacks handlers,
+         stream_layer_factory layers);
+  server(listener&& socket, const server_options& options, callbacks handlers,
+         stream_layer_factory layers, std::error_code& ec);
   server(const server&) = delete;
   server& operator=(const server&) = delete;
   ///@}
