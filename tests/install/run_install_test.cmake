@@ -1,12 +1,14 @@
 # cmake -P script behind the install.* tests (tests/install/CMakeLists.txt passes the
 # build's compiler, flags and install directories). MODE:
 #   find_package    cmake --install; the consumer with find_package(xsock) as written
-#                   in the README, then COMPONENTS net with ICU unfindable and the
-#                   exact version, then what must be refused (text without ICU, 0.x+1)
-#   net_only_build  a library-only build with XSOCK_BUILD_TEXT=OFF, installed; COMPONENTS
-#                   net works without ICU, COMPONENTS text fails with a clear message
+#                   in the README, then COMPONENTS net with ICU and OpenSSL unfindable
+#                   and the exact version, COMPONENTS tls alone, then what must be
+#                   refused (text without ICU, tls without OpenSSL, 0.x+1)
+#   net_only_build  a library-only build with XSOCK_BUILD_TEXT=OFF and XSOCK_BUILD_TLS=OFF,
+#                   installed; COMPONENTS net works without ICU, COMPONENTS text and tls
+#                   fail with a clear message
 #   pkg_config      cmake --install, prefix moved; plain compiler command lines from
-#                   pkg-config --cflags --libs xsock (and xsock-text)
+#                   pkg-config --cflags --libs xsock (and xsock-text, xsock-tls)
 #   deb             cpack -G DEB; dpkg-deb -x into a scratch root; its contents, the
 #                   tools' --version and the consumer (find_package) against that root
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -39,8 +41,8 @@ endfunction()
 # configure_consumer(NAME PREFIX [HIDE_ICU] [FAIL regex] [ARGS...]): the consumer
 # project in WORK_DIR/NAME against PREFIX. Without FAIL, also checks it found PREFIX's
 # xsock. HIDE_ICU: every find_* searches under PREFIX only (CMAKE_FIND_ROOT_PATH), so
-# the system's ICU cannot be found (CMAKE_DISABLE_FIND_PACKAGE_ICU would not do: a
-# REQUIRED find_dependency ignores it).
+# the system's ICU and OpenSSL cannot be found (CMAKE_DISABLE_FIND_PACKAGE_ICU would not
+# do: a REQUIRED find_dependency ignores it).
 function(configure_consumer name prefix)
   cmake_parse_arguments(PARSE_ARGV 2 arg "HIDE_ICU" "FAIL" "")
   if(arg_HIDE_ICU)
@@ -67,8 +69,10 @@ function(configure_consumer name prefix)
   endif()
 endfunction()
 
-# build_and_run_consumer(NAME WITH_TEXT): builds WORK_DIR/NAME, runs its programs.
+# build_and_run_consumer(NAME WITH_TEXT [WITH_TLS]): builds WORK_DIR/NAME, runs its
+# programs.
 function(build_and_run_consumer name with_text)
+  set(with_tls "${ARGV2}")
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/${name})
   run(${WORK_DIR}/${name}/consumer)
   if(NOT last_output MATCHES "echo over 127\\.0\\.0\\.1:[0-9]+ ok")
@@ -78,6 +82,12 @@ function(build_and_run_consumer name with_text)
     run(${WORK_DIR}/${name}/text_consumer)
     if(NOT last_output MATCHES "decode ok")
       message(FATAL_ERROR "${name}: unexpected text_consumer output: ${last_output}")
+    endif()
+  endif()
+  if(with_tls)
+    run(${WORK_DIR}/${name}/tls_consumer)
+    if(NOT last_output MATCHES "tls ClientHello [0-9]+ bytes ok")
+      message(FATAL_ERROR "${name}: unexpected tls_consumer output: ${last_output}")
     endif()
   endif()
   message(STATUS "${name}: built and ran")
@@ -95,9 +105,9 @@ if(MODE STREQUAL "find_package")
   if(NOT targets MATCHES "INTERFACE_INCLUDE_DIRECTORIES \"\\\${_IMPORT_PREFIX}/${INCLUDEDIR}\"\n")
     message(FATAL_ERROR "xsock::net's installed include directory is not <prefix>/${INCLUDEDIR}:\n${targets}")
   endif()
-  configure_consumer(plain ${prefix} -DWITH_TEXT=${WITH_TEXT})
-  build_and_run_consumer(plain ${WITH_TEXT})
-  # ICU made unfindable: COMPONENTS net must not look for it.
+  configure_consumer(plain ${prefix} -DWITH_TEXT=${WITH_TEXT} -DWITH_TLS=${WITH_TLS})
+  build_and_run_consumer(plain ${WITH_TEXT} ${WITH_TLS})
+  # ICU and OpenSSL made unfindable: COMPONENTS net must not look for them.
   configure_consumer(net_without_icu ${prefix} HIDE_ICU -DXSOCK_COMPONENTS=net
                      -DXSOCK_REQUIRE_VERSION=${VERSION})
   build_and_run_consumer(net_without_icu FALSE)
@@ -105,6 +115,13 @@ if(MODE STREQUAL "find_package")
     # Also proves HIDE_ICU hides it.
     configure_consumer(text_without_icu ${prefix} HIDE_ICU FAIL "component text needs ICU"
                        -DXSOCK_COMPONENTS=net,text)
+  endif()
+  if(WITH_TLS)
+    # tls alone loads neither xsock::text nor ICU (the consumer checks).
+    configure_consumer(tls_only ${prefix} -DXSOCK_COMPONENTS=tls -DWITH_TLS=ON)
+    build_and_run_consumer(tls_only FALSE TRUE)
+    configure_consumer(tls_without_openssl ${prefix} HIDE_ICU FAIL "component tls needs OpenSSL 3"
+                       -DXSOCK_COMPONENTS=net,tls)
   endif()
   configure_consumer(wrong_version ${prefix} FAIL "compatible with requested version \"${incompatible_version}\""
                      -DXSOCK_REQUIRE_VERSION=${incompatible_version})
@@ -117,13 +134,14 @@ elseif(MODE STREQUAL "net_only_build")
       "-DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_LAUNCHER}"
       "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
       -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
-      -DXSOCK_BUILD_TEXT=OFF -DXSOCK_BUILD_TOOLS=OFF -DXSOCK_BUILD_TESTS=OFF
+      -DXSOCK_BUILD_TEXT=OFF -DXSOCK_BUILD_TLS=OFF -DXSOCK_BUILD_TOOLS=OFF -DXSOCK_BUILD_TESTS=OFF
       -DXSOCK_BUILD_DOCS=OFF -DXSOCK_WARNINGS_AS_ERRORS=ON)
   run(${CMAKE_COMMAND} --build ${build} --parallel 2)
   run(${CMAKE_COMMAND} --install ${build} --prefix ${prefix})
-  foreach(absent cmake/xsock/xsock-text-targets.cmake pkgconfig/xsock-text.pc)
+  foreach(absent cmake/xsock/xsock-text-targets.cmake pkgconfig/xsock-text.pc
+                 cmake/xsock/xsock-tls-targets.cmake pkgconfig/xsock-tls.pc)
     if(EXISTS ${prefix}/${LIBDIR}/${absent})
-      message(FATAL_ERROR "a build without text installed ${LIBDIR}/${absent}")
+      message(FATAL_ERROR "a build without text and tls installed ${LIBDIR}/${absent}")
     endif()
   endforeach()
   configure_consumer(net_without_icu ${prefix} HIDE_ICU -DXSOCK_COMPONENTS=net)
@@ -131,6 +149,12 @@ elseif(MODE STREQUAL "net_only_build")
   configure_consumer(plain_without_icu ${prefix} HIDE_ICU)
   build_and_run_consumer(plain_without_icu FALSE)
   configure_consumer(text ${prefix} FAIL "built without text" -DXSOCK_COMPONENTS=text)
+  configure_consumer(tls ${prefix}
+    FAIL "xsock was built without tls \\(XSOCK_BUILD_TLS=OFF\\): component tls is not installed"
+    -DXSOCK_COMPONENTS=tls)
+  # Both refusals are said, not only the last.
+  configure_consumer(text_and_tls ${prefix} FAIL "built without text.*built without tls"
+                     -DXSOCK_COMPONENTS=text,tls)
 
 elseif(MODE STREQUAL "pkg_config")
   # Installed, then moved: the .pc files must not name the prefix they were made for.
@@ -151,6 +175,9 @@ elseif(MODE STREQUAL "pkg_config")
   if(WITH_TEXT)
     list(APPEND programs text_consumer=xsock-text:text_main.cpp)
   endif()
+  if(WITH_TLS)
+    list(APPEND programs tls_consumer=xsock-tls:tls_main.cpp)
+  endif()
   foreach(program IN LISTS programs)
     string(REGEX MATCH "^([^=]+)=([^:]+):(.+)$" _ "${program}")
     set(name ${CMAKE_MATCH_1})
@@ -165,7 +192,7 @@ elseif(MODE STREQUAL "pkg_config")
         -pthread -o ${WORK_DIR}/${name})
     run(${WORK_DIR}/${name})
     message(STATUS "${name} (pkg-config ${module}): ${last_output}")
-    if(NOT last_output MATCHES "echo over 127\\.0\\.0\\.1:[0-9]+ ok|decode ok")
+    if(NOT last_output MATCHES "echo over 127\\.0\\.0\\.1:[0-9]+ ok|decode ok|tls ClientHello [0-9]+ bytes ok")
       message(FATAL_ERROR "unexpected ${name} output: ${last_output}")
     endif()
   endforeach()
@@ -190,8 +217,17 @@ elseif(MODE STREQUAL "deb")
   if(NOT net_library)
     message(FATAL_ERROR "no libxsock_net in ${usr}/${LIBDIR}")
   endif()
-  foreach(file ${INCLUDEDIR}/xsock/xsock.hpp ${LIBDIR}/cmake/xsock/xsock-config.cmake
-               ${LIBDIR}/cmake/xsock/xsock-config-version.cmake ${LIBDIR}/pkgconfig/xsock.pc)
+  set(files ${INCLUDEDIR}/xsock/xsock.hpp ${LIBDIR}/cmake/xsock/xsock-config.cmake
+            ${LIBDIR}/cmake/xsock/xsock-config-version.cmake ${LIBDIR}/pkgconfig/xsock.pc)
+  if(WITH_TLS)
+    list(APPEND files ${INCLUDEDIR}/xsock/tls_context.hpp ${INCLUDEDIR}/xsock/stream_layer.hpp
+         ${LIBDIR}/cmake/xsock/xsock-tls-targets.cmake ${LIBDIR}/pkgconfig/xsock-tls.pc)
+    # xsock::tls is a static library: what runs it needs OpenSSL's shared libraries.
+    if(NOT fields MATCHES "Depends:[^\n]*libssl3")
+      message(FATAL_ERROR "xsock::tls uses OpenSSL 3, but ${deb} does not depend on libssl3")
+    endif()
+  endif()
+  foreach(file IN LISTS files)
     if(NOT EXISTS ${usr}/${file})
       message(FATAL_ERROR "${deb} lacks /usr/${file}")
     endif()
@@ -208,8 +244,8 @@ elseif(MODE STREQUAL "deb")
     endforeach()
   endif()
   # As a user of the package writes it; the variants are install.find_package's.
-  configure_consumer(plain ${usr} -DWITH_TEXT=${WITH_TEXT})
-  build_and_run_consumer(plain ${WITH_TEXT})
+  configure_consumer(plain ${usr} -DWITH_TEXT=${WITH_TEXT} -DWITH_TLS=${WITH_TLS})
+  build_and_run_consumer(plain ${WITH_TEXT} ${WITH_TLS})
 
 else()
   message(FATAL_ERROR "run_install_test.cmake: unknown MODE '${MODE}'")
