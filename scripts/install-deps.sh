@@ -15,8 +15,11 @@ set -euo pipefail
 # What the README's two commands need on a minimal Debian 12 (debootstrap minbase;
 # .ci/chroot-test.sh proves it there): the toolchain and libraries, and what the tests
 # call: python3 (tool and example tests), pkg-config (install.pkg_config), dpkg-dev's
-# dpkg-shlibdeps and `file` (CPack's .deb, install.deb).
-packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libcli11-dev python3 dpkg-dev file)
+# dpkg-shlibdeps and `file` (CPack's .deb, install.deb), the openssl command (the TLS
+# tests make their CA and certificates with it, and talk to `openssl s_server` and
+# `s_client`; libssl-dev does not bring it with --no-install-recommends).
+packages=(cmake make g++ pkg-config libgtest-dev libgmock-dev libicu-dev libssl-dev openssl libcli11-dev
+          python3 dpkg-dev file)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libbenchmark-dev socat libuv1-dev libasio-dev libevent-dev libpoco-dev) ;;
