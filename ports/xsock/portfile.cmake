@@ -3,7 +3,8 @@
 #   vcpkg install xsock --overlay-ports=<xsock>/ports
 # or, in a project's vcpkg.json manifest, "dependencies": ["xsock"] and
 #   cmake -DVCPKG_OVERLAY_PORTS=<xsock>/ports ...
-# Features: text (default; ICU), tools (xsock-server, xsock-client; CLI11).
+# Features: text (default; ICU), tls (default; OpenSSL 3), tools (xsock-server,
+# xsock-client; CLI11). A feature left out turns its XSOCK_BUILD_* option off.
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 if(NOT EXISTS "${SOURCE_PATH}/core/include/xsock/xsock.hpp")
   message(FATAL_ERROR "xsock overlay port: no xsock source tree at ${SOURCE_PATH}")
@@ -16,6 +17,7 @@ vcpkg_check_linkage(ONLY_STATIC_LIBRARY)
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     text  XSOCK_BUILD_TEXT
+    tls   XSOCK_BUILD_TLS
     tools XSOCK_BUILD_TOOLS)
 
 vcpkg_cmake_configure(
