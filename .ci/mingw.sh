@@ -5,9 +5,11 @@
 # tool tests run once more on the WSAPoll fallback (XSOCK_POLLER=wsapoll).
 #
 # Fresh machine: installs g++-mingw-w64-x86-64-posix, wine, wine64, googletest,
-# libcli11-dev and dpkg-dev (+ a deb-src entry) with apt-get, builds GoogleTest and a
-# trimmed static ICU for MinGW into ${XSOCK_DEPS_CACHE:-$HOME/.cache/xsock} (reused by
-# the next run, which then skips straight to the build), creates the Wine prefix there.
+# libcli11-dev, perl and dpkg-dev (+ a deb-src entry) with apt-get, builds GoogleTest, a
+# trimmed static ICU and a static OpenSSL 3 for MinGW into
+# ${XSOCK_DEPS_CACHE:-$HOME/.cache/xsock} (reused by the next run, which then skips
+# straight to the build; the first run spends ~12 min there), creates the Wine prefix
+# there.
 # XSOCK_LINUX_SERVER: the Linux xsock-server that the cross-platform session test
 # compares against (default: the one the default preset built, if any).
 set -euo pipefail
@@ -19,7 +21,7 @@ export WINEPREFIX=${WINEPREFIX:-$XSOCK_DEPS_CACHE/wineprefix}
 step() { printf -- '-- mingw: %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 t0=$SECONDS
 
-step "dependencies (apt, GoogleTest, ICU, CLI11 for MinGW; cached in $XSOCK_DEPS_CACHE)"
+step "dependencies (apt, GoogleTest, ICU, OpenSSL, CLI11 for MinGW; cached in $XSOCK_DEPS_CACHE)"
 scripts/mingw-deps.sh
 t_deps=$((SECONDS - t0))
 

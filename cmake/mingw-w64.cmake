@@ -8,10 +8,12 @@
 #                         the .exe files need no MinGW DLLs under Wine or on Windows
 #   MINGW_EMULATOR        runs target programs (default: scripts/wine-run.sh when wine
 #                         is installed)
-#   XSOCK_DEPS_CACHE      (environment) where scripts/mingw-deps.sh put ICU, GoogleTest
-#                         and CLI11 for MinGW (default ~/.cache/xsock); its icu-mingw,
-#                         gtest-mingw and cli11-mingw folders are searched, as is
-#                         anything in CMAKE_FIND_ROOT_PATH.
+#   XSOCK_DEPS_CACHE      (environment) where scripts/mingw-deps.sh put ICU, OpenSSL,
+#                         GoogleTest and CLI11 for MinGW (default ~/.cache/xsock); its
+#                         icu-mingw, openssl-mingw, gtest-mingw and cli11-mingw folders
+#                         are searched, as is anything in CMAKE_FIND_ROOT_PATH.
+#   OPENSSL_USE_STATIC_LIBS  default ON: build-openssl-mingw.sh makes static libraries
+#                         only, and FindOpenSSL then adds what they need (ws2_32, crypt32).
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
@@ -38,13 +40,17 @@ if(NOT XSOCK_DEPS_CACHE_DIR)
     set(XSOCK_DEPS_CACHE_DIR "$ENV{HOME}/.cache/xsock")
   endif()
 endif()
-list(APPEND CMAKE_FIND_ROOT_PATH ${XSOCK_DEPS_CACHE_DIR}/icu-mingw
+list(APPEND CMAKE_FIND_ROOT_PATH ${XSOCK_DEPS_CACHE_DIR}/icu-mingw ${XSOCK_DEPS_CACHE_DIR}/openssl-mingw
      ${XSOCK_DEPS_CACHE_DIR}/gtest-mingw ${XSOCK_DEPS_CACHE_DIR}/cli11-mingw /usr/${MINGW_TRIPLE})
 list(REMOVE_DUPLICATES CMAKE_FIND_ROOT_PATH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+if(NOT DEFINED OPENSSL_USE_STATIC_LIBS)
+  set(OPENSSL_USE_STATIC_LIBS ON)
+endif()
 
 if(NOT DEFINED MINGW_STATIC_RUNTIME)
   set(MINGW_STATIC_RUNTIME ON)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # mingw-deps.sh - everything the `mingw` preset needs on a Debian/Ubuntu machine:
 #   1. apt packages: g++-mingw-w64-x86-64-posix, wine, wine64, googletest, libcli11-dev;
-#      only when ICU must be built: dpkg-dev, icu-devtools and a deb-src entry (for
-#      `apt-get source icu`);
+#      only when ICU or OpenSSL must be built: dpkg-dev and a deb-src entry (for
+#      `apt-get source icu` / `openssl`), icu-devtools (ICU), perl (OpenSSL's Configure);
 #   2. GoogleTest for MinGW      (scripts/build-gtest-mingw.sh, ~20 s)
 #   3. ICU for MinGW, trimmed    (scripts/build-icu-mingw.sh, ~4-5 min)
-#   4. CLI11 (header-only) copied where the cross build looks for packages.
+#   4. OpenSSL 3 for MinGW       (scripts/build-openssl-mingw.sh, ~7 min on 2 cores)
+#   5. CLI11 (header-only) copied where the cross build looks for packages.
 # Results go to ${XSOCK_DEPS_CACHE:-$HOME/.cache/xsock}: a second run finds them there
 # and takes seconds. Usage: scripts/mingw-deps.sh  (as root, or with sudo available)
 set -euo pipefail
@@ -24,6 +25,10 @@ icu_cached() {
   local stamp=$XSOCK_DEPS_CACHE/icu-mingw/share/icu-mingw/build-info.txt
   [[ -f $stamp && -f $XSOCK_DEPS_CACHE/icu-mingw/lib/libsicuuc.a ]]
 }
+openssl_cached() {
+  local stamp=$XSOCK_DEPS_CACHE/openssl-mingw/share/openssl-mingw/build-info.txt
+  [[ -f $stamp && -f $XSOCK_DEPS_CACHE/openssl-mingw/lib/libssl.a ]]
+}
 
 # --- 1. packages ---------------------------------------------------------------------
 need=()
@@ -31,9 +36,14 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 for p in g++-mingw-w64-x86-64-posix wine wine64 googletest libcli11-dev cmake make g++; do
   installed "$p" || need+=("$p")
 done
-if ! icu_cached; then
+if ! icu_cached || ! openssl_cached; then
   installed dpkg-dev || need+=(dpkg-dev)          # apt-get source
+fi
+if ! icu_cached; then
   installed icu-devtools || need+=(icu-devtools)  # native icupkg/pkgdata for the cross build
+fi
+if ! openssl_cached; then
+  installed perl || need+=(perl)                  # Configure needs more than perl-base
 fi
 if ((${#need[@]})); then
   log "apt-get install ${need[*]}"
@@ -41,8 +51,8 @@ if ((${#need[@]})); then
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# `apt-get source icu` needs a deb-src entry; derive one from the configured archive.
-if ! icu_cached && ! apt-cache showsrc icu 2>/dev/null | grep -q '^Package: icu'; then
+# `apt-get source` needs a deb-src entry; derive one from the configured archive.
+if { ! icu_cached || ! openssl_cached; } && ! apt-cache showsrc icu 2>/dev/null | grep -q '^Package: icu'; then
   list=/etc/apt/sources.list.d/xsock-deb-src.sources
   if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
     log "adding deb-src entries ($list)"
@@ -57,9 +67,10 @@ if ! icu_cached && ! apt-cache showsrc icu 2>/dev/null | grep -q '^Package: icu'
   apt_update
 fi
 
-# --- 2-4. libraries for the target --------------------------------------------------
+# --- 2-5. libraries for the target --------------------------------------------------
 "$HERE/build-gtest-mingw.sh"
 "$HERE/build-icu-mingw.sh"
+"$HERE/build-openssl-mingw.sh"
 CLI=$XSOCK_DEPS_CACHE/cli11-mingw
 if [[ ! -f $CLI/share/cmake/CLI11/CLI11Config.cmake || /usr/include/CLI/CLI.hpp -nt $CLI/include/CLI/CLI.hpp ]]; then
   log "CLI11 headers -> $CLI"
