@@ -110,6 +110,9 @@ struct layered {
   id_type timer = 0;         // the loop timer that ends a handshake taking too long
   bool sent_close = false;   // layer->close() was called
   bool was_connect = false;  // an outbound connect (on_done pending until established)
+  // close(graceful) before the handshake was over: what was sent waits for it, then
+  // close_notify and the close (the connection reads on only for the handshake).
+  bool close_after_handshake = false;
 };
 
 // Held by value in the loop's map (its nodes never move), one allocation per
@@ -798,6 +801,18 @@ struct event_loop::impl {
       return;
     }
     if (!was_established && t.layer->established()) handshake_done(c);
+    if (t.close_after_handshake) {
+      // Closed meanwhile: what the layer kept went out with the handshake's end; no
+      // on_data after close().
+      if (!t.layer->established()) return;
+      t.close_after_handshake = false;
+      send_close(c);
+      if (c.closed()) return;
+      c.state = conn_state::close_when_drained;
+      c.reason = close_reason::local;
+      mark_dirty(c);
+      return;
+    }
     // on_done may have closed it: no on_data after close().
     if (c.state != conn_state::open) return;
     if (!layer_data.empty() && handlers.on_data) {
@@ -1648,7 +1663,7 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   connection* c = m.find(id);
   if (c == nullptr && m.connects.count(id) != 0) return m.send_early(id, bytes, ec);
   if (c == nullptr && m.datagrams.contains(id)) return m.datagrams.send_to(id, nullptr, bytes, ec);
-  if (c == nullptr || !c->accepts_output()) {
+  if (c == nullptr || !c->accepts_output() || (c->tls && c->tls->close_after_handshake)) {
     // Ended by a reset or an error this turn (on_close still to come): that error,
     // not a vague not_connected.
     ec = c != nullptr && c->closed() && c->error ? c->error
@@ -1704,6 +1719,13 @@ void event_loop::close(id_type id, close_mode how) noexcept {
     if (how == close_mode::abort) {
       c->close_now(close_reason::local);
     } else {
+      if (c->tls && !c->tls->was_connect && c->state == conn_state::open &&
+          !c->tls->layer->established()) {
+        // What was sent before waits inside the layer for the handshake: the close
+        // comes after it (deliver_layered), within handshake_timeout.
+        c->tls->close_after_handshake = true;
+        return;
+      }
       impl_->send_close(*c);  // a layer's close_notify, after what is queued
       c->state = conn_state::close_when_drained;
       c->reason = close_reason::local;
@@ -1743,7 +1765,8 @@ void event_loop::shutdown_send(id_type id) noexcept {
     }
     return;
   }
-  if (c->closed() || c->sending != send_side::open) return;
+  if (c->closed() || c->sending != send_side::open || (c->tls && c->tls->close_after_handshake))
+    return;
   c->sending = send_side::shut_down_when_drained;
   if (c->pending() == 0) {
     // Nothing queued: now, not at the end of a turn that may be a wait away (this may
