@@ -1,0 +1,408 @@
+// xsock::event_loop with TLS layers over real loopback sockets: an accepted and an
+// outbound TLS connection on one loop, bytes queued before the handshake, verification
+// failures reported by on_done, the handshake timeout against a silent peer, garbage
+// against the server, truncation, and the loop against blocking tls_streams both ways.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "cert_factory.hpp"
+#include "support.hpp"
+#include "tls_support.hpp"
+#include "xsock/event_loop.hpp"
+#include "xsock/stream_socket.hpp"
+#include "xsock/tls_context.hpp"
+#include "xsock/tls_error.hpp"
+#include "xsock/tls_stream.hpp"
+
+namespace xsock {
+namespace {
+
+using namespace std::chrono_literals;
+using id_type = event_loop::id_type;
+using test::numeric_host;
+using test::peer_text;
+
+// Ends a test's loop even if what it waits for never happens.
+constexpr auto watchdog = 10s;
+
+void guard(event_loop& loop) {
+  loop.after(watchdog, [](event_loop& l) {
+    ADD_FAILURE() << "the loop did not finish in time";
+    l.stop();
+  });
+}
+
+struct closed_with {
+  bool seen = false;
+  close_reason reason = close_reason::local;
+  std::error_code ec;
+};
+
+class tls_loop_test : public test::loopback_test {
+ protected:
+  test::cert_factory certs;
+  tls_context server_ctx{test::server_context(certs.server)};
+  tls_context client_ctx{test::client_context(certs.ca)};
+  std::string host() const { return numeric_host(GetParam()); }
+};
+
+TEST_P(tls_loop_test, an_outbound_and_an_accepted_tls_connection_echo_256_kib) {
+  const std::string big = test::pattern(256 * 1024);
+  const std::string expected = "early" + big;
+  id_type client = 0;
+  id_type server = 0;
+  std::string client_got;
+  std::string server_got;
+  bool server_end_of_stream = false;
+  std::map<id_type, closed_with> closes;
+
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    if (id == client) {
+      client_got.append(bytes.data(), bytes.size());
+      if (client_got.size() >= expected.size()) loop.close(id);
+    } else {
+      server_got.append(bytes.data(), bytes.size());
+      loop.send(id, bytes);
+    }
+  };
+  cb.on_end_of_stream = [&](event_loop& loop, id_type id) {
+    if (id == server) server_end_of_stream = true;
+    loop.close(id);
+  };
+  cb.on_close = [&](event_loop& loop, id_type id, close_reason r, const std::error_code& ec) {
+    closes[id] = {true, r, ec};
+    if (closes.size() == 2) loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(
+      make_listener(), [&](event_loop&, id_type id, const endpoint&) { server = id; },
+      server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+
+  connect_result done;
+  bool done_called = false;
+  client = loop.connect(
+      host(), port, 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        done_called = true;
+        // Queued behind "early", which went out once the handshake was over.
+        if (!r.error) l.send(client, big);
+      },
+      client_ctx.make_layer(host(), port));
+  // Before the connection (and its handshake) exists: kept, then sent first.
+  loop.send(client, "early");
+  loop.run();
+
+  ASSERT_TRUE(done_called);
+  EXPECT_FALSE(done.error) << done.message;
+  EXPECT_TRUE(done.message.empty());
+  EXPECT_EQ(done.peer.port(), port);
+  EXPECT_EQ(server_got.size(), expected.size());
+  EXPECT_TRUE(server_got == expected) << "the server did not get the bytes intact";
+  EXPECT_EQ(client_got.size(), expected.size());
+  EXPECT_TRUE(client_got == expected) << "the echo is not intact";
+  // The client's graceful close sent close_notify: the server read end of stream.
+  EXPECT_TRUE(server_end_of_stream);
+  ASSERT_TRUE(closes[server].seen);
+  EXPECT_FALSE(closes[server].ec) << closes[server].ec.message();
+  ASSERT_TRUE(closes[client].seen);
+  EXPECT_EQ(closes[client].reason, close_reason::local);
+}
+
+TEST_P(tls_loop_test, an_untrusted_server_fails_on_done_with_the_verify_reason) {
+  const tls_context untrusted = test::server_context(certs.untrusted);
+  id_type client = 0;
+  int client_closes = 0;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop&, id_type id, close_reason, const std::error_code&) {
+    if (id == client) ++client_closes;
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, untrusted.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  connect_result done;
+  client = loop.connect(
+      host(), port, 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        l.stop();
+      },
+      client_ctx.make_layer(host(), port));
+  loop.send(client, "never sent in clear");
+  loop.run();
+
+  EXPECT_EQ(&done.error.category(), &tls_verify_category()) << done.message;
+  const std::string prefix =
+      "tls handshake " + peer_text(host(), port) + ": certificate verify failed: ";
+  EXPECT_EQ(done.message.rfind(prefix, 0), 0u) << done.message;
+  EXPECT_GT(done.message.size(), prefix.size()) << done.message;
+  EXPECT_TRUE(test::one_line(done.message)) << done.message;
+  EXPECT_EQ(client_closes, 0) << "a failed connect has no on_close";
+}
+
+TEST_P(tls_loop_test, an_expired_server_fails_on_done) {
+  const tls_context expired = test::server_context(certs.expired);
+  event_loop loop;
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, expired.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  connect_result done;
+  loop.connect(
+      host(), port, 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        l.stop();
+      },
+      client_ctx.make_layer(host(), port));
+  loop.run();
+  EXPECT_EQ(done.message, "tls handshake " + peer_text(host(), port) +
+                              ": certificate verify failed: certificate has expired");
+}
+
+// A peer that is not a TLS client (`raw`: silent or sending garbage) and a real TLS
+// client, served by one loop at the same time. Returns how the raw connection ended.
+struct mixed_result {
+  closed_with raw;
+  std::string client_got;
+  connect_result client_done;
+};
+
+mixed_result serve_raw_and_real(const endpoint& where_like, const std::string& host,
+                                const tls_context& server_ctx, const tls_context& client_ctx,
+                                const loop_options& options, const std::string& raw_sends) {
+  mixed_result out;
+  id_type raw_id = 0;
+  id_type client = 0;
+  bool client_closed = false;
+  endpoint raw_local;
+
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    if (id == client) {
+      out.client_got.append(bytes.data(), bytes.size());
+      if (out.client_got.size() >= 5) loop.close(id);
+    } else {
+      loop.send(id, bytes);
+    }
+  };
+  cb.on_close = [&](event_loop& loop, id_type id, close_reason r, const std::error_code& ec) {
+    if (id == raw_id && raw_id != 0) out.raw = {true, r, ec};
+    if (id == client) client_closed = true;
+    if (out.raw.seen && client_closed) loop.stop();
+  };
+  event_loop loop(options, cb);
+  guard(loop);
+  listener l;
+  listen_options lo;
+  lo.v6_only = where_like.is_v6();
+  l.listen(where_like, lo);
+  const id_type lid = loop.listen(
+      std::move(l),
+      [&](event_loop&, id_type id, const endpoint& peer) {
+        if (peer == raw_local) raw_id = id;
+      },
+      server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+
+  // Connected from the backlog before the loop runs: accepted on its first turn.
+  stream_socket raw;
+  raw.connect(loop.local_endpoint(lid), 5s);
+  raw_local = raw.local_endpoint();
+  if (!raw_sends.empty()) raw.send_all(raw_sends);
+
+  client = loop.connect(
+      host, port, 5s,
+      [&](event_loop& lp, id_type id, const connect_result& r) {
+        out.client_done = r;
+        if (!r.error) lp.send(id, "hello");
+      },
+      client_ctx.make_layer(host, port));
+  loop.run();
+
+  EXPECT_NE(raw_id, 0u) << "the raw connection was not accepted";
+  // The server's side is gone: the raw peer reads its end (or a reset).
+  if (out.raw.seen) {
+    char c;
+    std::error_code ec;
+    const auto n = raw.receive(&c, 1, 5s, ec);
+    EXPECT_TRUE((n == 0 && !ec) || ec == std::errc::connection_reset) << ec.message();
+  }
+  return out;
+}
+
+TEST_P(tls_loop_test, a_silent_peer_is_closed_after_the_handshake_timeout) {
+  loop_options options;
+  options.handshake_timeout = 200ms;
+  const auto r = serve_raw_and_real(any_port(), host(), server_ctx, client_ctx, options, "");
+  ASSERT_TRUE(r.raw.seen);
+  EXPECT_EQ(r.raw.reason, close_reason::error);
+  EXPECT_EQ(r.raw.ec, std::errc::timed_out) << r.raw.ec.message();
+  EXPECT_FALSE(r.client_done.error) << r.client_done.message;
+  EXPECT_EQ(r.client_got, "hello");
+}
+
+TEST_P(tls_loop_test, garbage_ends_that_connection_only) {
+  const auto r =
+      serve_raw_and_real(any_port(), host(), server_ctx, client_ctx, {}, "GET / HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(r.raw.seen);
+  EXPECT_EQ(r.raw.reason, close_reason::error);
+  EXPECT_EQ(&r.raw.ec.category(), &tls_library_category()) << r.raw.ec.message();
+  EXPECT_TRUE(test::one_line(r.raw.ec.message())) << r.raw.ec.message();
+  EXPECT_FALSE(r.client_done.error) << r.client_done.message;
+  EXPECT_EQ(r.client_got, "hello");
+}
+
+// The loop serves; a blocking tls_stream on a thread is the client. `client_fn` runs
+// there; the loop stops once the server's connection has closed.
+closed_with loop_server_with_blocking_client(const endpoint& where_like,
+                                             const tls_context& server_ctx,
+                                             const std::function<void(std::uint16_t)>& client_fn,
+                                             std::string& server_got) {
+  closed_with server_closed;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    server_got.append(bytes.data(), bytes.size());
+    loop.send(id, bytes);
+  };
+  cb.on_end_of_stream = [](event_loop& loop, id_type id) { loop.close(id); };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
+    server_closed = {true, r, ec};
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  listener l;
+  listen_options lo;
+  lo.v6_only = where_like.is_v6();
+  l.listen(where_like, lo);
+  const id_type lid = loop.listen(std::move(l), nullptr, server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  std::thread client([&] { client_fn(port); });
+  loop.run();
+  client.join();
+  return server_closed;
+}
+
+TEST_P(tls_loop_test, a_blocking_client_that_skips_close_notify_is_truncated) {
+  std::string server_got;
+  const auto closed = loop_server_with_blocking_client(
+      any_port(), server_ctx,
+      [&](std::uint16_t port) {
+        tls_stream s(client_ctx);
+        s.connect(host(), port, 5s);
+        s.send_all("abc");
+        // Reading the echo reads the session tickets too: nothing is left unread when
+        // the socket closes (unread bytes would make the close a reset).
+        EXPECT_EQ(test::receive_exact(s, 3), "abc");
+        s.close();
+      },
+      server_got);
+  EXPECT_EQ(server_got, "abc");
+  ASSERT_TRUE(closed.seen);
+  EXPECT_EQ(closed.reason, close_reason::error);
+  EXPECT_EQ(closed.ec, tls_errc::truncated) << closed.ec.message();
+}
+
+TEST_P(tls_loop_test, a_blocking_client_talks_to_the_loop_server) {
+  std::string server_got;
+  test::received client_end;
+  std::string version;
+  const auto closed = loop_server_with_blocking_client(
+      any_port(), server_ctx,
+      [&](std::uint16_t port) {
+        tls_stream s(client_ctx);
+        s.connect(host(), port, 5s);
+        version = s.protocol_version();
+        s.send_all("ping");
+        EXPECT_EQ(test::receive_exact(s, 4), "ping");
+        s.shutdown();
+        // The loop answers end of stream by closing, with close_notify.
+        client_end = test::receive_to_end(s);
+      },
+      server_got);
+  EXPECT_EQ(server_got, "ping");
+  EXPECT_TRUE(version == "TLSv1.3" || version == "TLSv1.2") << version;
+  EXPECT_EQ(client_end.data, "");
+  EXPECT_FALSE(client_end.ec) << client_end.ec.message();
+  ASSERT_TRUE(closed.seen);
+  EXPECT_EQ(closed.reason, close_reason::local);
+}
+
+TEST_P(tls_loop_test, the_loop_client_talks_to_a_blocking_server) {
+  std::string server_got;
+  test::tls_server server(GetParam(), server_ctx, [&](tls_stream& s) {
+    server_got = test::receive_exact(s, 5);
+    s.send_all("world");
+    s.shutdown();
+    // Bounded wait for the client's own close_notify (or its TCP close).
+    test::receive_to_end(s);
+  });
+  std::string client_got;
+  closed_with client_closed;
+  connect_result done;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop&, id_type, std::string_view bytes) {
+    client_got.append(bytes.data(), bytes.size());
+  };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
+    client_closed = {true, r, ec};
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  loop.connect(
+      host(), server.port(), 5s,
+      [&](event_loop& l, id_type id, const connect_result& r) {
+        done = r;
+        if (!r.error) {
+          l.send(id, "hello");
+        } else {
+          l.stop();
+        }
+      },
+      client_ctx.make_layer(host(), server.port()));
+  loop.run();
+  server.join();
+  EXPECT_FALSE(done.error) << done.message;
+  EXPECT_EQ(server_got, "hello");
+  EXPECT_EQ(client_got, "world");
+  // The server's close_notify is the loop's end of stream: a clean close.
+  ASSERT_TRUE(client_closed.seen);
+  EXPECT_EQ(client_closed.reason, close_reason::closed) << client_closed.ec.message();
+  EXPECT_FALSE(client_closed.ec) << client_closed.ec.message();
+}
+
+TEST_P(tls_loop_test, a_layer_for_localhost_checks_the_name) {
+  if (GetParam() == test::family::v6) GTEST_SKIP() << "localhost is checked over IPv4 only";
+  const tls_context other = test::server_context(certs.other_name);
+  event_loop loop;
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, other.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  connect_result done;
+  loop.connect(
+      loop.local_endpoint(lid), 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        l.stop();
+      },
+      client_ctx.make_layer("localhost", port));
+  loop.run();
+  EXPECT_EQ(&done.error.category(), &tls_verify_category()) << done.message;
+  EXPECT_NE(done.message.find("certificate verify failed: hostname mismatch"), std::string::npos)
+      << done.message;
+}
+
+XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
+
+}  // namespace
+}  // namespace xsock
