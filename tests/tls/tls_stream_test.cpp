@@ -5,6 +5,7 @@
 #include "xsock/tls_stream.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <string>
@@ -448,6 +449,91 @@ TEST_P(tls_stream_test, a_session_survives_a_close_after_the_servers_close_notif
 
 TEST_P(tls_stream_test, no_resumption_when_the_client_turns_it_off) {
   expect_resumption(GetParam(), certs, false, client_end::shutdown);
+}
+
+TEST_P(tls_stream_test, tls_1_2_sessions_resume_too) {
+  tls_server server(
+      GetParam(), test::server_context(certs.server),
+      [](tls_stream& s) {
+        s.send_all(test::receive_exact(s, 4));
+        s.shutdown();
+        test::receive_to_end(s);
+      },
+      2);
+  tls_context client = test::client_context(certs.ca);
+  // No setter caps the version (nothing should): OpenSSL's own, through the handle.
+  ASSERT_EQ(
+      SSL_CTX_set_max_proto_version(static_cast<SSL_CTX*>(client.native_handle()), TLS1_2_VERSION),
+      1);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    tls_stream s(client);
+    s.connect(host(), server.port(), 5s);
+    EXPECT_EQ(s.protocol_version(), "TLSv1.2");
+    EXPECT_EQ(s.session_reused(), i == 1);
+    s.send_all("ping");
+    EXPECT_EQ(test::receive_exact(s, 4), "ping");
+    s.shutdown();
+  }
+}
+
+TEST_P(tls_stream_test, a_server_with_min_version_1_3_refuses_a_tls_1_2_client) {
+  tls_context server_ctx = test::server_context(certs.server);
+  server_ctx.set_min_version(tls_version::tls1_3);
+  tls_server server(GetParam(), server_ctx, nullptr);
+  tls_context client = test::client_context(certs.ca);
+  ASSERT_EQ(
+      SSL_CTX_set_max_proto_version(static_cast<SSL_CTX*>(client.native_handle()), TLS1_2_VERSION),
+      1);
+  tls_stream s(client);
+  std::error_code ec;
+  s.connect(host(), server.port(), 5s, ec);
+  // OpenSSL's reason: the server's protocol_version alert.
+  EXPECT_EQ(&ec.category(), &tls_library_category()) << ec.message();
+  server.join();
+  ASSERT_EQ(server.handshake_errors.size(), 1u);
+  EXPECT_EQ(&server.handshake_errors[0].category(), &tls_library_category())
+      << server.handshake_messages[0];
+}
+
+TEST_P(tls_stream_test, a_receive_that_times_out_loses_nothing) {
+  tls_server server(GetParam(), test::server_context(certs.server), [](tls_stream& s) {
+    // Nothing is sent until the client has timed out once and said so.
+    EXPECT_EQ(test::receive_exact(s, 2), "go");
+    s.send_all("late");
+    s.shutdown();
+  });
+  tls_stream s(test::client_context(certs.ca));
+  s.connect(host(), server.port(), 5s);
+  char buf[16];
+  std::error_code ec;
+  EXPECT_EQ(s.receive(buf, sizeof buf, 100ms, ec), 0u);
+  EXPECT_EQ(ec, std::errc::timed_out) << ec.message();
+  // A zero size returns at once, and is not an end of stream.
+  EXPECT_EQ(s.receive(buf, 0, 5s, ec), 0u);
+  EXPECT_FALSE(ec) << ec.message();
+  s.send_all("go");
+  const auto r = test::receive_to_end(s);
+  EXPECT_EQ(r.data, "late");
+  EXPECT_FALSE(r.ec) << r.ec.message();
+}
+
+TEST_P(tls_stream_test, a_moved_stream_carries_the_connection) {
+  tls_server server(GetParam(), test::server_context(certs.server), [](tls_stream& s) {
+    s.send_all(test::receive_exact(s, 5));
+    s.shutdown();
+  });
+  tls_stream first(test::client_context(certs.ca));
+  first.connect(host(), server.port(), 5s);
+  tls_stream second(std::move(first));
+  tls_stream third{tls_context(tls_role::client)};
+  third = std::move(second);
+  EXPECT_TRUE(third.is_open());
+  third.send_all("moved");
+  EXPECT_EQ(test::receive_to_end(third).data, "moved");
+  third.close();
+  third.close();  // idempotent
+  EXPECT_FALSE(third.is_open());
 }
 
 TEST_P(tls_stream_test, a_server_context_without_a_certificate_fails_the_handshake_cleanly) {
