@@ -4,7 +4,9 @@
 // against the server, truncation, and the loop against blocking tls_streams both ways.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <system_error>
@@ -37,6 +39,8 @@ void guard(event_loop& loop) {
     l.stop();
   });
 }
+
+using listener_maker = std::function<listener()>;
 
 struct closed_with {
   bool seen = false;
@@ -507,6 +511,137 @@ TEST_P(tls_loop_test, the_server_class_serves_tls_through_its_layers) {
   // No on_end_of_stream: the server ends the connection after the client's
   // close_notify, with its own.
   EXPECT_FALSE(end.ec) << end.ec.message();
+}
+
+// Where the client's first sends are made.
+enum class first_sends { from_on_done, from_posted_work };
+
+void sixteen_mebibytes_through_backpressure(const listener_maker& make_listener,
+                                            const std::string& host, const tls_context& server_ctx,
+                                            const tls_context& client_ctx, first_sends start) {
+  // More than the loopback's socket buffers take in one turn, many times max_output:
+  // the client's sends are refused with no_buffer_space and go on from on_drained;
+  // the echo server's queue pauses the reading of its own connection. Both through
+  // the TLS layers.
+  constexpr std::size_t total = 16 * 1024 * 1024;
+  constexpr std::size_t chunk = 64 * 1024;
+  const std::string data = test::pattern(total, 4);
+  id_type client = 0;
+  std::size_t sent = 0;
+  std::size_t refusals = 0;
+  std::string client_got;
+  bool mismatch = false;
+
+  const auto pump = [&](event_loop& loop) {
+    // Each pass sends a chunk or stops: total / chunk passes at most.
+    for (std::size_t passes = 0; sent < total && passes <= total / chunk; ++passes) {
+      std::error_code ec;
+      const std::size_t n = std::min(chunk, total - sent);
+      if (!loop.send(client, std::string_view(data).substr(sent, n), ec)) {
+        EXPECT_EQ(ec, std::errc::no_buffer_space) << ec.message();
+        ++refusals;
+        return;
+      }
+      sent += n;
+    }
+  };
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    if (id != client) {
+      loop.send(id, bytes);
+      return;
+    }
+    if (std::string_view(data).substr(client_got.size(), bytes.size()) != bytes) mismatch = true;
+    client_got.append(bytes.data(), bytes.size());
+    if (client_got.size() >= total || mismatch) loop.stop();
+  };
+  cb.on_drained = [&](event_loop& loop, id_type id) {
+    if (id == client) pump(loop);
+  };
+  loop_options options;
+  options.max_output = 256 * 1024;
+  options.pause_reading_above = 128 * 1024;
+  options.resume_reading_below = 32 * 1024;
+  event_loop loop(options, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  connect_result done;
+  client = loop.connect(
+      host, port, 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        if (r.error) {
+          l.stop();
+        } else if (start == first_sends::from_on_done) {
+          // on_done's sends are no flow (loop_options::pause_reading_above): they
+          // must not pause this connection's own reading.
+          pump(l);
+        } else {
+          l.post([&](event_loop& lp) { pump(lp); });
+        }
+      },
+      client_ctx.make_layer(host, port));
+  loop.run();
+  EXPECT_FALSE(done.error) << done.message;
+  EXPECT_FALSE(mismatch) << "the echo differs after " << client_got.size() << " bytes";
+  EXPECT_EQ(sent, total);
+  EXPECT_EQ(client_got.size(), total);
+  EXPECT_GT(refusals, 0u) << "the test did not reach max_output";
+}
+
+TEST_P(tls_loop_test, sixteen_mebibytes_through_backpressure_from_on_done) {
+  sixteen_mebibytes_through_backpressure([this] { return make_listener(); }, host(), server_ctx,
+                                         client_ctx, first_sends::from_on_done);
+}
+
+TEST_P(tls_loop_test, sixteen_mebibytes_through_backpressure_from_posted_work) {
+  sixteen_mebibytes_through_backpressure([this] { return make_listener(); }, host(), server_ctx,
+                                         client_ctx, first_sends::from_posted_work);
+}
+
+TEST_P(tls_loop_test, sixteen_tls_clients_at_once) {
+  constexpr int clients = 16;
+  std::map<id_type, std::string> expected;
+  std::map<id_type, std::string> got;
+  int finished = 0;
+  int failed = 0;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    const auto it = expected.find(id);
+    if (it == expected.end()) {
+      loop.send(id, bytes);  // a server connection: echo
+      return;
+    }
+    got[id].append(bytes.data(), bytes.size());
+    if (got[id].size() >= it->second.size()) loop.close(id);
+  };
+  cb.on_close = [&](event_loop& loop, id_type id, close_reason, const std::error_code&) {
+    if (expected.count(id) != 0 && ++finished + failed == clients) loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  for (int i = 0; i < clients; ++i) {
+    const id_type id = loop.connect(
+        host(), port, 5s,
+        [&](event_loop& l, id_type, const connect_result& r) {
+          if (!r.error) return;
+          ADD_FAILURE() << r.message;
+          if (finished + ++failed == clients) l.stop();
+        },
+        client_ctx.make_layer(host(), port));
+    expected[id] =
+        test::pattern(1000 + static_cast<std::size_t>(i) * 997, static_cast<unsigned>(i));
+    loop.send(id, expected[id]);
+  }
+  loop.run();
+  EXPECT_EQ(finished, clients);
+  for (const auto& [id, bytes] : expected) {
+    EXPECT_TRUE(got[id] == bytes) << "client " << id << " got " << got[id].size() << " of "
+                                  << bytes.size() << " bytes";
+  }
 }
 
 XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
