@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "cert_factory.hpp"
 #include "support.hpp"
@@ -642,6 +643,128 @@ TEST_P(tls_loop_test, sixteen_tls_clients_at_once) {
     EXPECT_TRUE(got[id] == bytes) << "client " << id << " got " << got[id].size() << " of "
                                   << bytes.size() << " bytes";
   }
+}
+
+TEST_P(tls_loop_test, an_adopted_socket_makes_its_handshake_through_the_layer) {
+  listener l = make_listener();
+  const endpoint where = l.local_endpoint();
+  std::string got;
+  test::received end;
+  std::thread client([&] {
+    try {
+      tls_stream s(client_ctx);
+      s.connect(host(), where.port(), 5s);
+      s.send_all("adopted");
+      got = test::receive_exact(s, 7);
+      s.shutdown();
+      end = test::receive_to_end(s);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "client: " << e.what();
+    }
+  });
+  closed_with closed;
+  event_loop::callbacks cb;
+  cb.on_data = [](event_loop& loop, id_type id, std::string_view bytes) { loop.send(id, bytes); };
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
+    closed = {true, r, ec};
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  loop.adopt(l.accept(5s).socket, server_ctx.make_layer());
+  loop.run();
+  client.join();
+  EXPECT_EQ(got, "adopted");
+  EXPECT_FALSE(end.ec) << end.ec.message();
+  ASSERT_TRUE(closed.seen);
+  EXPECT_EQ(closed.reason, close_reason::closed) << closed.ec.message();
+}
+
+TEST_P(tls_loop_test, an_aborted_connection_is_truncated_for_the_peer) {
+  // close_mode::abort sends nothing more, close_notify included: the peer can tell.
+  test::received client_end;
+  std::string server_got;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    server_got.append(bytes.data(), bytes.size());
+    loop.send(id, "last words");
+    // After the send is written (at once: nothing is queued), the abort.
+    loop.close(id, close_mode::abort);
+  };
+  cb.on_close = [](event_loop& loop, id_type, close_reason, const std::error_code&) {
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  std::thread client([&] {
+    try {
+      tls_stream s(client_ctx);
+      s.connect(host(), port, 5s);
+      s.send_all("x");
+      client_end = test::receive_to_end(s);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "client: " << e.what();
+    }
+  });
+  loop.run();
+  client.join();
+  EXPECT_EQ(server_got, "x");
+  EXPECT_EQ(client_end.ec, tls_errc::truncated) << client_end.ec.message();
+  // What was written before the abort may arrive whole, or not at all (the close
+  // may reset it away), never cut.
+  EXPECT_TRUE(client_end.data.empty() || client_end.data == "last words") << client_end.data;
+}
+
+TEST_P(tls_loop_test, a_layer_resumes_the_session_of_an_earlier_one) {
+  std::vector<bool> server_saw_reused;
+  test::tls_server server(
+      GetParam(), server_ctx,
+      [&](tls_stream& s) {
+        server_saw_reused.push_back(s.session_reused());
+        s.send_all(test::receive_exact(s, 4));
+        test::receive_to_end(s);
+      },
+      2);
+  event_loop::callbacks cb;
+  int closes = 0;
+  std::string got;
+  cb.on_data = [&](event_loop& loop, id_type id, std::string_view bytes) {
+    got.append(bytes.data(), bytes.size());
+    // The echo came after the session tickets: the session is kept by now.
+    loop.close(id);
+  };
+  std::function<void(event_loop&)> connect_once;
+  cb.on_close = [&](event_loop& loop, id_type, close_reason, const std::error_code&) {
+    if (++closes == 2) {
+      loop.stop();
+    } else {
+      connect_once(loop);
+    }
+  };
+  connect_once = [&](event_loop& loop) {
+    loop.connect(
+        host(), server.port(), 5s,
+        [&](event_loop& l, id_type id, const connect_result& r) {
+          if (r.error) {
+            ADD_FAILURE() << r.message;
+            l.stop();
+            return;
+          }
+          l.send(id, "ping");
+        },
+        client_ctx.make_layer(host(), server.port()));
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  connect_once(loop);
+  loop.run();
+  server.join();
+  EXPECT_EQ(got, "pingping");
+  ASSERT_EQ(server_saw_reused.size(), 2u);
+  EXPECT_FALSE(server_saw_reused[0]);
+  EXPECT_TRUE(server_saw_reused[1]);
 }
 
 XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
