@@ -767,6 +767,70 @@ TEST_P(tls_loop_test, a_layer_resumes_the_session_of_an_earlier_one) {
   EXPECT_TRUE(server_saw_reused[1]);
 }
 
+TEST_P(tls_loop_test, a_client_that_ends_mid_handshake_is_a_cut_handshake) {
+  // The start of a ClientHello (512 bytes announced), then the end of the transport.
+  const std::string partial("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  closed_with closed;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
+    closed = {true, r, ec};
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, server_ctx.layer_factory());
+  stream_socket raw;
+  raw.connect(loop.local_endpoint(lid), 5s);
+  raw.send_all(partial);
+  raw.shutdown(shutdown_type::send);
+  loop.run();
+  ASSERT_TRUE(closed.seen);
+  EXPECT_EQ(closed.reason, close_reason::error);
+  EXPECT_EQ(closed.ec, tls_errc::handshake_cut) << closed.ec.message();
+}
+
+TEST_P(tls_loop_test, after_the_clients_close_notify_the_server_still_replies) {
+  std::string server_got;
+  event_loop::callbacks cb;
+  cb.on_data = [&](event_loop&, id_type, std::string_view bytes) {
+    server_got.append(bytes.data(), bytes.size());
+  };
+  // The connection stays open for replies after the peer's end of stream.
+  cb.on_end_of_stream = [](event_loop& loop, id_type id) {
+    loop.send(id, "answer after your end");
+    loop.close(id);
+  };
+  closed_with closed;
+  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
+    closed = {true, r, ec};
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(make_listener(), nullptr, server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  test::received client_end;
+  std::thread client([&] {
+    try {
+      tls_stream s(client_ctx);
+      s.connect(host(), port, 5s);
+      s.send_all("question");
+      s.shutdown();
+      client_end = test::receive_to_end(s);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "client: " << e.what();
+      loop.stop();
+    }
+  });
+  loop.run();
+  client.join();
+  EXPECT_EQ(server_got, "question");
+  EXPECT_EQ(client_end.data, "answer after your end");
+  EXPECT_FALSE(client_end.ec) << client_end.ec.message();
+  ASSERT_TRUE(closed.seen);
+  EXPECT_EQ(closed.reason, close_reason::local);
+}
+
 XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
 
 }  // namespace

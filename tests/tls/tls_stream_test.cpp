@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "cert_factory.hpp"
@@ -337,6 +338,43 @@ TEST_P(tls_stream_test, random_bytes_instead_of_a_client_hello_fail_that_handsha
   ASSERT_EQ(server.handshake_errors.size(), 1u);
   EXPECT_EQ(&server.handshake_errors[0].category(), &tls_library_category())
       << server.handshake_messages[0];
+}
+
+// The start of a ClientHello record (type 22, TLS 1.0 record version, 512 bytes
+// announced) and of its message: a handshake that the transport then cuts.
+const std::string partial_client_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+
+TEST_P(tls_stream_test, a_client_that_ends_mid_handshake_cuts_the_server_handshake) {
+  listener l = make_listener();
+  stream_socket raw;
+  raw.connect(l.local_endpoint(), 5s);
+  raw.send_all(partial_client_hello);
+  raw.shutdown(shutdown_type::send);
+  auto accepted = l.accept(5s);
+  tls_stream s(test::server_context(certs.server));
+  std::error_code ec;
+  s.handshake(std::move(accepted.socket), "", 5s, ec);
+  EXPECT_EQ(ec, tls_errc::handshake_cut) << ec.message();
+}
+
+TEST_P(tls_stream_test, a_server_that_ends_mid_handshake_cuts_the_client_handshake) {
+  listener l = make_listener();
+  std::thread server([&] {
+    std::error_code ec;
+    auto accepted = l.accept(5s, ec);
+    if (ec) return;
+    // Reads the ClientHello (so the close is a FIN, not a reset), answers nothing.
+    char buf[4096];
+    accepted.socket.receive(buf, sizeof buf, 5s, ec);
+    accepted.socket.shutdown(shutdown_type::send, ec);
+    accepted.socket.receive(buf, sizeof buf, 5s, ec);
+  });
+  tls_stream s(test::client_context(certs.ca));
+  std::error_code ec;
+  s.connect(host(), l.local_endpoint().port(), 5s, ec);
+  s.close();  // the server thread waits for this end's close
+  server.join();
+  EXPECT_EQ(ec, tls_errc::handshake_cut) << ec.message();
 }
 
 TEST_P(tls_stream_test, alpn_picks_the_servers_choice_among_the_offered) {
