@@ -831,6 +831,61 @@ TEST_P(tls_loop_test, after_the_clients_close_notify_the_server_still_replies) {
   EXPECT_EQ(closed.reason, close_reason::local);
 }
 
+TEST_P(tls_loop_test, a_connects_timeout_covers_its_handshake) {
+  // The kernel completes the TCP connection from the backlog; nobody answers the
+  // ClientHello.
+  listener silent = make_listener();
+  const endpoint where = silent.local_endpoint();
+  event_loop loop;
+  guard(loop);
+  connect_result done;
+  int calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  loop.connect(
+      host(), where.port(), 300ms,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        ++calls;
+        l.stop();
+      },
+      client_ctx.make_layer(host(), where.port()));
+  loop.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(done.error, std::errc::timed_out) << done.message;
+  EXPECT_TRUE(test::one_line(done.message)) << done.message;
+  EXPECT_NE(done.message.find(peer_text(host(), where.port())), std::string::npos) << done.message;
+  EXPECT_EQ(loop.connection_count(), 0u);
+}
+
+TEST_P(tls_loop_test, closing_a_connect_during_its_handshake_cancels_it) {
+  listener silent = make_listener();
+  const endpoint where = silent.local_endpoint();
+  int closes = 0;
+  event_loop::callbacks cb;
+  cb.on_close = [&](event_loop&, id_type, close_reason, const std::error_code&) { ++closes; };
+  event_loop loop({}, cb);
+  guard(loop);
+  connect_result done;
+  int calls = 0;
+  const id_type id = loop.connect(
+      host(), where.port(), 5s,
+      [&](event_loop& l, id_type, const connect_result& r) {
+        done = r;
+        ++calls;
+        l.stop();
+      },
+      client_ctx.make_layer(host(), where.port()));
+  // The TCP connection is up within a turn or two; the handshake never ends. Closed
+  // from a timer, long before the connect's own limit.
+  loop.after(100ms, [id](event_loop& l) { l.close(id); });
+  loop.run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(done.error, std::errc::operation_canceled) << done.message;
+  EXPECT_EQ(closes, 0) << "a cancelled connect has no on_close";
+  EXPECT_EQ(loop.connection_count(), 0u);
+}
+
 XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
 
 }  // namespace
