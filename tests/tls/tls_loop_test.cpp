@@ -886,6 +886,60 @@ TEST_P(tls_loop_test, closing_a_connect_during_its_handshake_cancels_it) {
   EXPECT_EQ(loop.connection_count(), 0u);
 }
 
+// A server that speaks first, from on_accept, before the handshake is over: the bytes
+// wait for it. With `close_at_once`, a graceful close follows at once (a banner
+// server): the queued bytes and the close_notify still go out, after the handshake.
+void greeting_from_on_accept(const listener_maker& make_listener, const std::string& host,
+                             const tls_context& server_ctx, const tls_context& client_ctx,
+                             bool close_at_once) {
+  event_loop::callbacks cb;
+  cb.on_data = [](event_loop& loop, id_type id, std::string_view bytes) { loop.send(id, bytes); };
+  cb.on_close = [](event_loop& loop, id_type, close_reason, const std::error_code&) {
+    loop.stop();
+  };
+  event_loop loop({}, cb);
+  guard(loop);
+  const id_type lid = loop.listen(
+      make_listener(),
+      [close_at_once](event_loop& l, id_type id, const endpoint&) {
+        l.send(id, "welcome\n");
+        if (close_at_once) l.close(id);
+      },
+      server_ctx.layer_factory());
+  const auto port = loop.local_endpoint(lid).port();
+  std::string greeting;
+  test::received rest;
+  std::thread client([&] {
+    try {
+      tls_stream s(client_ctx);
+      s.connect(host, port, 5s);
+      greeting = test::receive_exact(s, 8);
+      if (!close_at_once) {
+        s.send_all("echo");
+        s.shutdown();
+      }
+      rest = test::receive_to_end(s);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "client: " << e.what();
+      loop.stop();
+    }
+  });
+  loop.run();
+  client.join();
+  EXPECT_EQ(greeting, "welcome\n");
+  EXPECT_EQ(rest.data, close_at_once ? "" : "echo");
+  EXPECT_FALSE(rest.ec) << rest.ec.message();
+}
+
+TEST_P(tls_loop_test, a_server_greeting_from_on_accept_waits_for_the_handshake) {
+  greeting_from_on_accept([this] { return make_listener(); }, host(), server_ctx, client_ctx,
+                          false);
+}
+
+TEST_P(tls_loop_test, a_graceful_close_from_on_accept_sends_the_greeting_first) {
+  greeting_from_on_accept([this] { return make_listener(); }, host(), server_ctx, client_ctx, true);
+}
+
 XSOCK_INSTANTIATE_FAMILIES(tls_loop_test);
 
 }  // namespace
