@@ -5,9 +5,14 @@
 #include "xsock/tls_stream.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -375,6 +380,45 @@ TEST_P(tls_stream_test, a_server_that_ends_mid_handshake_cuts_the_client_handsha
   s.close();  // the server thread waits for this end's close
   server.join();
   EXPECT_EQ(ec, tls_errc::handshake_cut) << ec.message();
+}
+
+TEST_P(tls_stream_test, sending_to_a_peer_that_left_fails_without_killing_the_process) {
+  tls_server server(GetParam(), test::server_context(certs.server),
+                    [](tls_stream& s) { s.close(); });
+  tls_stream s(test::client_context(certs.ca));
+  s.connect(host(), server.port(), 5s);
+  server.join();
+  // The first writes may still be taken by the kernel; then the peer's reset shows,
+  // and writing on is EPIPE (a SIGPIPE would end the test binary here).
+  const std::string block(64 * 1024, 'x');
+  std::error_code ec;
+  for (int i = 0; i < 64 && !ec; ++i)
+    s.send_all(block, ec);
+  EXPECT_TRUE(ec);
+}
+
+TEST_P(tls_stream_test, a_hashed_ca_folder_is_trusted) {
+  // The layout c_rehash makes: the CA under its subject hash, ".0".
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(certs.ca.c_str(), "r"), BIO_free);
+  ASSERT_TRUE(in);
+  std::unique_ptr<X509, decltype(&X509_free)> ca(
+      PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr), X509_free);
+  ASSERT_TRUE(ca);
+  char hash[16];
+  std::snprintf(hash, sizeof hash, "%08lx.0", X509_subject_name_hash(ca.get()));
+  const std::filesystem::path folder = std::filesystem::path(certs.dir()) / "hashed";
+  std::filesystem::create_directory(folder);
+  std::filesystem::copy_file(certs.ca, folder / hash);
+
+  tls_server server(GetParam(), test::server_context(certs.server), [](tls_stream& s) {
+    s.send_all("trusted");
+    s.shutdown();
+  });
+  tls_context client(tls_role::client);
+  client.load_verify_dir(folder.string());
+  tls_stream s(client);
+  s.connect(host(), server.port(), 5s);
+  EXPECT_EQ(test::receive_to_end(s).data, "trusted");
 }
 
 TEST_P(tls_stream_test, alpn_picks_the_servers_choice_among_the_offered) {
