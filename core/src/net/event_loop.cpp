@@ -838,6 +838,11 @@ struct event_loop::impl {
     ++stats.connected;
     connect_result result;
     result.peer = c.peer;
+    // Not a delivery of the connection's data: what on_done sends is no flow (as for
+    // a plain connect), or it would pause the reading of its own replies.
+    const id_type was_delivering = delivering;
+    delivering = 0;
+    at_scope_exit restore{[this, was_delivering] { delivering = was_delivering; }};
     if (on_done) on_done(self, c.id, result);
   }
 

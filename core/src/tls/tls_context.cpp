@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <filesystem>
+
 #include "net/throw.hpp"
 #include "tls/tls_engine.hpp"
 #include "tls/tls_layer.hpp"
@@ -138,6 +140,18 @@ void tls_context::load_verify_file(const std::string& path) {
 void tls_context::load_verify_dir(const std::string& path, std::error_code& ec) {
   ERR_clear_error();
   ec.clear();
+  // OpenSSL looks into the folder only when it verifies: a wrong path would surface
+  // as "unable to get local issuer certificate" at the first handshake.
+  std::error_code status_ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, status_ec);
+  if (!std::filesystem::exists(st)) {
+    ec = std::make_error_code(std::errc::no_such_file_or_directory);
+    return;
+  }
+  if (!std::filesystem::is_directory(st)) {
+    ec = std::make_error_code(std::errc::not_a_directory);
+    return;
+  }
   if (SSL_CTX_load_verify_dir(impl_->ctx, path.c_str()) != 1) ec = load_error();
 }
 

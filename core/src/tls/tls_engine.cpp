@@ -89,6 +89,11 @@ tls_engine::tls_engine(std::shared_ptr<tls_context::impl> context, std::string_v
 }
 
 tls_engine::~tls_engine() {
+  // A stream that ended with the peer's close_notify ended cleanly, whether or not this
+  // end answered with its own: OpenSSL would otherwise take the session for a broken
+  // one and make it unresumable when the SSL goes.
+  if (ssl_ != nullptr && peer_closed_)
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
   SSL_free(ssl_);
 }
 
