@@ -10,7 +10,7 @@ namespace xsock {
 // the server instead of the loop.
 struct server::impl {
   impl(server& owner, listener&& socket, const server_options& options, callbacks cb,
-       std::error_code& ec)
+       stream_layer_factory layers, std::error_code& ec)
       : user(std::move(cb)), loop(options, loop_callbacks(owner), ec) {
     if (ec) return;
     listen_endpoint = socket.local_endpoint(ec);
@@ -21,7 +21,7 @@ struct server::impl {
         user.on_accept(owner, id, peer);
       };
     }
-    listener_id = loop.listen(std::move(socket), std::move(on_accept), ec);
+    listener_id = loop.listen(std::move(socket), std::move(on_accept), std::move(layers), ec);
   }
 
   using id_type = event_loop::id_type;
@@ -62,15 +62,25 @@ struct server::impl {
   endpoint listen_endpoint;
 };
 
-server::server(listener&& socket, const server_options& options, callbacks handlers) {
+server::server(listener&& socket, const server_options& options, callbacks handlers)
+    : server(std::move(socket), options, std::move(handlers), stream_layer_factory()) {}
+
+server::server(listener&& socket, const server_options& options, callbacks handlers,
+               std::error_code& ec)
+    : server(std::move(socket), options, std::move(handlers), stream_layer_factory(), ec) {}
+
+server::server(listener&& socket, const server_options& options, callbacks handlers,
+               stream_layer_factory layers) {
   std::error_code ec;
-  impl_ = std::make_unique<impl>(*this, std::move(socket), options, std::move(handlers), ec);
+  impl_ = std::make_unique<impl>(*this, std::move(socket), options, std::move(handlers),
+                                 std::move(layers), ec);
   if (ec) detail::throw_error(ec, "create server");
 }
 
 server::server(listener&& socket, const server_options& options, callbacks handlers,
-               std::error_code& ec)
-    : impl_(std::make_unique<impl>(*this, std::move(socket), options, std::move(handlers), ec)) {}
+               stream_layer_factory layers, std::error_code& ec)
+    : impl_(std::make_unique<impl>(*this, std::move(socket), options, std::move(handlers),
+                                   std::move(layers), ec)) {}
 
 server::~server() = default;
 
