@@ -190,9 +190,10 @@ class TlsSessions(unittest.TestCase):
         try:
             with tls_server(self.c, "-b", "127.0.0.1", port=port) as srv:
                 self.assertIsNotNone(CONNECTED.match(srv.line()))
-                client.stdin.write(NIHAO_GBK + b"\n")
+                # Standard input is in the local encoding (UTF-8), sent as GBK.
+                client.stdin.write(NIHAO.encode("utf-8") + b"\n")
                 client.stdin.close()
-                self.assertTrue(srv.line().endswith(f"] {NIHAO}"))
+                self.assertRegex(srv.line(), rf"\] {NIHAO}$")
                 self.assertEqual(client.wait(SOON), 0)
         finally:
             if client.poll() is None:

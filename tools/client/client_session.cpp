@@ -341,9 +341,12 @@ std::size_t session::queued_input(const event_loop& loop) const {
 void session::turn_ended(event_loop& loop) {
   if (!open_ || finished_) return;
   const std::size_t queued = loop.output_size(id_);
-  const std::size_t input_queued = queued_input(loop);
-  if (handed_ - pending_.size() - input_queued != drained_) {
-    drained_ = handed_ - pending_.size() - input_queued;
+  // With --tls the queue holds records, a little more than the bytes they carry: what
+  // is counted as still queued never exceeds what was handed to the connection.
+  const std::uint64_t on_connection = handed_ - pending_.size();
+  const std::uint64_t input_queued = std::min<std::uint64_t>(queued_input(loop), on_connection);
+  if (on_connection - input_queued != drained_) {
+    drained_ = on_connection - input_queued;
     flow_.drained(drained_);
   }
   // Output that makes no progress for --timeout: the server is not reading.

@@ -121,6 +121,10 @@ int run_client(const config& cfg) {
   // The client decides itself when queued output has had its chance; Ctrl+C is at once.
   options.stop_linger = std::chrono::milliseconds(0);
   if (datagram_client) options.max_output += encoded.size() * signature.size() + 2 * 65536;
+  // --tls: the queue holds records, each send one or more (16 KiB at most) with its
+  // header and tag: room for the records of two rounds of -m and of the input in flight.
+  constexpr std::size_t record_overhead = 64;
+  if (tls) options.max_output += (2 * encoded.size() + 64) * record_overhead;
   state->loop = std::make_unique<event_loop>(
       options, datagram_client ? datagram_client->callbacks() : state->client->callbacks());
   event_loop& loop = *state->loop;

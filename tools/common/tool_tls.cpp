@@ -88,9 +88,11 @@ std::string check_tls_options(const CLI::App& app, tls_options& tls, tls_end end
   if (end == tls_end::server && (tls.cert.empty() || tls.key.empty()))
     return "--tls needs --cert FILE and --key FILE (the server's certificate chain and its "
            "private key, PEM; see --help)";
-  if (tls.insecure && app.count("--ca") > 0)
-    return "--ca and --insecure cannot be used together (--insecure checks no certificate)";
-  if (app.count("--sni") > 0 && tls.sni.empty()) return "--sni: the name is empty (see --help)";
+  if (end == tls_end::client) {
+    if (tls.insecure && app.count("--ca") > 0)
+      return "--ca and --insecure cannot be used together (--insecure checks no certificate)";
+    if (app.count("--sni") > 0 && tls.sni.empty()) return "--sni: the name is empty (see --help)";
+  }
   if (app.count("--alpn") > 0) {
     std::string error;
     if (!split_alpn(tls.alpn, tls.protocols, error)) return "--alpn: " + error;
