@@ -12,8 +12,9 @@ decoding) and the load generator. Measures, side by side in one run (medians):
           output, to /dev/null and to a file) vs the discard baseline, and text to a
           file vs `socat | iconv -f GBK -t UTF-8 > file` (skipped without socat);
           and over TLS (`xsock-server --tls`, a Python ssl sender trusting a CA the
-          openssl command makes at bench time) vs the same over plain TCP (skipped
-          without the openssl command, or a server built without TLS);
+          openssl command makes at bench time) vs the same over plain TCP, every
+          line checked to have arrived (skipped without the openssl command, or a
+          server built without TLS);
   echo    messages/s, 256 connections x 64-byte lines, `xsock-server --echo --quiet`
           (decoding and printing every line, to /dev/null) vs the echo baseline;
   hold    server RSS per idle connection at 10,000 connections that each exchanged
