@@ -145,6 +145,25 @@ class TlsSessions(unittest.TestCase):
             self.assertEqual(events[-1]["reason"], "closed")
             self.assertEqual(events[-1]["bytes"], len(f"hello\n{NIHAO}\n".encode()))
 
+    def test_console_lines_reach_a_tls_client(self):
+        # The server's console sends over TLS too: a typed line (UTF-8 on standard input)
+        # reaches the client in GBK and is printed there.
+        with tls_server(self.c, stdin=subprocess.PIPE) as srv:
+            client = harness.start_client("--tls", "--ca", self.c.ca, "127.0.0.1", srv.port)
+            try:
+                replies = harness._LineReader(client.stdout)
+                self.assertIsNotNone(CONNECTED.match(srv.line()))
+                srv.type(NIHAO.encode("utf-8") + b"\n")
+                self.assertRegex(srv.line(), rf"\] > {NIHAO}$")
+                self.assertEqual(replies.next(SOON), NIHAO.encode("utf-8") + b"\n")
+                client.stdin.close()
+                self.assertEqual(client.wait(SOON), 0)
+            finally:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait(SOON)
+                client.stderr.close()
+
     def test_a_file_of_4_mib_streams_over_tls(self):
         # Flow control counts what went out through the TLS layer: the whole file arrives
         # and the client ends.
