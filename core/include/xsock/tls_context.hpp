@@ -88,7 +88,8 @@ class tls_context {
   /// A layer for one `event_loop` connection of this context's role. A client's
   /// `server_name` (a host name, or a numeric address) is checked against the
   /// certificate and sent as SNI (when it is a name); `port` keys the session cache.
-  /// Empty for a server.
+  /// A verifying client without a name fails its handshake with
+  /// `tls_errc::no_server_name`. Empty for a server.
   std::unique_ptr<stream_layer> make_layer(std::string_view server_name = {},
                                            std::uint16_t port = 0) const;
   /// A server context's layers, for `event_loop::listen`.

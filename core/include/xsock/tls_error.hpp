@@ -26,6 +26,9 @@ enum class tls_errc {
   key_mismatch,
   /// An ALPN protocol name is empty or longer than 255 bytes.
   bad_alpn,
+  /// A verifying client was given no server name (or address) to check the
+  /// certificate against.
+  no_server_name,
 };
 
 /// The category of `tls_errc`: "stream truncated (no close_notify)", ...

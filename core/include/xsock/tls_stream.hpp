@@ -46,7 +46,8 @@ class tls_stream {
   ///@{
   /// Makes the handshake over a connected socket (taken over): as the client of
   /// `server_name` (checked and sent as SNI; a numeric address is checked against the
-  /// certificate's IP addresses) or, with a server context, as the server
+  /// certificate's IP addresses; none: `tls_errc::no_server_name` unless
+  /// verification is off) or, with a server context, as the server
   /// (`server_name` ignored). Fails with `timed_out` when it is not done within
   /// `timeout` (the stream is then unusable).
   void handshake(stream_socket&& socket, std::string_view server_name,

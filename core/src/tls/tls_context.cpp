@@ -53,6 +53,9 @@ tls_context::impl::impl(tls_role r, std::error_code& ec) : role(r) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // An idle connection gives its record buffers back (some 34 KiB each).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // TLS 1.2 renegotiation lets a peer make this end redo expensive handshakes on an
+  // open connection at will; nothing here needs it.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
   if (role == tls_role::client) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     detail::load_system_trust(ctx);

@@ -57,6 +57,11 @@ tls_engine::tls_engine(std::shared_ptr<tls_context::impl> context, std::string_v
   const std::string name(strip_brackets(server_name));
   const bool verify = !context_->insecure;
   SSL_set_verify(ssl_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (verify && name.empty()) {
+    // A chain check without a name would accept any certificate the CAs ever signed.
+    ec = make_error_code(tls_errc::no_server_name);
+    return;
+  }
   bool ok = true;
   if (!name.empty()) {
     if (is_ip_address(name)) {

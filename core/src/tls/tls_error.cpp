@@ -28,6 +28,8 @@ class tls_category_impl final : public std::error_category {
         return "the private key does not match the certificate";
       case tls_errc::bad_alpn:
         return "alpn protocol names must be 1 to 255 bytes";
+      case tls_errc::no_server_name:
+        return "no server name to verify the certificate against";
     }
     return "unknown tls error";
   }
@@ -40,6 +42,7 @@ class tls_category_impl final : public std::error_category {
         return std::errc::not_connected;
       case tls_errc::wrong_role:
       case tls_errc::bad_alpn:
+      case tls_errc::no_server_name:
         return std::errc::invalid_argument;
       default:
         break;
