@@ -62,8 +62,7 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, ext_free> ext(
-      X509V3_EXT_conf_nid(nullptr, &ctx, nid, const_cast<char*>(value)));
+  std::unique_ptr<X509_EXTENSION, ext_free> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   if (!ext) fail(std::string("extension ") + OBJ_nid2sn(nid) + "=" + value);
   check(X509_add_ext(cert, ext.get(), -1), "X509_add_ext");
 }
