@@ -147,11 +147,14 @@ void session::say_connected(event_loop& loop) {
     if (interactive_) say("connected to " + loop.peer(id_).to_string());
     return;
   }
-  const tls_handshake_info& agreed = tls_->last_handshake();
-  const std::string alpn = agreed.alpn.empty() ? "no ALPN protocol agreed" : "ALPN " + agreed.alpn;
+  // What the handshake agreed: the connection's layer says.
+  const stream_layer* layer = loop.layer(id_);
+  const std::string version = layer == nullptr ? std::string() : layer->protocol_version();
+  const std::string agreed_alpn = layer == nullptr ? std::string() : layer->alpn_protocol();
+  const std::string alpn = agreed_alpn.empty() ? "no ALPN protocol agreed" : "ALPN " + agreed_alpn;
   if (interactive_) {
     std::string text = "connected to " + loop.peer(id_).to_string() + " (";
-    text += agreed.version.empty() ? std::string("TLS") : agreed.version;
+    text += version.empty() ? std::string("TLS") : version;
     if (!cfg_.tls.protocols.empty()) text += ", " + alpn;
     say(text + ")");
   } else if (!cfg_.tls.protocols.empty()) {

@@ -6,7 +6,6 @@
 #include "tool_support.hpp"
 
 #if XSOCK_TOOLS_TLS
-#include <openssl/ssl.h>
 
 #include "xsock/error.hpp"
 #include "xsock/tls_context.hpp"
@@ -135,6 +134,8 @@ class tracked_layer final : public stream_layer {
   bool peer_closed() const noexcept override { return inner_->peer_closed(); }
   std::error_code transport_ended() const noexcept override { return inner_->transport_ended(); }
   const char* handshake_name() const noexcept override { return inner_->handshake_name(); }
+  std::string protocol_version() const override { return inner_->protocol_version(); }
+  std::string alpn_protocol() const override { return inner_->alpn_protocol(); }
 
  private:
   void note() {
@@ -151,33 +152,7 @@ struct tls_setup::impl {
   explicit impl(tls_role role) : context(role) {}
 
   tls_context context;
-  tls_handshake_info last;
-  int info_index = -1;
 };
-
-namespace {
-
-// What the handshake agreed, for the client's "connected" line: the library's layer
-// does not say, OpenSSL's handshake-done notice does (own ex_data slot: the library
-// keeps its app data).
-int handshake_info_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
-}
-
-void on_ssl_info(const SSL* ssl, int where, int) {
-  if ((where & SSL_CB_HANDSHAKE_DONE) == 0) return;
-  auto* info = static_cast<tls_handshake_info*>(
-      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), handshake_info_index()));
-  if (info == nullptr) return;
-  const unsigned char* name = nullptr;
-  unsigned int size = 0;
-  SSL_get0_alpn_selected(ssl, &name, &size);
-  info->alpn.assign(reinterpret_cast<const char*>(name), name == nullptr ? 0 : size);
-  info->version = SSL_get_version(ssl);
-}
-
-}  // namespace
 
 tls_setup::tls_setup(const tls_options& options, tls_end end)
     : impl_(std::make_unique<impl>(end == tls_end::server ? tls_role::server : tls_role::client)) {
@@ -202,22 +177,14 @@ tls_setup::tls_setup(const tls_options& options, tls_end end)
       }
     }
     context.set_insecure_skip_verify(options.insecure);
-    auto* ctx = static_cast<SSL_CTX*>(context.native_handle());
-    SSL_CTX_set_ex_data(ctx, handshake_info_index(), &impl_->last);
-    SSL_CTX_set_info_callback(ctx, on_ssl_info);
   }
   if (!options.protocols.empty()) context.set_alpn(options.protocols);
 }
 
-tls_setup::~tls_setup() {
-  if (impl_->context.role() == tls_role::client)
-    SSL_CTX_set_ex_data(static_cast<SSL_CTX*>(impl_->context.native_handle()),
-                        handshake_info_index(), nullptr);
-}
+tls_setup::~tls_setup() = default;
 
 std::unique_ptr<stream_layer> tls_setup::client_layer(std::string_view server_name,
                                                       std::uint16_t port) const {
-  impl_->last = tls_handshake_info();
   return impl_->context.make_layer(server_name, port);
 }
 
@@ -231,15 +198,9 @@ stream_layer_factory tls_setup::server_layers(
   };
 }
 
-const tls_handshake_info& tls_setup::last_handshake() const {
-  return impl_->last;
-}
-
 #else  // no TLS in this build: check_tls_options refuses --tls first
 
-struct tls_setup::impl {
-  tls_handshake_info last;
-};
+struct tls_setup::impl {};
 
 tls_setup::tls_setup(const tls_options&, tls_end) {
   throw usage_error("--tls: this program was built without TLS");
@@ -252,10 +213,6 @@ stream_layer_factory tls_setup::server_layers(
     std::function<void(const endpoint&, std::shared_ptr<const bool>)>) const {
   return nullptr;
 }
-const tls_handshake_info& tls_setup::last_handshake() const {
-  return impl_->last;
-}
-
 #endif
 
 }  // namespace xsock::tools

@@ -48,12 +48,6 @@ std::string check_tls_options(const CLI::App& app, tls_options& tls, tls_end end
 /// for an empty name or one longer than 255 bytes.
 bool split_alpn(std::string_view list, std::vector<std::string>& names, std::string& error);
 
-/// What the handshake of the current connection agreed (filled when it is over).
-struct tls_handshake_info {
-  std::string version;  ///< "TLSv1.3"
-  std::string alpn;     ///< empty: none agreed
-};
-
 /// The TLS settings of a tool, made from its options (files loaded): layers for its
 /// connections. Throws std::runtime_error with one line naming the file and OpenSSL's
 /// reason when a certificate, key or CA file cannot be used (exit 1); usage_error when
@@ -75,10 +69,6 @@ class tls_setup {
   stream_layer_factory server_layers(
       std::function<void(const endpoint& peer, std::shared_ptr<const bool> established)> made)
       const;
-  /// What the last handshake of this setup agreed (a client has one connection at a
-  /// time). Loop thread only.
-  const tls_handshake_info& last_handshake() const;
-
   struct impl;
 
  private:

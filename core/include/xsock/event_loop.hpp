@@ -451,6 +451,10 @@ class event_loop {
   /// The peer of a connection or of a connected datagram socket (empty endpoint for
   /// unknown ids and unconnected datagram sockets).
   endpoint peer(id_type id) const noexcept;
+  /// The layer of a connection (TLS: what its handshake agreed, `alpn_protocol()`,
+  /// `protocol_version()`), or nullptr for a plain one or an unknown id. Valid until
+  /// the connection's `on_close`, or until a connect's `on_done` returns.
+  const stream_layer* layer(id_type id) const noexcept;
   /// Connections open now (accepted and outbound, not pending connects).
   std::size_t connection_count() const noexcept;
   ///@{

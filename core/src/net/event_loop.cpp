@@ -1856,6 +1856,11 @@ endpoint event_loop::peer(id_type id) const noexcept {
   return connected;
 }
 
+const stream_layer* event_loop::layer(id_type id) const noexcept {
+  const connection* c = impl_->find(id);
+  return c == nullptr || !c->tls ? nullptr : c->tls->layer.get();
+}
+
 std::size_t event_loop::connection_count() const noexcept {
   return impl_->connections.size();
 }
