@@ -11,6 +11,10 @@ decoding) and the load generator. Measures, side by side in one run (medians):
           over one connection through `xsock-server --once --quiet` (text and JSON
           output, to /dev/null and to a file) vs the discard baseline, and text to a
           file vs `socat | iconv -f GBK -t UTF-8 > file` (skipped without socat);
+          and over TLS (`xsock-server --tls`, a Python ssl sender trusting a CA the
+          openssl command makes at bench time) vs the same over plain TCP, every
+          line checked to have arrived (skipped without the openssl command, or a
+          server built without TLS);
   echo    messages/s, 256 connections x 64-byte lines, `xsock-server --echo --quiet`
           (decoding and printing every line, to /dev/null) vs the echo baseline;
   hold    server RSS per idle connection at 10,000 connections that each exchanged
@@ -29,6 +33,7 @@ import platform
 import re
 import resource
 import select
+import ssl
 import shutil
 import signal
 import socket
@@ -130,6 +135,49 @@ def ingest_once(argv, data, stdout):
     if code != 0:
         fail(f"{argv[0]} exited with {code}")
     return len(data) / elapsed / 1e6
+
+
+def ingest_tls_once(argv, data, stdout, ca):
+    """As ingest_once, the sender a Python ssl socket trusting `ca`: from the first byte
+    sent (after the handshake) to the server's exit after the sender's close_notify."""
+    srv = Server(argv, stdout)
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=STEP_LIMIT) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            start = time.perf_counter()
+            view = memoryview(data)
+            for i in range(0, len(data), 1 << 20):
+                s.sendall(view[i:i + (1 << 20)])
+            try:
+                s.unwrap()  # close_notify: the server reads end of stream
+            except (ssl.SSLError, OSError):
+                pass  # the server closed as soon as it read it
+    code = srv.wait()
+    elapsed = time.perf_counter() - start
+    srv.stop()
+    if code != 0:
+        fail(f"{argv[0]} --tls exited with {code}")
+    return len(data) / elapsed / 1e6
+
+
+def make_test_ca(folder):
+    """A CA and a certificate for 127.0.0.1 it signed, by the openssl command: (ca,
+    cert, key) paths."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    path = lambda name: os.path.join(folder, name)  # noqa: E731
+    openssl("req", "-x509", *ec, "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "1",
+            "-subj", "/CN=xsock bench CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", *ec, "-keyout", path("server.key"), "-out", path("server.csr"),
+            "-subj", "/CN=localhost")
+    with open(path("leaf.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey",
+            path("ca.key"), "-set_serial", "1", "-days", "1", "-extfile", path("leaf.ext"),
+            "-out", path("server.pem"))
+    return path("ca.pem"), path("server.pem"), path("server.key")
 
 
 def pipeline_once(data, out_path):
@@ -344,6 +392,7 @@ def ingest(runs, discard, server, data, line_count, report):
                    statistics.median(server_rates), statistics.median(pipe_rates), ">= 8x")
         else:
             print("ingest vs socat | iconv: skipped (socat or iconv is not installed)")
+        ingest_tls(runs, common, data, line_count, tmp, report)
         for fmt in ("text", "json"):
             for target in ("/dev/null", "file"):
                 def one():
@@ -360,6 +409,38 @@ def ingest(runs, discard, server, data, line_count, report):
                     return rate
                 report(f"ingest GBK, {fmt} to {target}", "MB/s", median_of(runs, one),
                        base_ingest, ">= 0.25x" if (fmt, target) == ("text", "/dev/null") else "-")
+
+
+def ingest_tls(runs, common, data, line_count, tmp, report):
+    """TLS vs plain TCP, the same server doing the same job (text to a file), alternated;
+    every run checks that every line arrived."""
+    help_text = subprocess.run([common[0], "--help"], capture_output=True, timeout=30).stdout
+    if b"built without TLS" in help_text or b"--tls" not in help_text:
+        print("ingest over TLS: skipped (xsock-server was built without TLS)")
+        return
+    if not shutil.which("openssl"):
+        print("ingest over TLS: skipped (no openssl command to make the bench CA)")
+        return
+    ca, cert, key = make_test_ca(tmp)
+    path = os.path.join(tmp, "out")
+
+    def checked(rate):
+        with open(path, "rb") as f:
+            lines = f.read().count(b"\n")
+        os.unlink(path)
+        if lines != line_count:
+            fail(f"{lines} lines arrived, {line_count} were sent")
+        return rate
+
+    tls_rates, plain_rates = [], []
+    for _ in range(runs):
+        with open(path, "wb") as out:
+            plain_rates.append(checked(ingest_once(common, data, out)))
+        with open(path, "wb") as out:
+            tls_rates.append(checked(ingest_tls_once(
+                common + ["--tls", "--cert", cert, "--key", key], data, out, ca)))
+    report("ingest GBK to a file over TLS vs plain TCP", "MB/s", statistics.median(tls_rates),
+           statistics.median(plain_rates), "-")
 
 
 if __name__ == "__main__":

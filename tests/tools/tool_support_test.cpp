@@ -4,9 +4,11 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
+#include "tool_tls.hpp"
 
 namespace xsock::tools {
 namespace {
@@ -19,6 +21,60 @@ T parse_value(const CLI::Validator& check, const std::string& value) {
   app.add_option("--v", out)->transform(check);
   app.parse("--v " + value, false);
   return out;
+}
+
+TEST(ToolTls, AlpnListSplitsOnCommas) {
+  std::vector<std::string> names;
+  std::string error;
+  ASSERT_TRUE(split_alpn("h2,http/1.1", names, error));
+  EXPECT_EQ(names, (std::vector<std::string>{"h2", "http/1.1"}));
+  ASSERT_TRUE(split_alpn(std::string(255, 'x'), names, error));
+  EXPECT_EQ(names.size(), 1U);
+}
+
+TEST(ToolTls, AlpnRefusesEmptyAndLongNames) {
+  std::vector<std::string> names;
+  std::string error;
+  for (const char* list : {"", ",", "h2,", ",h2", "a,,b"}) {
+    EXPECT_FALSE(split_alpn(list, names, error)) << list;
+    EXPECT_NE(error.find("empty protocol name"), std::string::npos) << error;
+  }
+  EXPECT_FALSE(split_alpn("h2," + std::string(256, 'x'), names, error));
+  EXPECT_EQ(error, "protocol name of 256 bytes (at most 255)");
+}
+
+// Parses a server's or a client's TLS options; returns check_tls_options's verdict.
+std::string tls_verdict(tls_end end, const std::string& line, bool udp = false) {
+  CLI::App app;
+  tls_options tls;
+  add_tls_options(app, tls, end);
+  app.parse(line, false);
+  return check_tls_options(app, tls, end, udp);
+}
+
+TEST(ToolTls, OptionsWithoutTlsAreUsageErrors) {
+  EXPECT_EQ(tls_verdict(tls_end::server, ""), "");
+  EXPECT_EQ(tls_verdict(tls_end::server, "--cert c.pem"), "--cert needs --tls (see --help)");
+  EXPECT_EQ(tls_verdict(tls_end::client, "--insecure"), "--insecure needs --tls (see --help)");
+  EXPECT_EQ(tls_verdict(tls_end::client, "--sni a.b"), "--sni needs --tls (see --help)");
+}
+
+TEST(ToolTls, TlsChecks) {
+  if (!tls_built()) {
+    EXPECT_NE(tls_verdict(tls_end::client, "--tls").find("built without TLS"), std::string::npos);
+    return;
+  }
+  EXPECT_EQ(tls_verdict(tls_end::client, "--tls --ca ca.pem --sni a.b --alpn h2"), "");
+  EXPECT_EQ(tls_verdict(tls_end::server, "--tls --cert c --key k --alpn h2,x"), "");
+  EXPECT_NE(
+      tls_verdict(tls_end::server, "--tls --cert c").find("--tls needs --cert FILE and --key"),
+      std::string::npos);
+  EXPECT_NE(tls_verdict(tls_end::client, "--tls", true).find("does not apply to --udp"),
+            std::string::npos);
+  EXPECT_NE(tls_verdict(tls_end::client, "--tls --insecure --ca x").find("cannot be used together"),
+            std::string::npos);
+  EXPECT_EQ(tls_verdict(tls_end::client, "--tls --alpn a,,b"),
+            "--alpn: empty protocol name in 'a,,b'");
 }
 
 TEST(DecimalInteger, LeadingZerosMeanDecimal) {

@@ -121,6 +121,7 @@ int parse_options(const std::vector<std::string>& args, config& cfg) {
   app.add_option("--ttl", cfg.ttl, "With --udp: hop limit of the datagrams (1..255)")
       ->type_name("N")
       ->transform(decimal_integer(1, 255));
+  add_tls_options(app, cfg.tls, tls_end::client);
   app.set_version_flag("--version", version_line(program));
   app.footer(R"(Examples:
   xsock-client 127.0.0.1 7788 -m "你好，世界"            one message in GBK, like the tutorial
@@ -133,6 +134,10 @@ int parse_options(const std::vector<std::string>& args, config& cfg) {
   xsock-client --reconnect 127.0.0.1 9000                 wait for the server, reconnect
   xsock-client --reconnect=0.5 --backoff none HOST 9000   try every 0.5 s, no doubling
   xsock-client --file <(make-frames) 127.0.0.1 9000       a pipe's bytes, as they come
+
+TLS (--tls): the server's certificate is checked against the system's CAs and --ca:
+  xsock-client --tls --ca ca.pem localhost 8443 -m hi    a server with a test CA's certificate
+  xsock-client --tls --sni example.test 127.0.0.1 8443   name sent and checked: example.test
 
 UDP (--udp): every -m, input line or --repeat round is one datagram:
   xsock-client --udp 127.0.0.1 9000 -m hello             one datagram, its replies shown
@@ -152,6 +157,11 @@ failure or a reset by the server (one line on stderr), 2 usage error, 130 Ctrl+C
       app.count("--broadcast") > 0 || app.count("--multicast") > 0 || app.count("--ttl") > 0;
   if (udp_only && !cfg.udp) {
     print_error(program, "--broadcast, --multicast and --ttl need --udp (see --help)");
+    return exit_usage;
+  }
+  const std::string tls_error = check_tls_options(app, cfg.tls, tls_end::client, cfg.udp);
+  if (!tls_error.empty()) {
+    print_error(program, tls_error);
     return exit_usage;
   }
   if (cfg.udp) {

@@ -11,6 +11,7 @@
 
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
+#include "tool_tls.hpp"
 #include "xsock/default_encoding.hpp"
 
 namespace xsock::tools::client {
@@ -57,6 +58,7 @@ struct config {
   bool broadcast = false;  // --broadcast (UDP): SO_BROADCAST, HOST a broadcast address
   std::string multicast;   // --multicast GROUP (UDP): sent to GROUP:PORT by HOST's interface
   int ttl = 0;             // --ttl N (UDP): 1..255; 0: the system's default
+  tls_options tls;         // --tls, --ca, --insecure, --sni, --alpn
 };
 
 /// Parses the command line (`args`, program name first, as console_arguments gives

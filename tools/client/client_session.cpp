@@ -88,8 +88,9 @@ void prompt::retire() {
 // `signature`: what every connection's stream starts with (see stream_signature).
 session::session(const config& cfg, const std::string& wire, const std::string& local,
                  std::vector<std::string> messages, std::string signature, flow_control& flow,
-                 prompt& shown)
+                 prompt& shown, const tls_setup* tls)
     : cfg_(cfg),
+      tls_(tls),
       target_(cfg.host + ":" + std::to_string(cfg.port)),
       wire_(wire),
       local_(local),
@@ -126,11 +127,39 @@ event_loop::callbacks session::callbacks() {
 // Connects on the loop: Happy Eyeballs over every address of HOST within --timeout
 // (names resolved off the loop thread), while the loop goes on reading input and
 // answering Ctrl+C; a failure names the host and every address tried.
+// With --tls the handshake is part of the connect: a failed one ends it as a refused
+// connect does (its message "tls handshake HOST:PORT: ..."), within the same --timeout.
 void session::connect(event_loop& loop) {
+  const std::string host = unbracketed_host(cfg_.host);
+  const auto port = static_cast<std::uint16_t>(cfg_.port);
+  std::unique_ptr<stream_layer> layer;
+  if (tls_) layer = tls_->client_layer(cfg_.tls.sni.empty() ? host : cfg_.tls.sni, port);
   id_ = loop.connect(
-      unbracketed_host(cfg_.host), static_cast<std::uint16_t>(cfg_.port),
-      std::chrono::milliseconds(cfg_.timeout_ms),
-      [this](event_loop& l, event_loop::id_type, const connect_result& r) { connect_done(l, r); });
+      host, port, std::chrono::milliseconds(cfg_.timeout_ms),
+      [this](event_loop& l, event_loop::id_type, const connect_result& r) { connect_done(l, r); },
+      std::move(layer));
+}
+
+// A person typing is told where they are connected (with TLS, what was agreed); with
+// --alpn a script is told the protocol too, as it asked for one.
+void session::say_connected(event_loop& loop) {
+  if (!tls_) {
+    if (interactive_) say("connected to " + loop.peer(id_).to_string());
+    return;
+  }
+  // What the handshake agreed: the connection's layer says.
+  const stream_layer* layer = loop.layer(id_);
+  const std::string version = layer == nullptr ? std::string() : layer->protocol_version();
+  const std::string agreed_alpn = layer == nullptr ? std::string() : layer->alpn_protocol();
+  const std::string alpn = agreed_alpn.empty() ? "no ALPN protocol agreed" : "ALPN " + agreed_alpn;
+  if (interactive_) {
+    std::string text = "connected to " + loop.peer(id_).to_string() + " (";
+    text += version.empty() ? std::string("TLS") : version;
+    if (!cfg_.tls.protocols.empty()) text += ", " + alpn;
+    say(text + ")");
+  } else if (!cfg_.tls.protocols.empty()) {
+    say(alpn);
+  }
 }
 
 void session::connect_done(event_loop& loop, const connect_result& result) {
@@ -148,7 +177,7 @@ void session::connect_done(event_loop& loop, const connect_result& result) {
   log_.record("connect", connections_, peer_);
   half_closed_ = false;
   timer_armed_ = false;
-  if (interactive_) say("connected to " + loop.peer(id_).to_string());
+  say_connected(loop);
   if (!pending_.empty()) {
     std::string bytes;
     bytes.swap(pending_);
@@ -315,9 +344,12 @@ std::size_t session::queued_input(const event_loop& loop) const {
 void session::turn_ended(event_loop& loop) {
   if (!open_ || finished_) return;
   const std::size_t queued = loop.output_size(id_);
-  const std::size_t input_queued = queued_input(loop);
-  if (handed_ - pending_.size() - input_queued != drained_) {
-    drained_ = handed_ - pending_.size() - input_queued;
+  // With --tls the queue holds records, a little more than the bytes they carry: what
+  // is counted as still queued never exceeds what was handed to the connection.
+  const std::uint64_t on_connection = handed_ - pending_.size();
+  const std::uint64_t input_queued = std::min<std::uint64_t>(queued_input(loop), on_connection);
+  if (on_connection - input_queued != drained_) {
+    drained_ = on_connection - input_queued;
     flow_.drained(drained_);
   }
   // Output that makes no progress for --timeout: the server is not reading.

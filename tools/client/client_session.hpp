@@ -17,6 +17,7 @@
 #include "console.hpp"
 #include "event_log.hpp"
 #include "reply_printer.hpp"
+#include "tool_tls.hpp"
 #include "xsock/event_loop.hpp"
 
 namespace xsock::tools::client {
@@ -106,9 +107,10 @@ class input_sink {
 class session : public input_sink {
  public:
   /// `signature`: what every connection's stream starts with (see stream_signature).
+  /// `tls`: each connection goes through its layer (--tls); null: plain TCP.
   session(const config& cfg, const std::string& wire, const std::string& local,
           std::vector<std::string> messages, std::string signature, flow_control& flow,
-          prompt& shown);
+          prompt& shown, const tls_setup* tls = nullptr);
 
   event_loop::callbacks callbacks();
   /// Connects on the loop: Happy Eyeballs over every address of HOST within --timeout
@@ -142,8 +144,10 @@ class session : public input_sink {
   std::size_t queued_input(const event_loop& loop) const;
   void turn_ended(event_loop& loop);
   void finish_printing();
+  void say_connected(event_loop& loop);
 
   const config& cfg_;
+  const tls_setup* tls_;
   const std::string target_;
   const std::string wire_;
   const std::string local_;

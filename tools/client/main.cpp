@@ -25,6 +25,7 @@
 #include "input_file.hpp"
 #include "input_reader.hpp"
 #include "tool_support.hpp"
+#include "tool_tls.hpp"
 #include "udp_session.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/error.hpp"
@@ -76,6 +77,16 @@ int run_client(const config& cfg) {
   const std::string signature =
       cfg.file.empty() && !cfg.hex_input ? stream_signature(wire) : std::string();
 
+  // --tls: the files are loaded (and checked) before connecting, as --file is.
+  std::unique_ptr<tls_setup> tls;
+  if (cfg.tls.on) {
+    tls = std::make_unique<tls_setup>(cfg.tls, tls_end::client);
+    if (cfg.tls.insecure)
+      print_error(program,
+                  "warning: --insecure: the server's certificate is not checked (the connection "
+                  "is encrypted but not authenticated: anyone in the path can read or change it)");
+  }
+
   auto state = std::make_shared<shared_state>();
   if (typing(cfg) && error_is_terminal()) state->shown.enable(output_is_terminal());
   // --udp: where the datagrams go, known before anything is sent (its family sets the
@@ -96,8 +107,8 @@ int run_client(const config& cfg) {
     state->sink = udp.get();
     state->datagram_client = std::move(udp);
   } else {
-    state->client =
-        std::make_unique<session>(cfg, wire, local, encoded, signature, state->flow, state->shown);
+    state->client = std::make_unique<session>(cfg, wire, local, encoded, signature, state->flow,
+                                              state->shown, tls.get());
     state->sink = state->client.get();
   }
   loop_options options;
@@ -110,6 +121,10 @@ int run_client(const config& cfg) {
   // The client decides itself when queued output has had its chance; Ctrl+C is at once.
   options.stop_linger = std::chrono::milliseconds(0);
   if (datagram_client) options.max_output += encoded.size() * signature.size() + 2 * 65536;
+  // --tls: the queue holds records, each send one or more (16 KiB at most) with its
+  // header and tag: room for the records of two rounds of -m and of the input in flight.
+  constexpr std::size_t record_overhead = 64;
+  if (tls) options.max_output += (2 * encoded.size() + 64) * record_overhead;
   state->loop = std::make_unique<event_loop>(
       options, datagram_client ? datagram_client->callbacks() : state->client->callbacks());
   event_loop& loop = *state->loop;

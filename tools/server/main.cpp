@@ -18,6 +18,7 @@
 #include "server_console.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
+#include "tool_tls.hpp"
 #include "udp_console.hpp"
 #include "xsock/datagram_socket.hpp"
 #include "xsock/encoder.hpp"
@@ -58,6 +59,7 @@ struct config {
   bool list_encodings = false;
   bool udp = false;       // --udp: one datagram socket, each datagram an event
   std::string multicast;  // --multicast GROUP (UDP): joined on -b's interface
+  tls_options tls;        // --tls, --cert, --key, --alpn
 };
 
 // What the tool keeps per connection: the text that starts each of its output lines
@@ -75,6 +77,8 @@ struct client {
   std::uint8_t peer_size = 0;
   bool line_open = false;  // the last data event shown was partial
   bool kicked = false;     // /kick closed it: its disconnect reason is `kicked`
+  // --tls: turns true once its handshake is over (tool_tls.hpp); null without TLS.
+  std::shared_ptr<const bool> handshake_done = nullptr;
 
   std::string_view peer() const { return std::string_view(tag).substr(peer_at, peer_size); }
 };
@@ -219,19 +223,27 @@ class event_writer {
     c.line_open = partial;
   }
 
-  void disconnected(const client& c, std::uint64_t bytes, std::uint64_t invalid,
-                    const char* reason) {
+  // `error`: what went wrong, for reason `error` (--tls: "tls handshake: ..."); empty:
+  // nothing is added.
+  void disconnected(const client& c, std::uint64_t bytes, std::uint64_t invalid, const char* reason,
+                    const std::string& error = std::string()) {
     if (cfg_.quiet) return;
     if (json_) {
       begin_json("disconnect", c);
       buffer_ += ",\"bytes\":" + std::to_string(bytes);
       buffer_ += ",\"reason\":\"";
       buffer_ += reason;
-      buffer_ += "\",\"invalid\":" + std::to_string(invalid) + "}\n";
+      buffer_ += "\",\"invalid\":" + std::to_string(invalid);
+      if (!error.empty()) {
+        buffer_ += ",\"error\":";
+        append_json_string(buffer_, error);
+      }
+      buffer_ += "}\n";
     } else {
       std::string text = "- disconnected (" + std::to_string(bytes) + " bytes";
       if (invalid > 0) text += ", " + std::to_string(invalid) + " invalid";
       if (std::string_view(reason) != "closed") text += std::string(", ") + reason;
+      if (!error.empty()) text += ": " + error;
       text += ")";
       text_line(c, text);
     }
@@ -454,6 +466,9 @@ listener open_listener(const config& cfg) {
 }
 
 int serve(const config& cfg) {
+  // --tls: the certificate and key are loaded (and checked) before listening.
+  std::unique_ptr<tls_setup> tls;
+  if (cfg.tls.on) tls = std::make_unique<tls_setup>(cfg.tls, tls_end::server);
   // Installed before the `listening on` line: a test (or a user) may signal as soon
   // as it sees it.
   on_interrupt(stop_running_server);
@@ -467,6 +482,16 @@ int serve(const config& cfg) {
   // The library's default (64 KiB): fewer turns, so fewer system calls, per byte. What
   // one turn produces for stdout stays bounded: on_data writes out once it holds
   // flush_at, whatever the number of clients.
+
+  // --tls: the layer of each connection is made as it is accepted, before its
+  // on_accept, which takes its handshake flag (by peer: no two connections share one).
+  std::unordered_map<std::string, std::shared_ptr<const bool>> tls_made;
+  stream_layer_factory layers;
+  if (tls) {
+    layers = tls->server_layers([&](const endpoint& peer, std::shared_ptr<const bool> established) {
+      tls_made[peer.to_string()] = std::move(established);
+    });
+  }
 
   event_writer out(cfg);
   event_log log = cfg.view.log.empty() ? event_log() : event_log(cfg.view.log, program);
@@ -485,6 +510,13 @@ int serve(const config& cfg) {
       served_one = true;
     }
     client c = out.make_client(id, peer.to_string());
+    if (!tls_made.empty()) {
+      const auto made = tls_made.find(peer.to_string());
+      if (made != tls_made.end()) {
+        c.handshake_done = std::move(made->second);
+        tls_made.erase(made);
+      }
+    }
     out.connected(c);
     log.record("connect", id, c.peer());
     clients.emplace(id, std::move(c));
@@ -520,7 +552,7 @@ int serve(const config& cfg) {
     });
   };
   cb.on_close = [&](server& s, server::connection_id id, close_reason reason,
-                    const std::error_code&) {
+                    const std::error_code& ec) {
     const auto it = clients.find(id);
     if (it == clients.end()) return;
     client& c = it->second;
@@ -537,8 +569,19 @@ int serve(const config& cfg) {
     const char* why = c.kicked                        ? "kicked"
                       : reason == close_reason::local ? "closed"
                                                       : to_string(reason);
-    out.disconnected(c, c.bytes, c.lines.invalid_total(), why);
-    log.record("disconnect", id, c.peer(), {}, false, std::string(",\"reason\":\"") + why + "\"");
+    // --tls: a client that fails its handshake (a plain TCP client, an untrusted
+    // certificate on its side) is a connection that ends with an error, said with it.
+    std::string error;
+    if (c.handshake_done && reason == close_reason::error && ec)
+      error = (*c.handshake_done ? std::string("tls: ") : std::string("tls handshake: ")) +
+              error_text(ec);
+    out.disconnected(c, c.bytes, c.lines.invalid_total(), why, error);
+    std::string fields = std::string(",\"reason\":\"") + why + "\"";
+    if (!error.empty()) {
+      fields += ",\"error\":";
+      append_json_string(fields, error);
+    }
+    log.record("disconnect", id, c.peer(), {}, false, fields);
     clients.erase(it);
     console_sent.erase(id);
     if (cfg.once && served_one) s.stop();
@@ -547,7 +590,7 @@ int serve(const config& cfg) {
     if (!output_error && !out.flush(output_error)) s.stop();
   };
 
-  server s(std::move(l), options, std::move(cb));
+  server s(std::move(l), options, std::move(cb), std::move(layers));
   // Lines typed on standard input go to the clients (tools/server/server_console.cpp).
   server_console::hooks hooks;
   hooks.clients = [&] {
@@ -856,6 +899,7 @@ int run(int argc, char** argv) {
   app.add_option("--multicast", cfg.multicast,
                  "With --udp: join the IPv4 multicast GROUP (on the interface of -b's address)")
       ->type_name("GROUP");
+  add_tls_options(app, cfg.tls, tls_end::server);
   app.set_version_flag("--version", version_line(program));
   app.footer(R"(Output (stdout): a line per event; the line "listening on ADDR:PORT" goes to stderr.
   [127.0.0.1:50412] + connected
@@ -867,6 +911,7 @@ Examples:
   xsock-server 0 -e UTF-8 --echo       a free port, UTF-8, echo everything back
   xsock-server 7788 --format json -q   JSON lines, data events only
   xsock-server --once --hex 9000       one client, bytes shown as hex
+  xsock-server --tls --cert server.pem --key server.key 8443   TLS (xsock-client --tls)
 
 Standard input: each line typed goes to every client; /help lists the commands
 (/list, /to ID TEXT, /hex ID|all HEX, /kick ID; // sends a line starting with /).
@@ -883,6 +928,11 @@ Exit status: 0 normal end (also after SIGINT/SIGTERM), 1 runtime failure, 2 usag
   if (cfg.list_encodings) return list_encodings_command();
   cfg.encoding = checked_encoding(cfg.encoding);
   cfg.how = cfg.view.how();
+  const std::string tls_error = check_tls_options(app, cfg.tls, tls_end::server, cfg.udp);
+  if (!tls_error.empty()) {
+    print_error(program, tls_error);
+    return exit_usage;
+  }
   if (!cfg.multicast.empty() && !cfg.udp) {
     print_error(program, "--multicast needs --udp (see --help)");
     return exit_usage;

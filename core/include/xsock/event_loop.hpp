@@ -253,7 +253,9 @@ class event_loop {
   /// `loop_options::handshake_timeout`, ends the connection: `on_close` with
   /// `close_reason::error` and the layer's error (`timed_out`). A transport that ends
   /// without close_notify ends it with `tls_errc::truncated`. A graceful `close` and
-  /// `shutdown_send` send close_notify first. A null factory means no layer.
+  /// `shutdown_send` send close_notify after what is queued; made before the handshake
+  /// is over (a greeting and a close from `on_accept`), they wait for it. A null
+  /// factory means no layer.
   id_type listen(listener&& socket, accept_handler on_accept, stream_layer_factory layers);
   id_type listen(listener&& socket, accept_handler on_accept, stream_layer_factory layers,
                  std::error_code& ec);
@@ -449,6 +451,10 @@ class event_loop {
   /// The peer of a connection or of a connected datagram socket (empty endpoint for
   /// unknown ids and unconnected datagram sockets).
   endpoint peer(id_type id) const noexcept;
+  /// The layer of a connection (TLS: what its handshake agreed, `alpn_protocol()`,
+  /// `protocol_version()`), or nullptr for a plain one or an unknown id. Valid until
+  /// the connection's `on_close`, or until a connect's `on_done` returns.
+  const stream_layer* layer(id_type id) const noexcept;
   /// Connections open now (accepted and outbound, not pending connects).
   std::size_t connection_count() const noexcept;
   ///@{

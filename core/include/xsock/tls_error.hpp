@@ -19,8 +19,10 @@ enum class tls_errc {
   not_established,
   /// The context's role does not fit the call (a server context used to connect).
   wrong_role,
-  /// A certificate, key or CA file or folder could not be loaded; the exception's
-  /// message names it and OpenSSL's reason.
+  /// A certificate, key or CA file could not be loaded and neither the system nor
+  /// OpenSSL said why. Usually the reason is more precise: `no_such_file_or_directory`
+  /// for a missing file or folder, OpenSSL's reason (`tls_library_category()`, "no
+  /// start line") for a malformed one. The exception's message names the file.
   bad_file,
   /// The private key does not belong to the certificate.
   key_mismatch,

@@ -110,6 +110,9 @@ struct layered {
   id_type timer = 0;         // the loop timer that ends a handshake taking too long
   bool sent_close = false;   // layer->close() was called
   bool was_connect = false;  // an outbound connect (on_done pending until established)
+  // close(graceful) before the handshake was over: what was sent waits for it, then
+  // close_notify and the close (the connection reads on only for the handshake).
+  bool close_after_handshake = false;
 };
 
 // Held by value in the loop's map (its nodes never move), one allocation per
@@ -798,6 +801,18 @@ struct event_loop::impl {
       return;
     }
     if (!was_established && t.layer->established()) handshake_done(c);
+    if (t.close_after_handshake) {
+      // Closed meanwhile: what the layer kept went out with the handshake's end; no
+      // on_data after close().
+      if (!t.layer->established()) return;
+      t.close_after_handshake = false;
+      send_close(c);
+      if (c.closed()) return;
+      c.state = conn_state::close_when_drained;
+      c.reason = close_reason::local;
+      mark_dirty(c);
+      return;
+    }
     // on_done may have closed it: no on_data after close().
     if (c.state != conn_state::open) return;
     if (!layer_data.empty() && handlers.on_data) {
@@ -823,6 +838,11 @@ struct event_loop::impl {
     ++stats.connected;
     connect_result result;
     result.peer = c.peer;
+    // Not a delivery of the connection's data: what on_done sends is no flow (as for
+    // a plain connect), or it would pause the reading of its own replies.
+    const id_type was_delivering = delivering;
+    delivering = 0;
+    at_scope_exit restore{[this, was_delivering] { delivering = was_delivering; }};
     if (on_done) on_done(self, c.id, result);
   }
 
@@ -1648,7 +1668,7 @@ bool event_loop::send(id_type id, std::string_view bytes, std::error_code& ec) n
   connection* c = m.find(id);
   if (c == nullptr && m.connects.count(id) != 0) return m.send_early(id, bytes, ec);
   if (c == nullptr && m.datagrams.contains(id)) return m.datagrams.send_to(id, nullptr, bytes, ec);
-  if (c == nullptr || !c->accepts_output()) {
+  if (c == nullptr || !c->accepts_output() || (c->tls && c->tls->close_after_handshake)) {
     // Ended by a reset or an error this turn (on_close still to come): that error,
     // not a vague not_connected.
     ec = c != nullptr && c->closed() && c->error ? c->error
@@ -1704,6 +1724,13 @@ void event_loop::close(id_type id, close_mode how) noexcept {
     if (how == close_mode::abort) {
       c->close_now(close_reason::local);
     } else {
+      if (c->tls && !c->tls->was_connect && c->state == conn_state::open &&
+          !c->tls->layer->established()) {
+        // What was sent before waits inside the layer for the handshake: the close
+        // comes after it (deliver_layered), within handshake_timeout.
+        c->tls->close_after_handshake = true;
+        return;
+      }
       impl_->send_close(*c);  // a layer's close_notify, after what is queued
       c->state = conn_state::close_when_drained;
       c->reason = close_reason::local;
@@ -1743,7 +1770,8 @@ void event_loop::shutdown_send(id_type id) noexcept {
     }
     return;
   }
-  if (c->closed() || c->sending != send_side::open) return;
+  if (c->closed() || c->sending != send_side::open || (c->tls && c->tls->close_after_handshake))
+    return;
   c->sending = send_side::shut_down_when_drained;
   if (c->pending() == 0) {
     // Nothing queued: now, not at the end of a turn that may be a wait away (this may
@@ -1826,6 +1854,11 @@ endpoint event_loop::peer(id_type id) const noexcept {
   endpoint connected;
   impl_->datagrams.peer(id, connected);
   return connected;
+}
+
+const stream_layer* event_loop::layer(id_type id) const noexcept {
+  const connection* c = impl_->find(id);
+  return c == nullptr || !c->tls ? nullptr : c->tls->layer.get();
 }
 
 std::size_t event_loop::connection_count() const noexcept {

@@ -3,6 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <filesystem>
+
+#include "backend.hpp"
 #include "net/throw.hpp"
 #include "tls/tls_engine.hpp"
 #include "tls/tls_layer.hpp"
@@ -46,7 +49,7 @@ tls_context::impl::impl(tls_role r, std::error_code& ec) : role(r) {
   ERR_clear_error();
   ctx = SSL_CTX_new(role == tls_role::client ? TLS_client_method() : TLS_server_method());
   if (ctx == nullptr) {
-    ec = detail::take_openssl_error(std::make_error_code(std::errc::not_enough_memory));
+    ec = detail::take_openssl_error(detail::make_error(std::errc::not_enough_memory));
     return;
   }
   SSL_CTX_set_app_data(ctx, this);
@@ -138,6 +141,18 @@ void tls_context::load_verify_file(const std::string& path) {
 void tls_context::load_verify_dir(const std::string& path, std::error_code& ec) {
   ERR_clear_error();
   ec.clear();
+  // OpenSSL looks into the folder only when it verifies: a wrong path would surface
+  // as "unable to get local issuer certificate" at the first handshake.
+  std::error_code status_ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, status_ec);
+  if (!std::filesystem::exists(st)) {
+    ec = detail::make_error(std::errc::no_such_file_or_directory);
+    return;
+  }
+  if (!std::filesystem::is_directory(st)) {
+    ec = detail::make_error(std::errc::not_a_directory);
+    return;
+  }
   if (SSL_CTX_load_verify_dir(impl_->ctx, path.c_str()) != 1) ec = load_error();
 }
 
@@ -194,7 +209,7 @@ void tls_context::set_alpn(const std::vector<std::string>& protocols, std::error
     // 0 is success here, unlike the rest of OpenSSL.
     if (SSL_CTX_set_alpn_protos(impl_->ctx, reinterpret_cast<const unsigned char*>(wire.data()),
                                 static_cast<unsigned>(wire.size())) != 0) {
-      ec = detail::take_openssl_error(std::make_error_code(std::errc::not_enough_memory));
+      ec = detail::take_openssl_error(detail::make_error(std::errc::not_enough_memory));
       return;
     }
   }

@@ -5,6 +5,7 @@
 
 #include <climits>
 
+#include "backend.hpp"
 #include "xsock/tls_error.hpp"
 
 namespace xsock::detail {
@@ -41,7 +42,7 @@ tls_engine::tls_engine(std::shared_ptr<tls_context::impl> context, std::string_v
     BIO_free(in);
     BIO_free(out_);
     out_ = nullptr;
-    ec = take_openssl_error(std::make_error_code(std::errc::not_enough_memory));
+    ec = take_openssl_error(detail::make_error(std::errc::not_enough_memory));
     return;
   }
   // An empty input buffer means "wait for more", not end of stream: the transport's
@@ -76,7 +77,7 @@ tls_engine::tls_engine(std::shared_ptr<tls_context::impl> context, std::string_v
     }
   }
   if (!ok) {
-    ec = take_openssl_error(std::make_error_code(std::errc::invalid_argument));
+    ec = take_openssl_error(detail::make_error(std::errc::invalid_argument));
     return;
   }
   if (context_->resume && !name.empty()) {
@@ -89,6 +90,11 @@ tls_engine::tls_engine(std::shared_ptr<tls_context::impl> context, std::string_v
 }
 
 tls_engine::~tls_engine() {
+  // A stream that ended with the peer's close_notify ended cleanly, whether or not this
+  // end answered with its own: OpenSSL would otherwise take the session for a broken
+  // one and make it unresumable when the SSL goes.
+  if (ssl_ != nullptr && peer_closed_)
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
   SSL_free(ssl_);
 }
 
@@ -98,7 +104,7 @@ void tls_engine::feed(std::string_view in, std::error_code& ec) {
     const int chunk = in.size() > INT_MAX ? INT_MAX : static_cast<int>(in.size());
     const int n = BIO_write(rbio, in.data(), chunk);
     if (n <= 0) {
-      ec = take_openssl_error(std::make_error_code(std::errc::not_enough_memory));
+      ec = take_openssl_error(detail::make_error(std::errc::not_enough_memory));
       return;
     }
     in.remove_prefix(static_cast<std::size_t>(n));
@@ -199,14 +205,16 @@ std::error_code tls_engine::failure(int ret) {
     default:
       break;
   }
-  return take_openssl_error(std::make_error_code(std::errc::protocol_error));
+  return take_openssl_error(detail::make_error(std::errc::protocol_error));
 }
 
 std::error_code take_openssl_error(std::error_code fallback) {
   const unsigned long e = ERR_get_error();
   ERR_clear_error();
   if (e == 0) return fallback;
-  if (ERR_SYSTEM_ERROR(e)) return {static_cast<int>(ERR_GET_REASON(e)), std::generic_category()};
+  // The system's own errors (a missing file: fopen's errno) read as xsock's do.
+  if (ERR_SYSTEM_ERROR(e) || ERR_GET_LIB(e) == ERR_LIB_SYS)
+    return make_error(static_cast<std::errc>(ERR_GET_REASON(e)));
   return {static_cast<int>(e & 0x7fffffffUL), tls_library_category()};
 }
 

@@ -76,6 +76,8 @@ class tls_layer final : public stream_layer {
     return make_error_code(engine_.established() ? tls_errc::truncated : tls_errc::handshake_cut);
   }
   const char* handshake_name() const noexcept override { return "tls handshake"; }
+  std::string protocol_version() const override { return engine_.version(); }
+  std::string alpn_protocol() const override { return engine_.alpn(); }
 
  private:
   std::error_code setup_error_;

@@ -4,6 +4,7 @@
 #include <new>
 #include <vector>
 
+#include "backend.hpp"
 #include "net/throw.hpp"
 #include "net/timing.hpp"
 #include "tls/tls_engine.hpp"
@@ -142,7 +143,7 @@ std::size_t tls_stream::send_all(const void* data, std::size_t size, std::error_
       sent += n;
     }
   } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+    ec = detail::make_error(std::errc::not_enough_memory);
   }
   return sent;
 }
@@ -177,7 +178,7 @@ std::size_t tls_stream::receive(void* data, std::size_t size, time_limit timeout
       if (ec) return 0;
     }
   } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+    ec = detail::make_error(std::errc::not_enough_memory);
   }
   return 0;
 }
@@ -199,7 +200,7 @@ void tls_stream::shutdown(std::error_code& ec) noexcept {
     m.engine->close_notify();
     m.flush(ec);
   } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+    ec = detail::make_error(std::errc::not_enough_memory);
   }
 }
 
