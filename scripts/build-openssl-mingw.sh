@@ -18,7 +18,7 @@
 #
 # OPENSSLDIR stays OpenSSL's Windows default (C:/Program Files/Common Files/SSL), not a
 # path of this machine; xsock takes the trusted CAs from the Windows ROOT store
-# (platform/win32/tls_trust.cpp), and SSL_CERT_FILE still works.
+# (platform/win32/tls_platform.cpp), and SSL_CERT_FILE still works.
 #
 # Only the libraries are built (make build_libs): no apps, tests, docs or loadable
 # modules. ~6-7 min on 2 cores with assembler; NO_ASM=1 is slower to run, not to build.

@@ -58,6 +58,11 @@ constexpr mapping table[] = {
     {WSAELOOP, std::errc::too_many_symbolic_link_levels},
     {WSAENAMETOOLONG, std::errc::filename_too_long},
     {WSA_NOT_ENOUGH_MEMORY, std::errc::not_enough_memory},
+    // Not socket errors, but what a file that would not open reports (xsock::tls's
+    // certificate files, through OpenSSL).
+    {ERROR_FILE_NOT_FOUND, std::errc::no_such_file_or_directory},
+    {ERROR_PATH_NOT_FOUND, std::errc::no_such_file_or_directory},
+    {ERROR_ACCESS_DENIED, std::errc::permission_denied},
     {WSA_OPERATION_ABORTED, std::errc::operation_canceled},
     // Win32 codes that overlapped socket I/O can report.
     {ERROR_CONNECTION_REFUSED, std::errc::connection_refused},

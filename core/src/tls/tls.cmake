@@ -20,7 +20,7 @@ add_library(xsock_tls
   ${CMAKE_CURRENT_LIST_DIR}/tls_error.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tls_layer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tls_stream.cpp
-  ${PROJECT_SOURCE_DIR}/platform/${_xsock_tls_platform}/tls_trust.cpp)
+  ${PROJECT_SOURCE_DIR}/platform/${_xsock_tls_platform}/tls_platform.cpp)
 add_library(xsock::tls ALIAS xsock_tls)
 set_target_properties(xsock_tls PROPERTIES EXPORT_NAME tls OUTPUT_NAME xsock_tls)
 target_include_directories(xsock_tls
@@ -31,7 +31,7 @@ target_compile_features(xsock_tls PUBLIC cxx_std_17)
 target_link_libraries(xsock_tls PRIVATE OpenSSL::SSL OpenSSL::Crypto)
 target_link_libraries(xsock_tls PUBLIC xsock_net)
 if(WIN32)
-  # The system's ROOT store (platform/win32/tls_trust.cpp).
+  # The system's ROOT store (platform/win32/tls_platform.cpp).
   target_link_libraries(xsock_tls PRIVATE crypt32)
 endif()
 xsock_set_warnings(xsock_tls)

@@ -9,7 +9,7 @@
 #include "net/throw.hpp"
 #include "tls/tls_engine.hpp"
 #include "tls/tls_layer.hpp"
-#include "tls/tls_trust.hpp"
+#include "tls/tls_platform.hpp"
 #include "xsock/tls_error.hpp"
 
 namespace xsock {

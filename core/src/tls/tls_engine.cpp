@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "backend.hpp"
+#include "tls/tls_platform.hpp"
 #include "xsock/tls_error.hpp"
 
 namespace xsock::detail {
@@ -214,7 +215,7 @@ std::error_code take_openssl_error(std::error_code fallback) {
   if (e == 0) return fallback;
   // The system's own errors (a missing file: fopen's errno) read as xsock's do.
   if (ERR_SYSTEM_ERROR(e) || ERR_GET_LIB(e) == ERR_LIB_SYS)
-    return make_error(static_cast<std::errc>(ERR_GET_REASON(e)));
+    return openssl_system_error(static_cast<int>(ERR_GET_REASON(e)));
   return {static_cast<int>(e & 0x7fffffffUL), tls_library_category()};
 }
 

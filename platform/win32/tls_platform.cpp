@@ -1,4 +1,4 @@
-#include "tls/tls_trust.hpp"
+#include "tls/tls_platform.hpp"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -8,6 +8,8 @@
 #include "win32/winsock.hpp"
 
 #include <wincrypt.h>
+
+#include "xsock/error.hpp"
 
 namespace xsock::detail {
 
@@ -35,6 +37,12 @@ void load_system_trust(SSL_CTX* ctx) noexcept {
   CertCloseStore(system_store, 0);
   // One unparsable or duplicate certificate must not surface as the next call's error.
   ERR_clear_error();
+}
+
+// OpenSSL 3.0 keeps GetLastError() there on Windows, not errno: a missing folder is
+// ERROR_PATH_NOT_FOUND (3), which read as an errno would be "no such process".
+std::error_code openssl_system_error(int reason) noexcept {
+  return {reason, socket_category()};
 }
 
 }  // namespace xsock::detail
