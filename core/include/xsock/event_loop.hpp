@@ -446,7 +446,9 @@ class event_loop {
   ///@}
 
   /// Bytes queued for sending, on a connection, a pending connect or a datagram socket
-  /// (0 for unknown ids).
+  /// (0 for unknown ids). On a connection with a layer (TLS) these are wire bytes
+  /// (records, a little more than what was sent), as are `loop_stats::bytes_sent` and
+  /// `bytes_received`.
   std::size_t output_size(id_type id) const noexcept;
   /// The peer of a connection or of a connected datagram socket (empty endpoint for
   /// unknown ids and unconnected datagram sockets).
