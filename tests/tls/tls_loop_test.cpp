@@ -49,6 +49,46 @@ struct closed_with {
   std::error_code ec;
 };
 
+// A loop with one TLS connect to a blocking server (test::tls_server): what the
+// connection received, how the connect and the connection ended. The loop stops when
+// either fails or the connection closes.
+struct loop_client {
+  std::string got;
+  closed_with closed;
+  connect_result done;
+  event_loop loop{loop_options{}, callbacks()};
+
+  // Connects through a layer for `host`; `on_connected` runs once the handshake is
+  // over.
+  id_type connect(const std::string& host, std::uint16_t port, const tls_context& ctx,
+                  std::function<void(event_loop&, id_type)> on_connected = nullptr) {
+    return loop.connect(
+        host, port, 5s,
+        [this, on_connected](event_loop& l, id_type id, const connect_result& r) {
+          done = r;
+          if (r.error) {
+            l.stop();
+          } else if (on_connected) {
+            on_connected(l, id);
+          }
+        },
+        ctx.make_layer(host, port));
+  }
+
+ private:
+  event_loop::callbacks callbacks() {
+    event_loop::callbacks cb;
+    cb.on_data = [this](event_loop&, id_type, std::string_view bytes) {
+      got.append(bytes.data(), bytes.size());
+    };
+    cb.on_close = [this](event_loop& l, id_type, close_reason r, const std::error_code& ec) {
+      closed = {true, r, ec};
+      l.stop();
+    };
+    return cb;
+  }
+};
+
 class tls_loop_test : public test::loopback_test {
  protected:
   test::cert_factory certs;
@@ -363,39 +403,19 @@ TEST_P(tls_loop_test, the_loop_client_talks_to_a_blocking_server) {
     // Bounded wait for the client's own close_notify (or its TCP close).
     test::receive_to_end(s);
   });
-  std::string client_got;
-  closed_with client_closed;
-  connect_result done;
-  event_loop::callbacks cb;
-  cb.on_data = [&](event_loop&, id_type, std::string_view bytes) {
-    client_got.append(bytes.data(), bytes.size());
-  };
-  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
-    client_closed = {true, r, ec};
-    loop.stop();
-  };
-  event_loop loop({}, cb);
-  guard(loop);
-  loop.connect(
-      host(), server.port(), 5s,
-      [&](event_loop& l, id_type id, const connect_result& r) {
-        done = r;
-        if (!r.error) {
-          l.send(id, "hello");
-        } else {
-          l.stop();
-        }
-      },
-      client_ctx.make_layer(host(), server.port()));
-  loop.run();
+  loop_client client;
+  guard(client.loop);
+  client.connect(host(), server.port(), client_ctx,
+                 [](event_loop& l, id_type id) { l.send(id, "hello"); });
+  client.loop.run();
   server.join();
-  EXPECT_FALSE(done.error) << done.message;
+  EXPECT_FALSE(client.done.error) << client.done.message;
   EXPECT_EQ(server_got, "hello");
-  EXPECT_EQ(client_got, "world");
+  EXPECT_EQ(client.got, "world");
   // The server's close_notify is the loop's end of stream: a clean close.
-  ASSERT_TRUE(client_closed.seen);
-  EXPECT_EQ(client_closed.reason, close_reason::closed) << client_closed.ec.message();
-  EXPECT_FALSE(client_closed.ec) << client_closed.ec.message();
+  ASSERT_TRUE(client.closed.seen);
+  EXPECT_EQ(client.closed.reason, close_reason::closed) << client.closed.ec.message();
+  EXPECT_FALSE(client.closed.ec) << client.closed.ec.message();
 }
 
 // localhost over IPv4 only: some systems do not map it to ::1.
@@ -450,38 +470,21 @@ TEST_P(tls_loop_test, shutdown_send_is_a_close_notify_and_the_reply_still_arrive
     s.send_all("reply");
     s.shutdown();
   });
-  std::string client_got;
-  closed_with client_closed;
-  connect_result done;
-  event_loop::callbacks cb;
-  cb.on_data = [&](event_loop&, id_type, std::string_view bytes) {
-    client_got.append(bytes.data(), bytes.size());
-  };
-  cb.on_close = [&](event_loop& loop, id_type, close_reason r, const std::error_code& ec) {
-    client_closed = {true, r, ec};
-    loop.stop();
-  };
-  event_loop loop({}, cb);
-  guard(loop);
-  const id_type id = loop.connect(
-      host(), server.port(), 5s,
-      [&](event_loop& l, id_type, const connect_result& r) {
-        done = r;
-        if (r.error) l.stop();
-      },
-      client_ctx.make_layer(host(), server.port()));
+  loop_client client;
+  guard(client.loop);
+  const id_type id = client.connect(host(), server.port(), client_ctx);
   // Both before the handshake: the request, then the end of it.
-  loop.send(id, "request");
-  loop.shutdown_send(id);
-  loop.run();
+  client.loop.send(id, "request");
+  client.loop.shutdown_send(id);
+  client.loop.run();
   server.join();
-  EXPECT_FALSE(done.error) << done.message;
+  EXPECT_FALSE(client.done.error) << client.done.message;
   EXPECT_EQ(server_got, "request");
   EXPECT_FALSE(server_end) << "the server read " << server_end.message()
                            << " instead of close_notify";
-  EXPECT_EQ(client_got, "reply");
-  ASSERT_TRUE(client_closed.seen);
-  EXPECT_EQ(client_closed.reason, close_reason::closed) << client_closed.ec.message();
+  EXPECT_EQ(client.got, "reply");
+  ASSERT_TRUE(client.closed.seen);
+  EXPECT_EQ(client.closed.reason, close_reason::closed) << client.closed.ec.message();
 }
 
 TEST_P(tls_loop_test, the_server_class_serves_tls_through_its_layers) {
