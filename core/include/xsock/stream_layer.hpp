@@ -47,10 +47,12 @@ class stream_layer {
   /// The operation a failure before `established()` is reported under ("tls
   /// handshake"), as in `connect_result::message`.
   virtual const char* handshake_name() const noexcept = 0;
+  ///@{
   /// What the handshake agreed, once `established()`: the protocol version
   /// ("TLSv1.3") and the application protocol (ALPN; empty: none). Empty by default.
   virtual std::string protocol_version() const { return {}; }
   virtual std::string alpn_protocol() const { return {}; }
+  ///@}
 };
 
 /// Makes the layer for a connection accepted from `peer` (`event_loop::listen`).

@@ -40,6 +40,7 @@ class tls_context {
   tls_context(tls_role role, std::error_code& ec);
   ///@}
 
+  /// Which end of the handshake this context serves.
   tls_role role() const noexcept;
 
   ///@{
@@ -73,11 +74,13 @@ class tls_context {
   /// The oldest version accepted (default `tls1_2`).
   void set_min_version(tls_version version) noexcept;
 
+  ///@{
   /// INSECURE: a client accepts any certificate and any host name (the connection is
   /// encrypted but not authenticated: anyone in the path can read it). For tests and
   /// debugging only. `insecure_skip_verify()` lets a tool say so.
   void set_insecure_skip_verify(bool on) noexcept;
   bool insecure_skip_verify() const noexcept;
+  ///@}
 
   /// Session resumption (on by default): a server issues session tickets; a client
   /// keeps the last session per server name and port and offers it on the next

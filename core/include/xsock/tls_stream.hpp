@@ -29,8 +29,12 @@ class tls_stream {
  public:
   /// Not connected; `context` decides the role of the handshakes it makes.
   explicit tls_stream(const tls_context& context);
+  ///@{
+  /// Takes `other`'s connection (the assignment closes this one first, without
+  /// close_notify); `other` may then only be destroyed or assigned to.
   tls_stream(tls_stream&& other) noexcept;
   tls_stream& operator=(tls_stream&& other) noexcept;
+  ///@}
   tls_stream(const tls_stream&) = delete;
   tls_stream& operator=(const tls_stream&) = delete;
   ~tls_stream();
@@ -87,9 +91,12 @@ class tls_stream {
   void shutdown(std::error_code& ec) noexcept;
   ///@}
 
+  ///@{
   /// Closes the connection (no close_notify unless `shutdown` was called). Idempotent.
+  /// `is_open`: the socket is open (also after a failed handshake, until `close`).
   void close() noexcept;
   bool is_open() const noexcept;
+  ///@}
 
   /// The protocol ALPN chose (empty: none).
   std::string alpn_protocol() const;
