@@ -2,10 +2,12 @@
 // exit-status mapping both tools share (the contract's building blocks, tested directly).
 #include <gtest/gtest.h>
 
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "escape_scan.hpp"
 #include "stream_lines.hpp"
 #include "tool_support.hpp"
 #include "tool_tls.hpp"
@@ -133,6 +135,43 @@ TEST(Hex, SaysWhatIsWrong) {
   EXPECT_EQ(error, "odd number of hex digits");
   EXPECT_FALSE(parse_hex("c4xe", bytes, error));
   EXPECT_NE(error.find("'x' is not a hex digit"), std::string::npos) << error;
+}
+
+// Every scan of escape_scan.hpp finds what the portable one finds: each byte value at
+// each position of a block of plain text, and random blocks, for both targets.
+template <tools::detail::escape_target Target>
+void expect_scans_agree() {
+  using scan = const unsigned char* (*)(const unsigned char*, const unsigned char*) noexcept;
+  std::vector<std::pair<const char*, scan>> all{{"best", &tools::detail::next_candidate<Target>}};
+#if defined(XSOCK_TOOLS_SSE2)
+  all.emplace_back("sse2", &tools::detail::next_candidate_sse2<Target>);
+#endif
+  const auto check = [&](const std::vector<unsigned char>& block) {
+    const unsigned char* begin = block.data();
+    const unsigned char* end = begin + block.size();
+    const unsigned char* want = tools::detail::next_candidate_portable<Target>(begin, end);
+    for (const auto& [name, fn] : all)
+      ASSERT_EQ(fn(begin, end) - begin, want - begin) << name;
+  };
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::vector<unsigned char> block(40, 'a');
+      block[at] = static_cast<unsigned char>(b);
+      check(block);
+    }
+  }
+  std::mt19937 random(22);
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<unsigned char> block(random() % 70);
+    for (auto& byte : block)
+      byte = static_cast<unsigned char>(random() % 8 == 0 ? random() % 256 : 0x20 + random() % 95);
+    check(block);
+  }
+}
+
+TEST(EscapeScan, EveryScanAgreesWithThePortableOne) {
+  expect_scans_agree<tools::detail::escape_target::terminal>();
+  expect_scans_agree<tools::detail::escape_target::json>();
 }
 
 TEST(Json, EscapesQuotesControlsAndBidi) {

@@ -4,16 +4,9 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
-// SSE2: GCC and Clang say __SSE2__; MSVC does not, and says _M_X64 or _M_IX86_FP.
-#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
-#define XSOCK_TOOLS_SSE2 1
-#include <emmintrin.h>
-#endif
-#if defined(_MSC_VER) && !defined(__clang__)
-#include <intrin.h>
-#endif
 
 #include "console.hpp"
+#include "escape_scan.hpp"
 #include "xsock/decoder.hpp"
 #include "xsock/encodings.hpp"
 #include "xsock/terminal_escape.hpp"
@@ -279,31 +272,9 @@ std::string unbracketed_host(std::string_view host) {
 
 namespace {
 
-// Bytes that may start something to escape in well-formed UTF-8: 1 an ASCII byte, 2 the
-// lead byte of a sequence that may encode an escaped code point (C1 controls and
-// U+00AD: C2; U+061C: D8; U+180E: E1; U+200B-U+206F: E2; U+FEFF: EF; tags: F3).
-enum class escape_target { json, terminal };
-
-template <escape_target Target>
-constexpr std::array<unsigned char, 256> make_special_bytes() {
-  std::array<unsigned char, 256> t{};
-  for (int b = 0; b < 0x20; ++b)
-    t[static_cast<std::size_t>(b)] = 1;
-  t[0x7F] = 1;
-  if (Target == escape_target::json) {
-    t['"'] = 1;
-    t['\\'] = 1;
-  } else {
-    t['\t'] = 0;
-  }
-  for (const int b : {0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
-    t[static_cast<std::size_t>(b)] = 2;
-  return t;
-}
-
-constexpr std::array<unsigned char, 256> json_special = make_special_bytes<escape_target::json>();
-constexpr std::array<unsigned char, 256> terminal_special =
-    make_special_bytes<escape_target::terminal>();
+using detail::escape_target;
+using detail::json_special;
+using detail::next_candidate;
 
 // The length of the sequence a lead byte starts, and its code point (0 when the
 // sequence is cut off or not well-formed: then it is not one to escape here).
@@ -320,50 +291,10 @@ std::size_t decode_at(const unsigned char* p, const unsigned char* end, char32_t
   return n;
 }
 
-#if defined(XSOCK_TOOLS_SSE2)
-// The index of the lowest set bit of `mask`, which is not 0.
-unsigned lowest_bit(unsigned mask) {
-#if defined(_MSC_VER) && !defined(__clang__)
-  unsigned long index = 0;
-  _BitScanForward(&index, mask);
-  return static_cast<unsigned>(index);
-#else
-  return static_cast<unsigned>(__builtin_ctz(mask));
-#endif
-}
-#endif
-
-// The first byte in `[p, end)` that may start something to escape, or `end`.
-template <escape_target Target>
-const unsigned char* next_candidate(const unsigned char* p, const unsigned char* end) {
-  const auto& special = Target == escape_target::json ? json_special : terminal_special;
-#if defined(XSOCK_TOOLS_SSE2)
-  // Sixteen bytes at a time: in most text none of them is a candidate.
-  const auto splat = [](int b) { return _mm_set1_epi8(static_cast<char>(b)); };
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i hit = _mm_cmpeq_epi8(_mm_max_epu8(v, splat(0x1F)), splat(0x1F));  // <= 0x1F
-    if (Target == escape_target::terminal)
-      hit = _mm_andnot_si128(_mm_cmpeq_epi8(v, splat('\t')), hit);
-    else
-      hit = _mm_or_si128(
-          hit, _mm_or_si128(_mm_cmpeq_epi8(v, splat('"')), _mm_cmpeq_epi8(v, splat('\\'))));
-    for (const int b : {0x7F, 0xC2, 0xD8, 0xE1, 0xE2, 0xEF, 0xF3})
-      hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, splat(b)));
-    const int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return p + lowest_bit(static_cast<unsigned>(mask));
-    p += 16;
-  }
-#endif
-  while (p < end && special[*p] == 0)
-    ++p;
-  return p;
-}
-
 // Where the first thing to escape starts in `[p, end)`, or `end`.
 template <escape_target Target>
 const unsigned char* first_to_escape(const unsigned char* p, const unsigned char* end) {
-  const auto& special = Target == escape_target::json ? json_special : terminal_special;
+  const auto& special = detail::special_bytes<Target>();
   for (;;) {
     p = next_candidate<Target>(p, end);
     if (p == end) return end;
