@@ -127,6 +127,40 @@ TEST_P(tls_stream_test, a_certificate_for_another_name_is_refused) {
 }
 
 // localhost over IPv4 only: some systems do not map it to ::1.
+// The server's view of SNI: what each handshake's ClientHello named (empty: none).
+int record_server_name(SSL* ssl, int*, void* names) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  static_cast<std::vector<std::string>*>(names)->push_back(name == nullptr ? "" : name);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// SNI is always sent for a host name, never for an address (RFC 6066). IPv4 only: some
+// systems do not map localhost to ::1.
+TEST(tls_name_test, a_host_name_is_sent_as_sni_and_an_address_is_not) {
+  test::cert_factory certs;
+  const tls_context server_ctx = test::server_context(certs.server);
+  std::vector<std::string> names;  // written by the server's thread, read after join
+  auto* ctx = static_cast<SSL_CTX*>(server_ctx.native_handle());
+  SSL_CTX_set_tlsext_servername_callback(ctx, record_server_name);
+  SSL_CTX_set_tlsext_servername_arg(ctx, &names);
+  tls_server server(
+      test::family::v4, server_ctx, [](tls_stream& s) { s.send_all(test::receive_exact(s, 1)); },
+      2);
+  const tls_context client = test::client_context(certs.ca);
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    SCOPED_TRACE(host);
+    tls_stream s(client);
+    s.connect(host, server.port(), 5s);
+    s.send_all("x");
+    EXPECT_EQ(test::receive_exact(s, 1), "x");
+  }
+  server.join();
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "localhost");
+  for (const std::string& name : names)
+    EXPECT_NE(name, "127.0.0.1") << "an address was sent as SNI";
+}
+
 TEST(tls_name_test, a_certificate_for_another_host_name_is_refused_by_name) {
   test::cert_factory certs;
   tls_server server(test::family::v4, test::server_context(certs.other_name), nullptr, 2);
