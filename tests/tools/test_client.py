@@ -246,9 +246,17 @@ class Input(unittest.TestCase):
                     return total
                 total += len(chunk)
 
-        small_peer = PeerThread(serve)
-        small = harness.run_client_measured("127.0.0.1", small_peer.port, input=b"x\n")
-        small_peer.join()
+        # The baseline is the larger of two small runs: under Wine a program's peak
+        # varies by some 3 MiB from run to run with Wine's own allocations (measured:
+        # 22.7-25.9 MiB for the same small run), and one low baseline made a client
+        # within bounds look 16.5 MiB larger.
+        small = None
+        for _ in range(2):
+            small_peer = PeerThread(serve)
+            run = harness.run_client_measured("127.0.0.1", small_peer.port, input=b"x\n")
+            small_peer.join()
+            if small is None or (run.max_rss_kib or 0) > (small.max_rss_kib or 0):
+                small = run
         line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 3 + b"\n"
         data = line * (8 * 1024 * 1024 // len(line)) + b"y" * (32 * 1024 * 1024)
         peer = PeerThread(serve)
