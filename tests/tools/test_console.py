@@ -110,6 +110,23 @@ class Console(unittest.TestCase):
             self.assertEqual(recv_exactly(a, 6), b"/slash")
             a.close()
 
+    def test_what_is_said_of_lines_typed_at_once_comes_in_their_order(self):
+        # One write of five lines: a line refused while sending (GBK lacks the emoji), an
+        # invalid one refused while reading, a good one, a too long one, a command. What
+        # the server says of each comes in the lines' order, and the good line goes out.
+        with self._server() as srv:
+            (a,), _ = self._clients(srv, 1)
+            srv.type("smile 😀\n".encode() + b"bad \xff\n" + b"good\n" +
+                     b"x" * (1024 * 1024 + 1) + b"\n/list\n")
+            said = [line for line in self._stderr_until(srv, "connected since")]
+            self.assertEqual(len(said), 4, said)
+            self.assertIn("line 1 not sent", said[0])
+            self.assertIn("invalid UTF-8 in input line 2 at byte 5", said[1])
+            self.assertIn("line 4 is longer than 1048576 bytes; not sent", said[2])
+            self.assertIn("connected since", said[3])
+            self.assertEqual(recv_exactly(a, 5), b"good\n")
+            a.close()
+
     def test_commands_answer_on_stderr(self):
         with self._server() as srv:
             (a,), (ida,) = self._clients(srv, 1)

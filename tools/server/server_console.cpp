@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "console.hpp"
 #include "input_lines.hpp"
@@ -195,6 +196,13 @@ void server_console::list() {
 // ---- console_reader -------------------------------------------------------------
 
 struct console_reader::shared {
+  // A line to handle, or a notice about a refused one: both go through the loop, so
+  // what the server says about line N comes after what it did with line N-1.
+  struct entry {
+    std::string text;
+    std::uint64_t number;  // 0: `text` is a notice
+  };
+
   std::mutex mutex;
   std::condition_variable room;  // `pending` went down, or the reader is stopped
   event_loop* loop = nullptr;    // null once stopped: nothing more is posted
@@ -206,18 +214,18 @@ struct console_reader::shared {
   std::atomic<bool> done{false};
   std::thread thread;
 
-  // Waits for room (a line longer than the bound goes alone), then posts. False once
-  // stopped.
-  bool post(std::string line, std::uint64_t number) {
+  // Waits for room (a batch larger than the bound goes alone), then posts the batch
+  // and empties it. False once stopped.
+  bool post(std::vector<entry>& batch, std::size_t size) {
+    if (batch.empty()) return true;
     std::unique_lock<std::mutex> lock(mutex);
-    const std::size_t size = line.size() + 1;  // an empty line counts too
     room.wait(lock, [&] {
       return loop == nullptr || pending == 0 || pending + size <= max_console_pending;
     });
     if (loop == nullptr) return false;
     pending += size;
     shared* self = this;
-    loop->post([self, line = std::move(line), number, size](event_loop&) {
+    loop->post([self, lines = std::move(batch), size](event_loop&) {
       // Handed back even when the handler throws: the reader must not wait for good.
       struct release {
         shared* owner;
@@ -230,8 +238,14 @@ struct console_reader::shared {
           owner->room.notify_one();
         }
       } give_back{self, size};
-      self->on_line(line, number);
+      for (const entry& e : lines) {
+        if (e.number == 0)
+          tell(e.text);
+        else
+          self->on_line(e.text, e.number);
+      }
     });
+    batch.clear();
     return true;
   }
 
@@ -240,6 +254,18 @@ struct console_reader::shared {
     input_lines input(max_console_line, local);
     decoder from_local(local, decode_policy::strict);
     std::vector<line> pieces;
+    // The complete lines of one read go to the loop together: one hand-over per read,
+    // not one per line (a pipe of short lines), and none waits for more input.
+    std::vector<entry> batch;
+    std::size_t batch_size = 0;
+    const auto add = [&](std::string text, std::uint64_t number) {
+      batch_size += text.size() + 1;  // an empty line counts too
+      batch.push_back({std::move(text), number});
+      if (batch_size < max_console_pending) return true;
+      const std::size_t size = batch_size;
+      batch_size = 0;
+      return post(batch, size);
+    };
     std::uint64_t number = 1;
     bool too_long = false;  // the current line went past max_console_line
     for (;;) {
@@ -256,23 +282,26 @@ struct console_reader::shared {
         const std::uint64_t this_line = number++;
         if (too_long) {
           too_long = false;
-          tell("line " + std::to_string(this_line) + " is longer than " +
-               std::to_string(max_console_line) + " bytes; not sent");
+          if (!add("line " + std::to_string(this_line) + " is longer than " +
+                       std::to_string(max_console_line) + " bytes; not sent",
+                   0))
+            return;
           continue;
         }
         std::string text;
         from_local.decode(piece.bytes, text, ec);
         if (!ec) from_local.finish(text, ec);
-        if (ec) {
-          tell("invalid " + local + " in input line " + std::to_string(this_line) + " at byte " +
-               std::to_string(from_local.last_error().offset + 1) + "; the line was not sent");
-          from_local = decoder(local, decode_policy::strict);
-          continue;
-        }
+        const bool invalid = static_cast<bool>(ec);
+        if (invalid)
+          text = "invalid " + local + " in input line " + std::to_string(this_line) + " at byte " +
+                 std::to_string(from_local.last_error().offset + 1) + "; the line was not sent";
         // Each line is decoded on its own: offsets count from its start.
         from_local = decoder(local, decode_policy::strict);
-        if (!post(std::move(text), this_line)) return;
+        if (!add(std::move(text), invalid ? 0 : this_line)) return;
       }
+      const std::size_t size = batch_size;
+      batch_size = 0;
+      if (!post(batch, size)) return;
       if (!more) return;
     }
   }

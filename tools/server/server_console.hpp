@@ -75,7 +75,8 @@ std::string server_console_help();
 
 /// Reads standard input on its own thread, cuts it into lines and converts them to
 /// UTF-8 from the local encoding (a line with invalid bytes is refused with a message
-/// naming its number and byte, and skipped), then posts each to `loop` for `on_line`.
+/// naming its number and byte, and skipped, in order with the lines around it), then
+/// hands them to `loop` for `on_line`: the lines of one read together.
 /// End of input or a read error just ends the reading. `stop()` (before the loop is
 /// destroyed) guarantees nothing more is posted.
 class console_reader {
