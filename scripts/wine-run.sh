@@ -73,4 +73,24 @@ if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
     fi
   ) 9>"$WINEPREFIX/.xsock-boot.lock"
 fi
+
+# A GoogleTest case run by ctest (a --gtest_filter= argument): under load, about one
+# launch in a few hundred ends at once with a failing exit code and no output at all,
+# not even GoogleTest's first line: Wine never ran the program's main(). Such a case's
+# output is collected (both streams, in order) and, when there is none and the exit
+# code is not 0, the case is launched once more, saying so on standard error. A test
+# that fails does print something, and is never run twice.
+for arg in "$@"; do
+  [[ $arg == --gtest_filter=* ]] || continue
+  out=$(mktemp "${TMPDIR:-/tmp}/wine-run.XXXXXX") || exit 125
+  trap 'rm -f "$out"' EXIT
+  for attempt in 1 2; do
+    "$WINE" "$@" >"$out" 2>&1 </dev/null
+    rc=$?
+    [[ $rc -ne 0 && ! -s $out && $attempt -eq 1 ]] || break
+    echo "wine-run.sh: $1 ended at once (exit code $rc) without printing anything; launching it again" >&2
+  done
+  cat "$out"
+  exit "$rc"
+done
 exec "$WINE" "$@"

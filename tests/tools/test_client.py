@@ -763,7 +763,9 @@ class Loop(unittest.TestCase):
         if client.poll() is None:
             client.kill()
         client.wait(SOON)
-        out, err = client.stdout.read(), client.stderr.read()
+        # A stream a _LineReader read to its end is closed already (wait for that end
+        # first): nothing is left of it.
+        out, err = [b"" if f.closed else f.read() for f in (client.stdout, client.stderr)]
         client.stdin.close()
         client.stdout.close()
         client.stderr.close()
@@ -835,6 +837,7 @@ class Loop(unittest.TestCase):
             go.set()
             self.assertEqual(out.next(SOON), b"second\n")
             self.assertEqual(client.wait(SOON), 0)
+            self.assertIsNone(out.next(SOON))  # nothing more: the reader closed stdout
         finally:
             self._finish(client)
         self.assertTrue(peer.join())
@@ -849,10 +852,17 @@ class Interactive(unittest.TestCase):
 
     def _start(self, port, *args):
         import subprocess
+        import tempfile
         master, slave = harness.open_terminal()
+        # Output to files, not pipes: under Wine a program on a console starts the
+        # desktop process (explorer.exe), which inherits the program's standard handles
+        # and lives on while any other Wine program runs, so a pipe's end of file would
+        # wait for every other test of the run.
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
         client = subprocess.Popen(harness.LAUNCHER + [harness.CLIENT, "127.0.0.1", str(port),
                                                       *args],
-                                  stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=slave, stdout=self._out, stderr=self._err,
                                   env=harness.child_env())
         os.close(slave)
         return master, client
@@ -861,9 +871,10 @@ class Interactive(unittest.TestCase):
         if client.poll() is None:
             client.kill()
         client.wait(SOON)
-        err = client.stderr.read()
-        client.stdout.close()
-        client.stderr.close()
+        self._err.seek(0)
+        err = self._err.read()
+        self._out.close()
+        self._err.close()
         os.close(master)
         return err
 
@@ -1253,8 +1264,8 @@ class Limits(unittest.TestCase):
         self.assertEqual(self._delays("--reconnect=0.05", "--backoff", "none", count=4),
                          ["0.05"] * 4)
         self.assertEqual(self._delays("--reconnect=0.05", count=4), ["0.05", "0.1", "0.2", "0.4"])
-        # The doubling stops at 8 s (2.5, 5, 8: about 7.5 s to see the third).
-        self.assertEqual(self._delays("--reconnect=2.5", count=3), ["2.5", "5", "8"])
+        # The doubling stops at 8 s (4.5, then 8, not 9: about 4.5 s to see the second).
+        self.assertEqual(self._delays("--reconnect=4.5", count=2), ["4.5", "8"])
         r = run_client("--backoff", "none", "127.0.0.1", "1", "-m", "x")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--reconnect", self._one_line(r))
