@@ -25,41 +25,72 @@ WINE=${XSOCK_WINE:-$(command -v wine || command -v wine64 || echo /usr/lib/wine/
 WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
 PERSIST=${XSOCK_WINESERVER_PERSIST:-30}
 
-# The pid of the wineserver that serves this prefix, if one runs.
-server_pid() {
-  local comm pid
-  for comm in $(grep -lxE 'wineserver(64)?' /proc/[0-9]*/comm 2>/dev/null); do
-    pid=${comm#/proc/}; pid=${pid%/comm}
-    # 2>/dev/null first: a process that exits meanwhile makes the redirection fail,
-    # and bash reports that on the program's standard error (which tests compare).
-    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "WINEPREFIX=$WINEPREFIX" &&
-      { echo "$pid"; return 0; }
-  done
+mkdir -p "$WINEPREFIX" || exit 125
+marker=$WINEPREFIX/.xsock-booted   # pid of the server whose services we booted
+
+# Whether process $1 is a wineserver of this prefix. Builtins only, like the rest of
+# what runs before every program (a CI run launches about 1,500): with grep, tr and
+# ls here, this script took 0.1 s per launch, as long as Wine's own start.
+serves_prefix() {
+  local comm entry
+  # 2>/dev/null first: a process that exits meanwhile makes the redirection fail,
+  # and bash reports that on the program's standard error (which tests compare).
+  { read -r comm <"/proc/$1/comm"; } 2>/dev/null || return 1
+  [[ $comm == wineserver || $comm == wineserver64 ]] || return 1
+  while IFS= read -r -d '' entry; do
+    [[ $entry == "WINEPREFIX=$WINEPREFIX" ]] && return 0
+  done 2>/dev/null <"/proc/$1/environ"
   return 1
 }
 
-mkdir -p "$WINEPREFIX" || exit 125
-marker=$WINEPREFIX/.xsock-booted   # pid of the server whose services we booted
-pid=$(server_pid || true)
+# Sets `pid` to the wineserver that serves this prefix ('' if none runs): the one
+# booted last, if it still runs, else the first found among all processes.
+find_server() {
+  local comm
+  pid=
+  { read -r pid <"$marker"; } 2>/dev/null
+  [[ $pid =~ ^[0-9]+$ ]] && serves_prefix "$pid" && return 0
+  for comm in /proc/[0-9]*/comm; do
+    pid=${comm#/proc/}
+    pid=${pid%/comm}
+    serves_prefix "$pid" && return 0
+  done
+  pid=
+  return 1
+}
+
+# The number of descriptors process $1 has open.
+descriptors() {
+  local fds=("/proc/$1/fd/"*)
+  echo "${#fds[@]}"
+}
+
+find_server
 # Wine 8's wineserver can be left holding thousands of sockets of a killed program
 # (after a 10,000-connection test), spinning at full CPU; every later program then
 # hangs. Such a server is replaced (no test keeps that many sockets across programs).
-if [[ -n $pid ]] && (($(ls "/proc/$pid/fd" 2>/dev/null | wc -l) > 8000)); then
+if [[ -n $pid ]] && (($(descriptors "$pid") > 8000)); then
   (
     flock 9
-    if [[ $(server_pid || true) == "$pid" ]]; then
-      echo "wine-run.sh: replacing wineserver $pid (stuck with $(ls "/proc/$pid/fd" | wc -l) descriptors)" >&2
+    stuck=$pid
+    find_server
+    if [[ $pid == "$stuck" ]]; then
+      echo "wine-run.sh: replacing wineserver $pid (stuck with $(descriptors "$pid") descriptors)" >&2
       "$WINESERVER" -k 2>/dev/null 9>&-
       "$WINESERVER" -w 2>/dev/null 9>&-
     fi
   ) 9>"$WINEPREFIX/.xsock-boot.lock"
-  pid=$(server_pid || true)
+  find_server
 fi
-if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
+booted=
+{ read -r booted <"$marker"; } 2>/dev/null
+if [[ -z $pid || $booted != "$pid" ]]; then
   (
     flock 9
-    pid=$(server_pid || true)
-    if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
+    find_server
+    booted=
+    { read -r booted <"$marker"; } 2>/dev/null
+    if [[ -z $pid || $booted != "$pid" ]]; then
       # A persistent server (it exits PERSIST s after the last program), then the
       # services, started here with their output on /dev/null. Neither may inherit
       # the lock's descriptor (9>&-): a flock lasts while any process holds it, so the
@@ -68,8 +99,7 @@ if [[ -z $pid || $(cat "$marker" 2>/dev/null) != "$pid" ]]; then
       # the last program) before it could run.
       "$WINESERVER" -p"$PERSIST" </dev/null >/dev/null 2>&1 9>&-
       "$WINE" wineboot </dev/null >/dev/null 2>&1 9>&-
-      pid=$(server_pid || true)
-      [[ -z $pid ]] || echo "$pid" >"$marker"
+      find_server && echo "$pid" >"$marker"
     fi
   ) 9>"$WINEPREFIX/.xsock-boot.lock"
 fi
