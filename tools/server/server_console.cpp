@@ -258,13 +258,15 @@ struct console_reader::shared {
     // not one per line (a pipe of short lines), and none waits for more input.
     std::vector<entry> batch;
     std::size_t batch_size = 0;
-    const auto add = [&](std::string text, std::uint64_t number) {
-      batch_size += text.size() + 1;  // an empty line counts too
-      batch.push_back({std::move(text), number});
-      if (batch_size < max_console_pending) return true;
+    const auto flush = [&] {
       const std::size_t size = batch_size;
       batch_size = 0;
       return post(batch, size);
+    };
+    const auto add = [&](std::string text, std::uint64_t number) {
+      batch_size += text.size() + 1;  // an empty line counts too
+      batch.push_back({std::move(text), number});
+      return batch_size < max_console_pending || flush();
     };
     std::uint64_t number = 1;
     bool too_long = false;  // the current line went past max_console_line
@@ -299,9 +301,7 @@ struct console_reader::shared {
         from_local = decoder(local, decode_policy::strict);
         if (!add(std::move(text), invalid ? 0 : this_line)) return;
       }
-      const std::size_t size = batch_size;
-      batch_size = 0;
-      if (!post(batch, size)) return;
+      if (!flush()) return;
       if (!more) return;
     }
   }
