@@ -105,13 +105,16 @@ if [[ -z $pid || $booted != "$pid" ]]; then
 fi
 
 # A GoogleTest case run by ctest (a --gtest_filter= argument): under load, about one
-# launch in a few hundred ends at once with a failing exit code and no output at all,
+# launch in a thousand ends at once with a failing exit code and no output at all,
 # not even GoogleTest's first line: Wine never ran the program's main(). Such a case's
 # output is collected (both streams, in order) and, when there is none and the exit
 # code is not 0, the case is launched once more, saying so on standard error. A test
 # that fails does print something, and is never run twice.
+gtest_case=
 for arg in "$@"; do
-  [[ $arg == --gtest_filter=* ]] || continue
+  [[ $arg == --gtest_filter=* ]] && gtest_case=1
+done
+if [[ -n $gtest_case ]]; then
   out=$(mktemp "${TMPDIR:-/tmp}/wine-run.XXXXXX") || exit 125
   trap 'rm -f "$out"' EXIT
   for attempt in 1 2; do
@@ -122,5 +125,5 @@ for arg in "$@"; do
   done
   cat "$out"
   exit "$rc"
-done
+fi
 exec "$WINE" "$@"
